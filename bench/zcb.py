@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh: timing, statistics, counter parsing, report.
+
+Subcommands
+  lat N LOG -- CMD...     run CMD N times (output appended to LOG); print
+                          "first_ms median_ms p90_ms other_cpu_s wall_s";
+                          fails if any run exits non-zero
+  time LOG -- CMD...      run CMD once (output appended to LOG); print
+                          "seconds other_cpu_s"; exit with CMD's status
+  otherload O:W...        % of the machine's CPU used by OTHER processes (not
+                          the command's tree, not the contender's daemon) over
+                          the given other_cpu_s:wall_s pairs
+  busy SECS               % of CPU capacity busy over SECS (idle check)
+  median X...             median of the numbers
+  stats KIND A B          delta of a cache's own counters between two raw
+                          snapshots, as "H/M/U" (hits/misses/uncacheable or
+                          passed through); "-" for bare, "n/a" if unreadable
+  hash FILE...            short sha256 over the files' bytes, in order
+  pids DIR [ENVVAR...]    live processes tied to the private cache dir DIR:
+                          an argv element equal to DIR or under DIR/, an env
+                          ENVVAR=DIR, or the pid in DIR/daemon.pid
+  render TSV MDOUT        markdown tables from the results TSV (appended to
+                          MDOUT and printed)
+The "other" CPU is the whole machine's busy time minus that of the command's
+children (and this helper) and of the daemon processes found via
+$ZCB_DAEMON_DIR / $ZCB_DAEMON_ENVS.
+"""
+import hashlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def pct(values, p):
+    """Nearest-rank percentile (p in 0..100)."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def machine_busy_s():
+    """CPU-seconds all CPUs have been busy since boot (from /proc/stat)."""
+    with open("/proc/stat") as fh:
+        v = [int(x) for x in fh.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / CLK_TCK  # minus idle and iowait
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def find_pids(d, envs):
+    d = os.path.abspath(d).rstrip("/")
+    bd, bsub = d.encode(), (d + "/").encode()
+    want_env = {("%s=%s" % (e, d)).encode() for e in envs if e}
+    me = {os.getpid(), os.getppid()}
+    out = set()
+    for ent in os.listdir("/proc"):
+        if not ent.isdigit() or int(ent) in me:
+            continue
+        pid = int(ent)
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                cmd = fh.read().split(b"\0")
+            with open("/proc/%d/environ" % pid, "rb") as fh:
+                env = set(fh.read().split(b"\0"))
+        except OSError:
+            continue
+        if not alive(pid):
+            continue
+        if any(a == bd or bsub in a for a in cmd) or (want_env & env):
+            out.add(pid)
+    try:
+        with open(os.path.join(d, "daemon.pid")) as fh:
+            pid = int(fh.read().split()[0])
+        if pid not in me and alive(pid):
+            with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                if b"daemon" in fh.read():
+                    out.add(pid)
+    except (OSError, ValueError, IndexError):
+        pass
+    return sorted(out)
+
+
+def proc_cpu_s(pid):
+    """utime+stime+cutime+cstime of one process."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            f = fh.read().rsplit(b")", 1)[1].split()
+        return sum(int(x) for x in f[11:15]) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def daemons_cpu():
+    d = os.environ.get("ZCB_DAEMON_DIR", "")
+    if not d:
+        return {}
+    res = {}
+    for p in find_pids(d, os.environ.get("ZCB_DAEMON_ENVS", "").split()):
+        c = proc_cpu_s(p)
+        if c is not None:
+            res[p] = c
+    return res
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime + me.ru_utime + me.ru_stime
+
+
+def run_logged(cmd, log, track_daemon=True):
+    """Run cmd; return (rc, wall_s, other_cpu_s)."""
+    d0 = daemons_cpu() if track_daemon else {}
+    b0, c0 = machine_busy_s(), children_cpu_s()
+    with open(log, "ab") as fh:
+        t0 = time.perf_counter()
+        rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        dt = time.perf_counter() - t0
+    b1, c1 = machine_busy_s(), children_cpu_s()
+    d1 = daemons_cpu() if track_daemon else {}
+    daemon = sum(v - d0.get(p, 0.0) for p, v in d1.items())  # new daemon: all of it
+    return rc, dt, max(0.0, (b1 - b0) - (c1 - c0) - daemon)
+
+
+def cmd_lat(args):
+    n, log = int(args[0]), args[1]
+    cmd = args[args.index("--") + 1:]
+    # Scanning /proc around every ~1 ms call would itself cost CPU between
+    # the runs (not inside the timed window, but it heats caches); do it once
+    # around the whole series instead.
+    d0, b0, c0 = daemons_cpu(), machine_busy_s(), children_cpu_s()
+    times = []
+    with open(log, "ab") as fh:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+            dt = time.perf_counter() - t0
+            if rc != 0:
+                sys.exit("command failed (rc=%d): %s" % (rc, " ".join(cmd)))
+            times.append(dt * 1000.0)
+    b1, c1, d1 = machine_busy_s(), children_cpu_s(), daemons_cpu()
+    daemon = sum(v - d0.get(p, 0.0) for p, v in d1.items())
+    other = max(0.0, (b1 - b0) - (c1 - c0) - daemon)
+    print("%.3f %.3f %.3f %.3f %.3f" % (times[0], statistics.median(times), pct(times, 90),
+                                        other, sum(times) / 1000.0))
+
+
+def cmd_time(args):
+    log = args[0]
+    rc, dt, o = run_logged(args[args.index("--") + 1:], log)
+    print("%.3f %.3f" % (dt, o))
+    sys.exit(rc)
+
+
+def cmd_otherload(args):
+    other = wall = 0.0
+    for a in args:
+        o, w = a.split(":")
+        other, wall = other + float(o), wall + float(w)
+    cap = wall * (os.cpu_count() or 1)
+    print("%.0f%%" % (100.0 * other / cap) if cap > 0 else "-")
+
+
+def cmd_busy(args):
+    secs = float(args[0]) if args else 1.0
+    b0 = machine_busy_s()
+    time.sleep(secs)
+    print("%.0f" % (100.0 * (machine_busy_s() - b0) / (secs * (os.cpu_count() or 1))))
+
+
+def cmd_median(args):
+    print("%.3f" % statistics.median(float(a) for a in args))
+
+
+# ---------------------------------------------------------------- stats ---
+CCACHE_UNCACHEABLE = """autoconf_test bad_compiler_arguments bad_input_file
+bad_output_file called_for_link called_for_preprocessing compile_failed
+compiler_check_failed compiler_produced_empty_output compiler_produced_no_output
+compiler_produced_stdout could_not_find_compiler could_not_use_modules
+could_not_use_precompiled_header disabled error_hashing_extra_file
+internal_error missing_cache_file modified_input_file multiple_source_files
+no_input_file output_to_stdout preprocessor_error unsupported_code_directive
+unsupported_compiler_option unsupported_environment_variable
+unsupported_source_encoding unsupported_source_language""".split()
+
+
+def parse_stats(kind, path):
+    """(hits, misses, uncacheable) from a raw snapshot, or None."""
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    if not text.strip():
+        return None
+    try:
+        if kind == "ccache":  # `ccache --print-stats`: key<TAB>value lines
+            kv = {}
+            for line in text.splitlines():
+                parts = line.split("\t")
+                if len(parts) == 2 and parts[1].strip().lstrip("-").isdigit():
+                    kv[parts[0]] = int(parts[1])
+            h = kv.get("direct_cache_hit", 0) + kv.get("preprocessed_cache_hit", 0)
+            return h, kv.get("cache_miss", 0), sum(kv.get(k, 0) for k in CCACHE_UNCACHEABLE)
+        if kind == "sccache":  # `sccache -s --stats-format=json`
+            st = json.loads(text)["stats"]
+            return (sum(st["cache_hits"]["counts"].values()),
+                    sum(st["cache_misses"]["counts"].values()),
+                    st.get("requests_not_cacheable", 0)
+                    + st.get("requests_unsupported_compiler", 0)
+                    + st.get("non_cacheable_compilations", 0))
+        if kind in ("zccache", "ours"):  # `zccache status --json`
+            d = json.loads(text)
+            d = d.get("daemon", d)
+            return (int(d["cache_hits"]), int(d["cache_misses"]), int(d.get("non_cacheable", 0)))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def cmd_stats(args):
+    kind, a, b = args
+    if kind == "bare":
+        print("-")
+        return
+    sa, sb = parse_stats(kind, a), parse_stats(kind, b)
+    if sb is None:
+        print("n/a")
+        return
+    if sa is None:  # no snapshot before (daemon not up yet): counters start at 0
+        sa = (0, 0, 0)
+    print("%d/%d/%d" % tuple(y - x for x, y in zip(sa, sb)))
+
+
+def cmd_hash(args):
+    h = hashlib.sha256()
+    for f in args:
+        with open(f, "rb") as fh:
+            h.update(fh.read())
+    print(h.hexdigest()[:12])
+
+
+def cmd_pids(args):
+    for p in find_pids(args[0], args[1:]):
+        print(p)
+
+
+# --------------------------------------------------------------- render ---
+TITLES = {
+    "S1": "S1 per-hit latency: `<tool> gcc -O2 -DSTDC -D_LARGEFILE64_SOURCE "
+          "-fvisibility=hidden -c zlib/deflate.c` (libz-sys's flags); first call = miss, then hits",
+    "S2": "S2 cold overhead: the 15 classic zlib sources, `<tool> gcc <libz-sys flags> -c`, "
+          "one process per file under `make -jJOBS`",
+}
+GOALS = {
+    "S1": "goal for ours: hit median <= 1.5 ms",
+    "S2": "goal for ours: cold overhead <= 1.05x bare",
+}
+
+
+def fnum(x, fmt="%.2f"):
+    try:
+        return fmt % float(x)
+    except (TypeError, ValueError):
+        return "-"
+
+
+def ratio(a, b):
+    try:
+        return "%.2fx" % (float(a) / float(b))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "-"
+
+
+def same_as(bare, r, c):
+    if c in ("bare", "floor") or not bare.get("artifact") or not r.get("artifact"):
+        return "-"
+    return "yes" if r["artifact"] == bare["artifact"] else "**NO**"
+
+
+def cmd_render(args):
+    tsv, out = args
+    data, order = {}, []
+    with open(tsv) as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4:
+                continue
+            sc, c, k, v = parts
+            if sc not in data:
+                data[sc] = {}
+                order.append(sc)
+            data[sc].setdefault(c, {})[k] = v
+    lines = []
+    for sc in order:
+        rows, bare = data[sc], data[sc].get("bare", {})
+        lines += ["### " + TITLES.get(sc, sc), ""]
+        if sc == "S1":
+            lines.append("| contender | first call (ms) | hit median (ms) | hit p90 (ms) | hits | "
+                         "bare / hit | H/M/U first | H/M/U hits | output == bare | other load | status |")
+            lines.append("|---|---:|---:|---:|---:|---:|---|---|---|---:|---|")
+            for c, r in rows.items():
+                lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    c, fnum(r.get("first_ms")), fnum(r.get("median_ms")), fnum(r.get("p90_ms")),
+                    r.get("reps", "-"),
+                    "-" if c == "floor" else ratio(bare.get("median_ms"), r.get("median_ms")),
+                    r.get("stats_first", "-"), r.get("stats_reps", "-"), same_as(bare, r, c),
+                    r.get("other_load", "-"), r.get("status", "?")))
+            lines += ["", "- bare: one plain `gcc` compile per run (`hits` column = runs); "
+                      "floor: `/bin/true` launched the same way (process-spawn floor of this harness)"]
+        else:
+            lines.append("| contender | cold (s) | cold vs bare | warm median (s) | warm runs (s) | "
+                         "bare / warm | H/M/U cold | H/M/U warm (all runs) | artifact == bare | "
+                         "other load | status |")
+            lines.append("|---|---:|---:|---:|---|---:|---|---|---|---:|---|")
+            for c, r in rows.items():
+                lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    c, fnum(r.get("cold_s")), ratio(r.get("cold_s"), bare.get("cold_s")),
+                    fnum(r.get("warm_s")), r.get("warm_runs", "-"),
+                    ratio(bare.get("warm_s"), r.get("warm_s")),
+                    r.get("stats_cold", "-"), r.get("stats_warm", "-"), same_as(bare, r, c),
+                    r.get("other_load", "-"), r.get("status", "?")))
+            lines.append("")
+        if sc in GOALS:
+            lines.append("- " + GOALS[sc])
+        lines += ["- %s: %s" % (c, r["note"]) for c, r in rows.items() if r.get("note")]
+        lines.append("")
+    text = "\n".join(lines)
+    with open(out, "a") as fh:
+        fh.write(text + "\n")
+    print(text)
+
+
+def main():
+    fns = {"lat": cmd_lat, "time": cmd_time, "otherload": cmd_otherload, "busy": cmd_busy,
+           "median": cmd_median, "stats": cmd_stats, "hash": cmd_hash, "pids": cmd_pids,
+           "render": cmd_render}
+    if len(sys.argv) < 2 or sys.argv[1] not in fns:
+        sys.exit(__doc__)
+    fns[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+//! Admin commands (clap): `start`, `stop`, `status`, `stats`, `clear`,
+//! `config`, and the hidden `daemon` that runs the daemon in the foreground.
+
+use super::daemon_control;
+use crate::config::Config;
+use crate::ipc::client::Client;
+use crate::ipc::{Request, Response, StatusReport};
+use crate::paths::CacheLayout;
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// zccache: a fast compiler cache with a per-user daemon.
+///
+/// Use as a launcher: `zccache gcc -c a.c -o a.o`, or through a symlink
+/// named like the compiler (masquerade).
+#[derive(Debug, Parser)]
+#[command(name = "zccache", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Start the daemon if it is not running.
+    Start,
+    /// Stop the daemon (waits until it has exited).
+    Stop,
+    /// Daemon status: version, uptime, cache dir, counters, store usage.
+    Status {
+        /// Machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hit/miss statistics with reasons.
+    Stats {
+        /// Machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every cache entry.
+    Clear,
+    /// Show the effective configuration and where each value came from.
+    Config,
+    /// Run the daemon in the foreground (started automatically).
+    #[command(hide = true)]
+    Daemon {
+        /// Cache root to serve.
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+/// Parse `args` (with argv[0]) and run the admin command; returns the exit code.
+pub fn run(args: &[OsString]) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    if let Cmd::Daemon { cache_dir: Some(dir) } = &cli.command {
+        std::env::set_var("ZCCACHE_CACHE_DIR", dir);
+    }
+    let cfg = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("zccache: {e}");
+            return 2;
+        }
+    };
+    match cli.command {
+        Cmd::Start => start(&cfg),
+        Cmd::Stop => {
+            if daemon_control::stop(&cfg) {
+                println!("zccache daemon stopped");
+            } else {
+                println!("zccache daemon was not running");
+            }
+            0
+        }
+        Cmd::Status { json } => with_status(&cfg, |r| print_status(r, json)),
+        Cmd::Stats { json } => with_status(&cfg, |r| print_stats(r, json)),
+        Cmd::Clear => clear(&cfg),
+        Cmd::Config => {
+            print_config(&cfg);
+            0
+        }
+        Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("zccache daemon: {e}");
+                1
+            }
+        },
+    }
+}
+
+fn start(cfg: &Config) -> i32 {
+    match daemon_control::ensure_daemon(cfg) {
+        Ok(mut c) => match c.call(&Request::Ping) {
+            Ok(Response::Pong { pid }) => {
+                println!("zccache daemon running (pid {pid})");
+                0
+            }
+            other => {
+                eprintln!("zccache: daemon did not answer a ping: {other:?}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("zccache: cannot start the daemon: {e}");
+            1
+        }
+    }
+}
+
+fn with_status(cfg: &Config, print: impl Fn(&StatusReport)) -> i32 {
+    let socket = CacheLayout::new(&cfg.cache_dir.value).socket();
+    let reply = Client::connect(&socket).map_err(|e| e.to_string()).and_then(|mut c| c.call(&Request::Status).map_err(|e| e.to_string()));
+    match reply {
+        Ok(Response::Status(r)) => {
+            print(&r);
+            0
+        }
+        Ok(other) => {
+            eprintln!("zccache: unexpected reply {other:?}");
+            1
+        }
+        Err(_) => {
+            eprintln!("zccache: daemon is not running (cache dir {})", cfg.cache_dir.value.display());
+            1
+        }
+    }
+}
+
+fn print_status(r: &StatusReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        return;
+    }
+    println!("zccache {} (protocol {})", r.version, r.protocol_version);
+    println!("daemon pid       {}", r.pid);
+    println!("uptime           {:.1} s", r.uptime_ms as f64 / 1000.0);
+    println!("cache dir        {}", r.cache_dir);
+    println!("socket           {}", r.socket);
+    println!("entries          {}", r.entries);
+    println!("size             {} / {}", human_bytes(r.bytes), human_bytes(r.max_size));
+    println!("hits             {}", r.cache_hits);
+    println!("misses           {}", r.cache_misses);
+    println!("non-cacheable    {}", r.non_cacheable);
+    println!("errors           {}", r.errors);
+    println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
+}
+
+fn print_stats(r: &StatusReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        return;
+    }
+    let total = r.cache_hits + r.cache_misses;
+    let rate = if total > 0 { 100.0 * r.cache_hits as f64 / total as f64 } else { 0.0 };
+    println!("hits             {} ({rate:.1}%)", r.cache_hits);
+    println!("misses           {}", r.cache_misses);
+    for (reason, n) in &r.misses_by_reason {
+        println!("  {reason:<22} {n}");
+    }
+    println!("  (compile failed: {})", r.compile_failed);
+    println!("non-cacheable    {}", r.non_cacheable);
+    for (reason, n) in &r.non_cacheable_by_reason {
+        println!("  {reason:<22} {n}");
+    }
+    println!("errors           {}", r.errors);
+    println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
+    println!("entries          {}", r.entries);
+    println!("size             {} / {}", human_bytes(r.bytes), human_bytes(r.max_size));
+}
+
+fn clear(cfg: &Config) -> i32 {
+    match daemon_control::call(cfg, &Request::Clear) {
+        Ok(Response::Cleared { entries, bytes }) => {
+            println!("cleared {entries} records, {} freed", human_bytes(bytes));
+            0
+        }
+        Ok(Response::Error { message }) => {
+            eprintln!("zccache: {message}");
+            1
+        }
+        Ok(other) => {
+            eprintln!("zccache: unexpected reply {other:?}");
+            1
+        }
+        Err(e) => {
+            eprintln!("zccache: cannot reach the daemon: {e}");
+            1
+        }
+    }
+}
+
+fn print_config(cfg: &Config) {
+    println!("config file        {}", cfg.config_file.display());
+    println!("cache_dir          {:<40} ({})", cfg.cache_dir.value.display(), cfg.cache_dir.source);
+    println!("max_size           {:<40} ({})", cfg.max_size.value, cfg.max_size.source);
+    println!("idle_timeout_secs  {:<40} ({})", cfg.idle_timeout_secs.value, cfg.idle_timeout_secs.source);
+    println!("debug              {:<40} ({})", cfg.debug.value, cfg.debug.source);
+    println!("disable            {:<40} ({})", cfg.disable.value, cfg.disable.source);
+}
+
+/// Bytes as a human string with binary units (e.g. `1.5 GiB`).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

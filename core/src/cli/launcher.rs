@@ -1,0 +1,122 @@
+//! Launcher and masquerade mode: `zccache gcc -c a.c` or a `gcc` symlink to
+//! zccache. Sends one compile request and replays the reply exactly; any
+//! failure of ours runs the real compiler directly (`exec`), so the build
+//! sees exactly the compiler's exit code, stdout and stderr.
+
+use super::daemon_control;
+use crate::config::Config;
+use crate::ipc::{CompileRequest, Request, Response};
+use crate::paths::CacheLayout;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+/// Run one compiler invocation through the cache; returns the exit code.
+pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
+    let compiler_path = match resolve_compiler(compiler) {
+        Some(p) => p,
+        None => {
+            eprintln!("zccache: cannot find compiler {:?} on PATH", compiler);
+            return 127;
+        }
+    };
+    let cfg = match Config::load() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            if std::env::var_os("ZCCACHE_DEBUG").is_some() {
+                eprintln!("zccache: {e}; compiling without the cache");
+            }
+            return exec_direct(&compiler_path, args);
+        }
+    };
+    if cfg.disable.value {
+        return exec_direct(&compiler_path, args);
+    }
+    let Some(req) = build_request(&compiler_path, args) else {
+        return exec_direct(&compiler_path, args);
+    };
+    match daemon_control::call(&cfg, &Request::Compile(req)) {
+        Ok(Response::Compiled { exit_code, stdout, stderr }) => replay(exit_code, &stdout, &stderr),
+        Ok(Response::RunLocally { reason }) => {
+            note(&cfg, &format!("running locally: {reason}"), false);
+            exec_direct(&compiler_path, args)
+        }
+        Ok(other) => {
+            note(&cfg, &format!("unexpected reply {other:?}; compiling directly"), true);
+            exec_direct(&compiler_path, args)
+        }
+        Err(e) => {
+            note(&cfg, &format!("daemon unavailable ({e}); compiling directly"), true);
+            exec_direct(&compiler_path, args)
+        }
+    }
+}
+
+/// Find the real compiler: a path as given, else the first match on `PATH`
+/// that is not this zccache binary (so masquerade symlinks never recurse).
+pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
+    let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+    if Path::new(name).components().count() > 1 {
+        let p = PathBuf::from(name);
+        return std::path::absolute(&p).ok();
+    }
+    which::which_all(name).ok()?.find(|cand| {
+        let canon = cand.canonicalize().ok();
+        canon.is_some() && canon != me
+    })
+}
+
+fn build_request(compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
+    let args: Vec<String> = args.iter().map(|a| a.to_str().map(str::to_string)).collect::<Option<_>>()?;
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect::<Option<_>>()?;
+    Some(CompileRequest {
+        compiler: compiler.to_path_buf(),
+        args,
+        cwd: std::env::current_dir().ok()?,
+        env,
+        client_pid: std::process::id(),
+        umask: current_umask(),
+    })
+}
+
+fn current_umask() -> u32 {
+    // SAFETY: umask(2) cannot fail; we restore the value immediately.
+    unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m as u32
+    }
+}
+
+fn replay(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> i32 {
+    let _ = std::io::stdout().lock().write_all(stdout);
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().lock().write_all(stderr);
+    exit_code
+}
+
+/// Replace this process with the real compiler (exact stdio, exit code and
+/// signals). Returns only if `exec` fails.
+pub fn exec_direct(compiler: &Path, args: &[OsString]) -> i32 {
+    let err = std::process::Command::new(compiler).args(args).exec();
+    eprintln!("zccache: cannot run {}: {err}", compiler.display());
+    127
+}
+
+/// Log a launcher diagnostic to `logs/client.log`; mirrored on stderr only
+/// with `ZCCACHE_DEBUG`.
+fn note(cfg: &Config, message: &str, important: bool) {
+    if cfg.debug.value {
+        eprintln!("zccache: {message}");
+    }
+    if !important && !cfg.debug.value {
+        return;
+    }
+    let path = CacheLayout::new(&cfg.cache_dir.value).client_log();
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(f, "[pid {}] {message}", std::process::id());
+    }
+}

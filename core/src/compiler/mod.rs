@@ -1,0 +1,20 @@
+//! Compiler command-line understanding: which compiler family a driver
+//! belongs to, `@file` response-file expansion, and the gcc/clang argument
+//! parser that decides whether a compile is cacheable. Nothing here runs a
+//! compiler or touches the cache; everything is pure argv analysis (plus
+//! reading response files).
+
+pub mod family;
+pub mod gcc;
+mod gcc_options;
+pub mod response_file;
+
+#[cfg(test)]
+mod tests;
+
+pub use family::{is_masquerade_name, CompilerFamily};
+pub use gcc::{
+    parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason, Parsed,
+    SearchDirKind, SourceInput,
+};
+pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};

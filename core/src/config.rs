@@ -1,0 +1,313 @@
+//! Effective configuration: defaults, an optional `zccache.toml`, then
+//! `ZCCACHE_*` environment variables (env wins), each value remembering where
+//! it came from so `zccache config` can show it.
+//!
+//! The file is `$ZCCACHE_CONFIG`, else `<cache dir>/zccache.toml`, like
+//! ccache's `$CCACHE_CONFIGPATH` / `$CCACHE_DIR/ccache.conf`.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Default size cap: 10 GiB, in bytes.
+pub const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024 * 1024;
+/// Default daemon idle timeout: 15 minutes, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 15 * 60;
+
+/// Where one effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Built-in default.
+    Default,
+    /// The TOML file at this path.
+    File(PathBuf),
+    /// This environment variable.
+    Env(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => write!(f, "default"),
+            Source::File(p) => write!(f, "file {}", p.display()),
+            Source::Env(v) => write!(f, "env {v}"),
+        }
+    }
+}
+
+/// A configuration value and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The effective value.
+    pub value: T,
+    /// Where it came from.
+    pub source: Source,
+}
+
+impl<T> Setting<T> {
+    fn default(value: T) -> Self {
+        Setting {
+            value,
+            source: Source::Default,
+        }
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Cache root (absolute).
+    pub cache_dir: Setting<PathBuf>,
+    /// Size cap of the store, in bytes.
+    pub max_size: Setting<u64>,
+    /// Daemon idle timeout in seconds; 0 means never.
+    pub idle_timeout_secs: Setting<u64>,
+    /// Mirror zccache's own diagnostics on stderr.
+    pub debug: Setting<bool>,
+    /// Run compilers directly, never contacting the daemon.
+    pub disable: Setting<bool>,
+    /// The config file consulted (it may not exist).
+    pub config_file: PathBuf,
+}
+
+/// A configuration error: always names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be parsed.
+    #[error("invalid value for {key} ({origin}): {message}")]
+    InvalidValue {
+        /// Key or env variable name.
+        key: String,
+        /// Where the bad value came from.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The TOML file is not valid TOML or has an unknown key.
+    #[error("invalid config file {path}: {message}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's one-line message.
+        message: String,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// No cache dir could be determined (no `ZCCACHE_CACHE_DIR`, no home).
+    #[error("cannot determine a cache directory: set ZCCACHE_CACHE_DIR")]
+    NoCacheDir,
+}
+
+/// The keys of `zccache.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    cache_dir: Option<PathBuf>,
+    max_size: Option<toml::Value>,
+    idle_timeout_secs: Option<u64>,
+    debug: Option<bool>,
+    disable: Option<bool>,
+}
+
+impl Config {
+    /// Load from the process environment.
+    ///
+    /// Errors: [`ConfigError`] naming the bad key or file.
+    pub fn load() -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("ZCCACHE_"))
+            .collect();
+        Config::from_env_map(&env)
+    }
+
+    /// Load from an explicit map of `ZCCACHE_*` variables (testable core of
+    /// [`Config::load`]).
+    pub fn from_env_map(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut cache_dir = match env.get("ZCCACHE_CACHE_DIR").filter(|v| !v.is_empty()) {
+            Some(v) => Setting {
+                value: absolute(Path::new(v)),
+                source: Source::Env("ZCCACHE_CACHE_DIR"),
+            },
+            None => Setting::default(
+                dirs::cache_dir()
+                    .ok_or(ConfigError::NoCacheDir)?
+                    .join("zccache"),
+            ),
+        };
+        let config_file = match env.get("ZCCACHE_CONFIG").filter(|v| !v.is_empty()) {
+            Some(v) => absolute(Path::new(v)),
+            None => cache_dir.value.join("zccache.toml"),
+        };
+        let file = read_file_config(&config_file)?;
+        let from_file = Source::File(config_file.clone());
+        if let Some(dir) = file.cache_dir.clone() {
+            if cache_dir.source == Source::Default {
+                cache_dir = Setting {
+                    value: absolute(&dir),
+                    source: from_file.clone(),
+                };
+            }
+        }
+        let mut cfg = Config {
+            cache_dir,
+            max_size: Setting::default(DEFAULT_MAX_SIZE),
+            idle_timeout_secs: Setting::default(DEFAULT_IDLE_TIMEOUT_SECS),
+            debug: Setting::default(false),
+            disable: Setting::default(false),
+            config_file,
+        };
+        cfg.apply_file(file, &from_file)?;
+        cfg.apply_env(env)?;
+        Ok(cfg)
+    }
+
+    fn apply_file(&mut self, v: FileConfig, src: &Source) -> Result<(), ConfigError> {
+        if let Some(m) = v.max_size {
+            let bytes = match &m {
+                toml::Value::Integer(i) if *i >= 0 => *i as u64,
+                toml::Value::String(s) => parse_size(s).map_err(|message| bad("max_size", src, message))?,
+                other => return Err(bad("max_size", src, format!("expected a size, got {other}"))),
+            };
+            self.max_size = Setting { value: bytes, source: src.clone() };
+        }
+        if let Some(t) = v.idle_timeout_secs {
+            self.idle_timeout_secs = Setting { value: t, source: src.clone() };
+        }
+        if let Some(d) = v.debug {
+            self.debug = Setting { value: d, source: src.clone() };
+        }
+        if let Some(d) = v.disable {
+            self.disable = Setting { value: d, source: src.clone() };
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        if let Some(v) = env.get("ZCCACHE_MAX_SIZE") {
+            let src = Source::Env("ZCCACHE_MAX_SIZE");
+            let value = parse_size(v).map_err(|m| bad("ZCCACHE_MAX_SIZE", &src, m))?;
+            self.max_size = Setting { value, source: src };
+        }
+        if let Some(v) = env.get("ZCCACHE_IDLE_TIMEOUT") {
+            let src = Source::Env("ZCCACHE_IDLE_TIMEOUT");
+            let value = v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| bad("ZCCACHE_IDLE_TIMEOUT", &src, format!("expected seconds, got {v:?}")))?;
+            self.idle_timeout_secs = Setting { value, source: src };
+        }
+        if let Some(v) = env.get("ZCCACHE_DEBUG") {
+            self.debug = Setting { value: parse_bool(v), source: Source::Env("ZCCACHE_DEBUG") };
+        }
+        if let Some(v) = env.get("ZCCACHE_DISABLE") {
+            self.disable = Setting { value: parse_bool(v), source: Source::Env("ZCCACHE_DISABLE") };
+        }
+        Ok(())
+    }
+}
+
+fn bad(key: &str, src: &Source, message: String) -> ConfigError {
+    ConfigError::InvalidValue { key: key.to_string(), origin: src.to_string(), message }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(FileConfig::default()),
+        Err(source) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), source }),
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::BadFile {
+        path: path.to_path_buf(),
+        message: e.message().replace('\n', " "),
+    })
+}
+
+/// Parse a size: plain bytes, or a number with suffix K, M, G or T (powers
+/// of 1024, optional trailing `B`/`iB`), e.g. `500M`, `10G`, `1.5G`.
+///
+/// Errors: a one-line message naming what was expected.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let stripped = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (num, mult) = match stripped.chars().last() {
+        Some('K') => (&stripped[..stripped.len() - 1], 1u64 << 10),
+        Some('M') => (&stripped[..stripped.len() - 1], 1u64 << 20),
+        Some('G') => (&stripped[..stripped.len() - 1], 1u64 << 30),
+        Some('T') => (&stripped[..stripped.len() - 1], 1u64 << 40),
+        _ => (stripped, 1),
+    };
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a size like 500M or 10G, got {text:?}"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("expected a non-negative size, got {text:?}"));
+    }
+    Ok((value * mult as f64) as u64)
+}
+
+fn parse_bool(v: &str) -> bool {
+    !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off")
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert_eq!(parse_size("2K").unwrap(), 2048);
+        assert_eq!(parse_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_size("10GiB").unwrap(), 10 << 30);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn env_wins_over_file_and_names_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("zccache.toml"), "max_size = \"1G\"\nidle_timeout_secs = 5\n").unwrap();
+        let d = dir.path().to_str().unwrap();
+        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d), ("ZCCACHE_MAX_SIZE", "123M")])).unwrap();
+        assert_eq!(cfg.max_size.value, 123 << 20);
+        assert_eq!(cfg.max_size.source, Source::Env("ZCCACHE_MAX_SIZE"));
+        assert_eq!(cfg.idle_timeout_secs.value, 5);
+        assert!(matches!(cfg.idle_timeout_secs.source, Source::File(_)));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("zccache.toml"), "max_size = \"lots\"\n").unwrap();
+        let d = dir.path().to_str().unwrap();
+        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+        assert!(err.to_string().contains("max_size"), "{err}");
+        std::fs::write(dir.path().join("zccache.toml"), "nonsense = 1\n").unwrap();
+        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+        assert!(err.to_string().contains("nonsense"), "{err}");
+        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", "/nonexistent-zc"), ("ZCCACHE_IDLE_TIMEOUT", "x")])).unwrap_err();
+        assert!(err.to_string().contains("ZCCACHE_IDLE_TIMEOUT"), "{err}");
+    }
+}

@@ -1,0 +1,55 @@
+//! Serving a hit: put the cached object (and the user's depfile) in place.
+//! Blobs are verified while they are materialised; a corrupt one is an
+//! error here and a miss for the caller.
+
+use super::compile::Plan;
+use super::state::DaemonState;
+use crate::entry::Entry;
+use crate::ipc::CompileRequest;
+use crate::key::resolve;
+use std::io::Write;
+use std::path::Path;
+
+/// Errors while restoring an entry.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The object blob is missing or corrupt, or cannot be written.
+    #[error("object: {0}")]
+    Object(#[from] crate::store::StoreError),
+    /// The depfile could not be written.
+    #[error("depfile {path}: {source}")]
+    Depfile {
+        /// Where it should go.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Materialise `entry` for source `i` of the request.
+///
+/// Errors: [`RestoreError`]; nothing is left half-written (atomic renames).
+pub fn restore_entry(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize, entry: &Entry) -> Result<(), RestoreError> {
+    let object = plan.inv.object_path(i);
+    let mode = 0o666 & !req.umask;
+    d.store.materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
+    if let (Some(dep), Some(text)) = (&plan.inv.depfile, &entry.depfile) {
+        let path = dep.path_for(&object);
+        write_atomically(&resolve(&req.cwd, &path), text, mode).map_err(|source| RestoreError::Depfile { path, source })?;
+    }
+    Ok(())
+}
+
+/// Write `data` to `dest` through a temp file in the same directory and a
+/// rename, with permission bits `mode`.
+///
+/// Errors: the I/O error of any step.
+pub fn write_atomically(dest: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".zccache-").tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Serving a miss: run the real compiler into private temp outputs (with a
+//! depfile so the include set is known), store the result, then rename the
+//! outputs into place. A crash never leaves a half-written output or entry.
+
+use super::compile::{Plan, SourceResult};
+use super::state::DaemonState;
+use super::stats::Outcome;
+use crate::depfile;
+use crate::entry::Entry;
+use crate::hash::{coarse_now_ns, Digest};
+use crate::ipc::CompileRequest;
+use crate::key::{entry_key, resolve, shadow_checks, IncludeSet, RecordedFile};
+use crate::store::{RecordKey, RecordKind};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Everything a miss needs to know.
+pub struct MissContext<'a> {
+    /// Daemon state.
+    pub d: &'a DaemonState,
+    /// The request.
+    pub req: &'a CompileRequest,
+    /// Its plan.
+    pub plan: &'a Plan,
+    /// Which source.
+    pub index: usize,
+    /// Context key and source hash it was computed from; `None` when the
+    /// result must not be stored.
+    pub context: Option<(RecordKey, Digest)>,
+    /// Miss reason label.
+    pub reason: &'static str,
+}
+
+/// Why a successful compile was not stored.
+#[derive(Debug, thiserror::Error)]
+enum Skip {
+    #[error("an input uses __DATE__/__TIME__/__TIMESTAMP__")]
+    TimeMacro,
+    #[error("input {0} changed during the compile")]
+    Racy(String),
+    #[error("input {0}: {1}")]
+    Unreadable(String, std::io::Error),
+    #[error("depfile: {0}")]
+    Depfile(String),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Private output paths of one compile, removed on drop unless moved.
+struct TempOutputs {
+    object: PathBuf,
+    depfile: PathBuf,
+}
+
+impl Drop for TempOutputs {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.object);
+        let _ = std::fs::remove_file(&self.depfile);
+    }
+}
+
+/// Compile source `m.index` for real. With `uncacheable` set the result is
+/// never stored and the outcome is non-cacheable with that label.
+///
+/// Errors: a message when the compiler cannot even be started; the
+/// launcher then compiles by itself.
+pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Result<SourceResult, String> {
+    let inv = &m.plan.inv;
+    let object = inv.object_path(m.index);
+    let object_final = resolve(&m.req.cwd, &object);
+    let user_dep_final = inv.depfile.as_ref().map(|dep| resolve(&m.req.cwd, &dep.path_for(&object)));
+    let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
+    let dep_arg = temps.depfile.to_string_lossy().into_owned();
+    let dep_args = match &inv.depfile {
+        Some(dep) => dep.to_args(&dep_arg, &object),
+        None => vec!["-MD".to_string(), "-MF".to_string(), dep_arg],
+    };
+    let argv = inv.compile_argv(m.index, &temps.object.to_string_lossy(), &dep_args);
+    let start = coarse_now_ns();
+    let t0 = Instant::now();
+    let out = run_compiler(m.req, &argv).map_err(|e| format!("cannot run {}: {e}", m.req.compiler.display()))?;
+    let compile_ms = t0.elapsed().as_millis() as u64;
+    let exit_code = out.status.code().unwrap_or(1);
+    if exit_code != 0 {
+        remove_stale_outputs(&object_final, user_dep_final.as_deref());
+        return Ok(SourceResult {
+            exit_code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            outcome: Outcome::CompileFailed(uncacheable.unwrap_or(m.reason)),
+        });
+    }
+    let outcome = match (uncacheable, &m.context) {
+        (Some(label), _) => Outcome::NonCacheable(label),
+        (None, None) => Outcome::NonCacheable("not_keyed"),
+        (None, Some((ctx, src_hash))) => {
+            let stored = StoreJob { m, context: ctx, source_hash: src_hash, temps: &temps, start, compile_ms };
+            match stored.run(&out.stdout, &out.stderr) {
+                Ok(()) => Outcome::Miss(m.reason),
+                Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
+                Err(e) => {
+                    tracing::info!(reason = %e, "compiled but not stored");
+                    Outcome::Miss(m.reason)
+                }
+            }
+        }
+    };
+    publish(&temps, &object_final, user_dep_final.as_deref())
+        .map_err(|e| format!("cannot move outputs into place: {e}"))?;
+    Ok(SourceResult {
+        exit_code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        outcome,
+    })
+}
+
+fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> TempOutputs {
+    let id = format!("{}-{}", std::process::id(), d.next_temp_id());
+    let sibling = |p: &Path, ext: &str| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        p.with_file_name(format!(".{name}.zccache-{id}.{ext}"))
+    };
+    TempOutputs {
+        object: sibling(object, "o"),
+        depfile: match user_dep {
+            Some(dep) => sibling(dep, "d"),
+            None => d.layout.root.join("tmp").join(format!("dep-{id}.d")),
+        },
+    }
+}
+
+fn run_compiler(req: &CompileRequest, argv: &[String]) -> std::io::Result<std::process::Output> {
+    let umask = req.umask as libc::mode_t;
+    let mut cmd = Command::new(&req.compiler);
+    cmd.args(argv)
+        .current_dir(&req.cwd)
+        .env_clear()
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null());
+    // SAFETY: umask(2) is async-signal-safe and cannot fail.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(umask);
+            Ok(())
+        });
+    }
+    cmd.output()
+}
+
+/// gcc deletes its outputs when a compile fails; so do we.
+fn remove_stale_outputs(object: &Path, dep: Option<&Path>) {
+    let _ = std::fs::remove_file(object);
+    if let Some(dep) = dep {
+        let _ = std::fs::remove_file(dep);
+    }
+}
+
+fn publish(temps: &TempOutputs, object: &Path, user_dep: Option<&Path>) -> std::io::Result<()> {
+    std::fs::rename(&temps.object, object)?;
+    if let Some(dep) = user_dep {
+        std::fs::rename(&temps.depfile, dep)?;
+    }
+    Ok(())
+}
+
+/// Storing one successful compile.
+struct StoreJob<'a> {
+    m: &'a MissContext<'a>,
+    context: &'a RecordKey,
+    source_hash: &'a Digest,
+    temps: &'a TempOutputs,
+    start: i64,
+    compile_ms: u64,
+}
+
+impl StoreJob<'_> {
+    fn run(&self, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
+        let d = self.m.d;
+        let dep_text = std::fs::read(&self.temps.depfile).map_err(|e| Skip::Depfile(e.to_string()))?;
+        let headers = self.headers(&dep_text)?;
+        self.check_source()?;
+        let files = self.record_files(&headers)?;
+        let source = &self.m.plan.inv.sources[self.m.index].path;
+        let dir_checks = shadow_checks(&self.m.req.cwd, source, &headers, &self.m.plan.search_dirs);
+        let (blob, _) = d.store.put_blob_file(&self.temps.object)?;
+        let user_dep = self.m.plan.inv.depfile.is_some().then(|| dep_text.clone());
+        let entry = Entry::new(blob.clone(), user_dep, stdout.to_vec(), stderr.to_vec(), self.compile_ms);
+        let key = entry_key(self.context, &files);
+        d.store.put_record(RecordKind::Entry, &key, &entry.encode(), &[blob])?;
+        let mut manifest = d.manifest(self.context).map(|m| (*m).clone()).unwrap_or_default();
+        manifest.add(IncludeSet { files, dir_checks, entry: key });
+        d.save_manifest(self.context, manifest)?;
+        Ok(())
+    }
+
+    /// The files the compiler read besides the source, as it named them.
+    fn headers(&self, dep_text: &[u8]) -> Result<Vec<String>, Skip> {
+        let rules = depfile::parse(dep_text).map_err(|e| Skip::Depfile(e.to_string()))?;
+        let cwd = &self.m.req.cwd;
+        let source = resolve(cwd, &self.m.plan.inv.sources[self.m.index].path);
+        Ok(depfile::prerequisites(&rules)
+            .into_iter()
+            .filter(|p| resolve(cwd, p) != source)
+            .collect())
+    }
+
+    fn check_source(&self) -> Result<(), Skip> {
+        let path = &self.m.plan.inv.sources[self.m.index].path;
+        let d = self
+            .m
+            .d
+            .meta
+            .digest(&resolve(&self.m.req.cwd, path))
+            .map_err(|e| Skip::Unreadable(path.clone(), e))?;
+        if d.hash != *self.source_hash || d.fingerprint.newest_ns() >= self.start {
+            return Err(Skip::Racy(path.clone()));
+        }
+        Ok(())
+    }
+
+    fn record_files(&self, headers: &[String]) -> Result<Vec<RecordedFile>, Skip> {
+        let mut files = Vec::with_capacity(headers.len());
+        for h in headers {
+            let d = self
+                .m
+                .d
+                .meta
+                .digest(&resolve(&self.m.req.cwd, h))
+                .map_err(|e| Skip::Unreadable(h.clone(), e))?;
+            if d.has_time_macros {
+                return Err(Skip::TimeMacro);
+            }
+            if d.fingerprint.newest_ns() >= self.start {
+                return Err(Skip::Racy(h.clone()));
+            }
+            files.push(RecordedFile { path: h.clone(), hash: d.hash });
+        }
+        Ok(files)
+    }
+}

@@ -1,0 +1,107 @@
+//! The per-user daemon: one per cache dir. [`run`] takes the daemon lock,
+//! opens the store, binds the socket and serves until shutdown.
+
+pub mod compile;
+pub mod hit;
+pub mod miss;
+pub mod server;
+pub mod state;
+pub mod stats;
+
+use crate::config::Config;
+use crate::paths::CacheLayout;
+use crate::store::Store;
+use fs4::fs_std::FileExt;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+/// Errors that stop a daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The cache dir or its files cannot be created.
+    #[error("cache dir {path}: {source}")]
+    CacheDir {
+        /// The path involved.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The async runtime could not start.
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What [`run`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Served until shutdown.
+    Served,
+    /// Another daemon already holds the lock for this cache dir.
+    AlreadyRunning,
+}
+
+fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DaemonError + '_ {
+    move |source| DaemonError::CacheDir {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Run the daemon for `config`'s cache dir in the foreground.
+///
+/// Errors: [`DaemonError`] when the cache dir, store, socket or runtime
+/// cannot be set up.
+pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
+    let layout = CacheLayout::new(&config.cache_dir.value);
+    layout.ensure().map_err(io_err(&layout.root))?;
+    init_logging(&layout, config.debug.value);
+    let lock_path = layout.daemon_lock();
+    let lock = std::fs::File::create(&lock_path).map_err(io_err(&lock_path))?;
+    if !matches!(lock.try_lock_exclusive(), Ok(true)) {
+        return Ok(RunOutcome::AlreadyRunning);
+    }
+    let tmp = layout.root.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    let store = Store::open(&layout.store(), config.max_size.value)?;
+    let state = Arc::new(state::DaemonState::new(layout.clone(), store, config.idle_timeout_secs.value));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    let socket = layout.socket();
+    let listener = rt.block_on(async { bind(&socket) }).map_err(io_err(&socket))?;
+    let pid_file = layout.pid_file();
+    std::fs::write(&pid_file, std::process::id().to_string()).map_err(io_err(&pid_file))?;
+    tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
+    rt.block_on(server::serve(listener, state.clone()));
+    let _ = state.store.flush_index();
+    let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(&pid_file);
+    tracing::info!("daemon stopped");
+    drop(lock);
+    Ok(RunOutcome::Served)
+}
+
+fn bind(socket: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    // We hold the daemon lock, so any socket file left here is stale.
+    let _ = std::fs::remove_file(socket);
+    let listener = tokio::net::UnixListener::bind(socket)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+fn init_logging(layout: &CacheLayout, debug: bool) {
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(layout.daemon_log()) else {
+        return;
+    };
+    let level = if debug { "debug" } else { "info" };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

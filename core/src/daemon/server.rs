@@ -1,0 +1,197 @@
+//! The daemon's socket server: accept connections, decode versioned frames,
+//! dispatch requests, send heartbeats while a compile runs, and stop on
+//! `Shutdown` or after the idle timeout.
+
+use super::compile::handle_compile;
+use super::state::DaemonState;
+use crate::ipc::framing::{decode, encode, encode_with_version, parse_header};
+use crate::ipc::{Request, Response, StatusReport, PROTOCOL_VERSION};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Notify;
+
+/// Interval of `Working` heartbeats during a compile.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often the idle timer and the index flush run.
+const TICK: Duration = Duration::from_secs(1);
+/// Index flush period, in ticks.
+const FLUSH_EVERY_TICKS: u64 = 30;
+/// Longest wait for in-flight requests at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Shared {
+    state: Arc<DaemonState>,
+    shutdown: Notify,
+    active: AtomicUsize,
+}
+
+/// Serve until shutdown. Returns when no request is in flight any more
+/// (or after [`DRAIN_TIMEOUT`]).
+pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
+    let shared = Arc::new(Shared {
+        state,
+        shutdown: Notify::new(),
+        active: AtomicUsize::new(0),
+    });
+    shared.state.touch();
+    tokio::spawn(housekeeping(shared.clone()));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(stream, shared.clone()));
+                }
+                Err(e) => tracing::warn!(error = %e, "accept failed"),
+            },
+            _ = shared.shutdown.notified() => break,
+        }
+    }
+    drain(&shared).await;
+}
+
+async fn drain(shared: &Shared) {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while shared.active.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn housekeeping(shared: Arc<Shared>) {
+    let mut ticks = 0u64;
+    let mut interval = tokio::time::interval(TICK);
+    loop {
+        interval.tick().await;
+        ticks += 1;
+        let st = &shared.state;
+        let idle_limit_ms = st.idle_timeout_secs.saturating_mul(1000);
+        if idle_limit_ms > 0 && st.idle_ms() > idle_limit_ms && shared.active.load(Ordering::SeqCst) == 0 {
+            tracing::info!("idle timeout reached; stopping");
+            shared.shutdown.notify_one();
+            return;
+        }
+        if ticks % FLUSH_EVERY_TICKS == 0 {
+            let st = st.clone();
+            let _ = tokio::task::spawn_blocking(move || st.store.flush_index()).await;
+        }
+    }
+}
+
+async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
+    loop {
+        let mut header = [0u8; 8];
+        if stream.read_exact(&mut header).await.is_err() {
+            return;
+        }
+        let Ok((len, version)) = parse_header(&header) else { return };
+        let mut payload = vec![0u8; len as usize];
+        if stream.read_exact(&mut payload).await.is_err() {
+            return;
+        }
+        if version != PROTOCOL_VERSION {
+            let msg = format!("protocol mismatch: daemon speaks version {PROTOCOL_VERSION}, client speaks {version}");
+            tracing::warn!("{msg}");
+            if let Ok(bytes) = encode_with_version(&Response::Error { message: msg }, PROTOCOL_VERSION) {
+                let _ = stream.write_all(&bytes).await;
+            }
+            return;
+        }
+        let request: Request = match decode(&payload) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = send(&mut stream, &Response::Error { message: e.to_string() }).await;
+                return;
+            }
+        };
+        shared.state.touch();
+        let stop = matches!(request, Request::Shutdown);
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        let ok = dispatch(&mut stream, &shared, request).await;
+        shared.active.fetch_sub(1, Ordering::SeqCst);
+        shared.state.touch();
+        if stop {
+            shared.shutdown.notify_one();
+            return;
+        }
+        if !ok {
+            return;
+        }
+    }
+}
+
+async fn send(stream: &mut UnixStream, response: &Response) -> bool {
+    match encode(response) {
+        Ok(bytes) => stream.write_all(&bytes).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Request) -> bool {
+    let st = shared.state.clone();
+    let response = match request {
+        Request::Ping => Response::Pong { pid: std::process::id() },
+        Request::Shutdown => Response::ShuttingDown,
+        Request::Status => Response::Status(Box::new(status(&st))),
+        Request::Clear => blocking(move || clear(&st)).await,
+        Request::Compile(req) => {
+            let job = tokio::task::spawn_blocking(move || handle_compile(&st, &req));
+            return compile_with_heartbeats(stream, job).await;
+        }
+    };
+    send(stream, &response).await
+}
+
+async fn blocking<F: FnOnce() -> Response + Send + 'static>(f: F) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Response::Error { message: e.to_string() })
+}
+
+async fn compile_with_heartbeats(stream: &mut UnixStream, mut job: tokio::task::JoinHandle<Response>) -> bool {
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.tick().await;
+    loop {
+        tokio::select! {
+            done = &mut job => {
+                let response = done.unwrap_or_else(|e| Response::RunLocally { reason: format!("compile task failed: {e}") });
+                return send(stream, &response).await;
+            }
+            _ = beat.tick() => {
+                if !send(stream, &Response::Working).await {
+                    // The launcher is gone; let the compile finish so no temp file leaks.
+                    let _ = job.await;
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The status report of this daemon.
+pub fn status(st: &DaemonState) -> StatusReport {
+    let (entries, bytes) = st.store.usage();
+    let mut r = StatusReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        protocol_version: PROTOCOL_VERSION,
+        pid: std::process::id(),
+        uptime_ms: st.started.elapsed().as_millis() as u64,
+        cache_dir: st.layout.root.display().to_string(),
+        socket: st.layout.socket().display().to_string(),
+        entries,
+        bytes,
+        max_size: st.store.max_size(),
+        metadata_entries: st.meta.len() as u64,
+        ..StatusReport::default()
+    };
+    st.stats.fill(&mut r);
+    r
+}
+
+fn clear(st: &DaemonState) -> Response {
+    st.meta.clear();
+    st.forget_manifests();
+    match st.store.clear() {
+        Ok((entries, bytes)) => Response::Cleared { entries, bytes },
+        Err(e) => Response::Error { message: format!("clear failed: {e}") },
+    }
+}

@@ -1,0 +1,102 @@
+//! Per-daemon counters: hits, misses by reason, non-cacheable by reason,
+//! errors and time saved.
+
+use crate::ipc::StatusReport;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The outcome of one source of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Served from the cache; the original compile took this many ms.
+    Hit {
+        /// Saved compile time, ms.
+        saved_ms: u64,
+    },
+    /// Compiled; the label says why the cache could not serve it.
+    Miss(&'static str),
+    /// The compile ran and failed (nothing stored); also a miss.
+    CompileFailed(&'static str),
+    /// Passed through unchanged; the label says why.
+    NonCacheable(&'static str),
+    /// An internal failure made the launcher compile by itself.
+    Error,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    hits: u64,
+    misses: u64,
+    non_cacheable: u64,
+    errors: u64,
+    compile_failed: u64,
+    time_saved_ms: u64,
+    misses_by_reason: BTreeMap<String, u64>,
+    non_cacheable_by_reason: BTreeMap<String, u64>,
+}
+
+/// Thread-safe counters of one daemon.
+#[derive(Debug, Default)]
+pub struct Stats {
+    inner: Mutex<Counters>,
+}
+
+impl Stats {
+    /// Count one outcome.
+    pub fn record(&self, outcome: &Outcome) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        match outcome {
+            Outcome::Hit { saved_ms } => {
+                c.hits += 1;
+                c.time_saved_ms += saved_ms;
+            }
+            Outcome::Miss(reason) => {
+                c.misses += 1;
+                *c.misses_by_reason.entry(reason.to_string()).or_default() += 1;
+            }
+            Outcome::CompileFailed(reason) => {
+                c.misses += 1;
+                c.compile_failed += 1;
+                *c.misses_by_reason.entry(reason.to_string()).or_default() += 1;
+            }
+            Outcome::NonCacheable(reason) => {
+                c.non_cacheable += 1;
+                *c.non_cacheable_by_reason.entry(reason.to_string()).or_default() += 1;
+            }
+            Outcome::Error => c.errors += 1,
+        }
+    }
+
+    /// Copy the counters into `report`.
+    pub fn fill(&self, report: &mut StatusReport) {
+        let Ok(c) = self.inner.lock() else { return };
+        report.cache_hits = c.hits;
+        report.cache_misses = c.misses;
+        report.non_cacheable = c.non_cacheable;
+        report.errors = c.errors;
+        report.compile_failed = c.compile_failed;
+        report.time_saved_ms = c.time_saved_ms;
+        report.misses_by_reason = c.misses_by_reason.clone();
+        report.non_cacheable_by_reason = c.non_cacheable_by_reason.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_reason() {
+        let s = Stats::default();
+        s.record(&Outcome::Hit { saved_ms: 5 });
+        s.record(&Outcome::Miss("first_compile"));
+        s.record(&Outcome::CompileFailed("first_compile"));
+        s.record(&Outcome::NonCacheable("link"));
+        s.record(&Outcome::Error);
+        let mut r = StatusReport::default();
+        s.fill(&mut r);
+        assert_eq!((r.cache_hits, r.cache_misses, r.non_cacheable, r.errors, r.compile_failed), (1, 2, 1, 1, 1));
+        assert_eq!(r.misses_by_reason["first_compile"], 2);
+        assert_eq!(r.time_saved_ms, 5);
+    }
+}

@@ -1,0 +1,212 @@
+//! Content hashes (blake3) and the in-memory metadata cache that makes them
+//! cheap: path → stat fingerprint → digest.
+//!
+//! A cached digest is reused only while the file's fingerprint (size, mtime,
+//! ctime, inode, device) is unchanged. A fingerprint whose mtime or ctime is
+//! not older than the coarse clock at the time of the stat is "racy" (a
+//! later write in the same clock tick could keep it), so its digest is never
+//! cached: the "racy git" rule (git documentation, racy-git.txt).
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// A 32-byte blake3 digest.
+pub type Digest = [u8; 32];
+
+/// The stat data that identifies one version of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct StatFingerprint {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Status-change time, ns since the epoch.
+    pub ctime_ns: i64,
+    /// Inode number.
+    pub ino: u64,
+    /// Device number.
+    pub dev: u64,
+}
+
+impl StatFingerprint {
+    /// Fingerprint from `std::fs::Metadata`.
+    pub fn of(meta: &std::fs::Metadata) -> StatFingerprint {
+        StatFingerprint {
+            size: meta.size(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            ctime_ns: meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+            ino: meta.ino(),
+            dev: meta.dev(),
+        }
+    }
+
+    /// The later of mtime and ctime, in ns since the epoch.
+    pub fn newest_ns(&self) -> i64 {
+        self.mtime_ns.max(self.ctime_ns)
+    }
+
+    /// True when a write in the current clock tick could leave this
+    /// fingerprint unchanged (see the module docs).
+    pub fn is_racy(&self) -> bool {
+        self.newest_ns() >= coarse_now_ns()
+    }
+}
+
+/// The kernel's coarse wall clock (the one file timestamps are taken from),
+/// in ns since the epoch (clock_gettime(2), `CLOCK_REALTIME_COARSE`).
+pub fn coarse_now_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    if rc != 0 {
+        return i64::MAX; // treat everything as racy: never wrong, only slower
+    }
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// What the cache knows about one file version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    /// blake3 of the content.
+    pub hash: Digest,
+    /// The fingerprint the digest belongs to.
+    pub fingerprint: StatFingerprint,
+    /// The content mentions `__DATE__`, `__TIME__` or `__TIMESTAMP__`
+    /// (ccache manual, "time macros").
+    pub has_time_macros: bool,
+}
+
+/// path → fingerprint → digest, shared by every request of a daemon.
+#[derive(Debug, Default)]
+pub struct MetadataCache {
+    map: RwLock<HashMap<PathBuf, FileDigest>>,
+}
+
+impl MetadataCache {
+    /// An empty cache.
+    pub fn new() -> MetadataCache {
+        MetadataCache::default()
+    }
+
+    /// Digest of the file at `path` (absolute), from the cache when its
+    /// fingerprint is unchanged, else by reading it.
+    ///
+    /// Errors: the I/O error of `stat` or `read` (e.g. NotFound).
+    pub fn digest(&self, path: &Path) -> std::io::Result<FileDigest> {
+        let meta = std::fs::metadata(path)?;
+        let fp = StatFingerprint::of(&meta);
+        if let Some(d) = self.cached(path, &fp) {
+            return Ok(d);
+        }
+        let digest = hash_file(path, fp)?;
+        let after = StatFingerprint::of(&std::fs::metadata(path)?);
+        if after != fp {
+            return Err(std::io::Error::other(format!(
+                "{} changed while it was hashed",
+                path.display()
+            )));
+        }
+        if !fp.is_racy() {
+            if let Ok(mut map) = self.map.write() {
+                map.insert(path.to_path_buf(), digest);
+            }
+        }
+        Ok(digest)
+    }
+
+    fn cached(&self, path: &Path, fp: &StatFingerprint) -> Option<FileDigest> {
+        let map = self.map.read().ok()?;
+        map.get(path).filter(|d| d.fingerprint == *fp).copied()
+    }
+
+    /// Number of files with a cached digest.
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forget everything (used by `zccache clear`).
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+}
+
+fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileDigest> {
+    let data = std::fs::read(path)?;
+    Ok(FileDigest {
+        hash: *blake3::hash(&data).as_bytes(),
+        fingerprint,
+        has_time_macros: mentions_time_macros(&data),
+    })
+}
+
+/// True when `data` contains `__DATE__`, `__TIME__` or `__TIMESTAMP__`.
+pub fn mentions_time_macros(data: &[u8]) -> bool {
+    use memchr::memmem;
+    memmem::find(data, b"__DATE__").is_some()
+        || memmem::find(data, b"__TIME__").is_some()
+        || memmem::find(data, b"__TIMESTAMP__").is_some()
+}
+
+/// Lowercase hex of a digest.
+pub fn to_hex(d: &Digest) -> String {
+    blake3::Hash::from(*d).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_follows_content_even_when_size_and_mtime_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.h");
+        std::fs::write(&p, "#define A 1\n").unwrap();
+        let cache = MetadataCache::new();
+        let a = cache.digest(&p).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::fs::write(&p, "#define A 2\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let b = cache.digest(&p).unwrap();
+        assert_ne!(a.hash, b.hash);
+        assert_eq!(b.hash, *blake3::hash(b"#define A 2\n").as_bytes());
+    }
+
+    #[test]
+    fn time_macros_are_detected() {
+        assert!(mentions_time_macros(b"const char *d = __DATE__;"));
+        assert!(mentions_time_macros(b"x __TIME__ y"));
+        assert!(mentions_time_macros(b"__TIMESTAMP__"));
+        assert!(!mentions_time_macros(b"int __TIMEOUT__ = 1;"));
+    }
+
+    #[test]
+    fn racy_fingerprints_are_those_of_the_current_tick() {
+        let mut fp = StatFingerprint {
+            size: 1,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 1,
+            dev: 1,
+        };
+        assert!(!fp.is_racy());
+        fp.ctime_ns = coarse_now_ns() + 1_000_000_000;
+        assert!(fp.is_racy());
+    }
+}

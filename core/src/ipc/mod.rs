@@ -1,0 +1,8 @@
+//! The client/daemon protocol: message types ([`protocol`]), length-prefixed
+//! versioned frames ([`framing`]) and the blocking client ([`client`]).
+
+pub mod client;
+pub mod framing;
+pub mod protocol;
+
+pub use protocol::{CompileRequest, Request, Response, StatusReport, PROTOCOL_VERSION};

@@ -1,0 +1,21 @@
+//! zccache core: a direct-mode compiler cache.
+//!
+//! The crate holds everything the `zccache` binary does: argv parsing for
+//! each compiler family ([`compiler`]), content hashing with an in-memory
+//! metadata cache ([`hash`]), cache keys and direct-mode manifests ([`key`]),
+//! depfile handling ([`depfile`]), the content-addressed store ([`store`]),
+//! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]) and the
+//! command line ([`cli`]). A compile request flows launcher → IPC → daemon
+//! pipeline → store, as described in `DESIGN.md` §3.
+
+pub mod cli;
+pub mod compiler;
+pub mod config;
+pub mod daemon;
+pub mod depfile;
+pub mod entry;
+pub mod hash;
+pub mod ipc;
+pub mod key;
+pub mod paths;
+pub mod store;

@@ -1,0 +1,250 @@
+//! Blobs: content-addressed files named by their blake3 hash. Putting a blob
+//! hashes it while copying it into a temp file, then renames it into place
+//! (an identical blob already present is reused). Reading or materializing a
+//! blob verifies its hash; a corrupt or truncated blob is removed from the
+//! store and reported as [`StoreError::Corrupt`].
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::SystemTime;
+
+use tempfile::NamedTempFile;
+
+use super::fsutil;
+use super::{BlobId, Store, StoreError};
+
+/// Size of the copy/hash buffer in bytes.
+const BUF_LEN: usize = 1 << 16;
+
+impl Store {
+    /// Copy the file at `src` into the store as a blob, hashing while
+    /// copying. Returns the blob's id and its size in bytes. An identical
+    /// blob already in the store is reused (dedup).
+    ///
+    /// Errors: [`StoreError::Io`] when `src` cannot be read;
+    /// [`StoreError::ReadOnly`] / [`StoreError::Io`] when the store cannot be
+    /// written (read-only, full disk).
+    pub fn put_blob_file(&self, src: &Path) -> Result<(BlobId, u64), StoreError> {
+        let mut input = File::open(src).map_err(|e| StoreError::io("open", src, e))?;
+        let mut tmp = self.blob_temp()?;
+        let (hash, size) = copy_hashing(&mut input, src, &mut tmp)?;
+        self.publish_blob(tmp, BlobId::from_hash(&hash), size)
+    }
+
+    /// Store `data` as a blob. Returns its id and size in bytes; errors as
+    /// for [`Store::put_blob_file`].
+    pub fn put_blob_bytes(&self, data: &[u8]) -> Result<(BlobId, u64), StoreError> {
+        let id = BlobId::of_bytes(data);
+        let size = data.len() as u64;
+        if self.lock().has_blob(&id) && self.blob_path(&id)?.exists() {
+            return Ok((id, size));
+        }
+        let mut tmp = self.blob_temp()?;
+        tmp.write_all(data)
+            .map_err(|e| StoreError::write("write", tmp.path(), e))?;
+        self.publish_blob(tmp, id, size)
+    }
+
+    /// Write blob `id` at `dest`: reflink (else copy) it into a temp file in
+    /// `dest`'s directory, verify the copy's blake3, set its mode (`mode`,
+    /// or 0644 & !umask when `None`) and a fresh mtime (now), then rename it
+    /// over `dest`. Returns the bytes written.
+    ///
+    /// Errors: [`StoreError::NotFound`] when the blob is not in the store;
+    /// [`StoreError::Corrupt`] when its content does not match its id (the
+    /// blob is removed from the store, `dest` is untouched);
+    /// [`StoreError::Io`] / [`StoreError::ReadOnly`] when `dest` cannot be written.
+    pub fn materialize_blob(
+        &self,
+        id: &BlobId,
+        dest: &Path,
+        mode: Option<u32>,
+    ) -> Result<u64, StoreError> {
+        let src = self.blob_path(id)?;
+        if !src.is_file() {
+            self.forget_blob(id, None);
+            return Err(StoreError::NotFound);
+        }
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".zccache-")
+            .make_in(dir, |path| copy_to_new(&src, path))
+            .map_err(|e| self.materialize_error(id, &src, dest, e))?;
+        let (hash, size) =
+            hash_file(tmp.as_file()).map_err(|e| StoreError::io("read back", tmp.path(), e))?;
+        self.check_hash(id, &src, &hash, size)?;
+        self.finish_materialize(tmp, dest, mode)?;
+        Ok(size)
+    }
+
+    /// Read blob `id` fully into memory, verified.
+    ///
+    /// Errors: [`StoreError::NotFound`] when absent; [`StoreError::Corrupt`]
+    /// on a hash mismatch (the blob is removed); [`StoreError::Io`] otherwise.
+    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>, StoreError> {
+        let path = self.blob_path(id)?;
+        let data = match fs::read(&path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.forget_blob(id, None);
+                return Err(StoreError::NotFound);
+            }
+            Err(e) => return Err(StoreError::io("read blob", &path, e)),
+        };
+        self.check_hash(id, &path, &blake3::hash(&data), data.len() as u64)?;
+        Ok(data)
+    }
+
+    /// True when blob `id` is in the store (index and file). Not verified.
+    pub fn has_blob(&self, id: &BlobId) -> bool {
+        let Ok(path) = self.blob_path(id) else {
+            return false;
+        };
+        self.lock().has_blob(id) && path.is_file()
+    }
+
+    /// A new temp file in `<root>/tmp` for a blob being written.
+    fn blob_temp(&self) -> Result<NamedTempFile, StoreError> {
+        fsutil::temp_in(&self.tmp_dir, ".blob-")
+            .map_err(|e| StoreError::write("create temp file in", &self.tmp_dir, e))
+    }
+
+    /// Rename a complete temp file into place as blob `id` and index it,
+    /// unless the blob is already present (then the temp file is dropped).
+    fn publish_blob(
+        &self,
+        tmp: NamedTempFile,
+        id: BlobId,
+        size: u64,
+    ) -> Result<(BlobId, u64), StoreError> {
+        let path = self.blob_path(&id)?;
+        if let Some(dir) = path.parent() {
+            fsutil::ensure_dir(dir).map_err(|e| StoreError::write("create", dir, e))?;
+        }
+        let mut index = self.lock();
+        if index.has_blob(&id) && path.is_file() {
+            drop(index);
+            return Ok((id, size));
+        }
+        tmp.persist(&path)
+            .map_err(|e| StoreError::write("move blob into", &path, e.error))?;
+        index.add_blob(id.clone(), size);
+        Ok((id, size))
+    }
+
+    /// Compare a computed hash with `id`; on mismatch remove the blob at
+    /// `path` and return [`StoreError::Corrupt`].
+    fn check_hash(
+        &self,
+        id: &BlobId,
+        path: &Path,
+        hash: &blake3::Hash,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        if BlobId::from_hash(hash) == *id {
+            return Ok(());
+        }
+        tracing::warn!("store: blob {id} is corrupt ({size} bytes); removing it");
+        self.forget_blob(id, Some(path));
+        Err(StoreError::corrupt(format!(
+            "blob {id}: content hash mismatch ({size} bytes)"
+        )))
+    }
+
+    /// Drop blob `id` from the index and, when `path` is given, delete its file.
+    pub(super) fn forget_blob(&self, id: &BlobId, path: Option<&Path>) {
+        let mut index = self.lock();
+        index.remove_blob(id);
+        if let Some(path) = path {
+            fsutil::remove_file_logged(path);
+        }
+    }
+
+    /// Map a failure to create the temp copy of blob `id` (at `src`).
+    fn materialize_error(&self, id: &BlobId, src: &Path, dest: &Path, e: io::Error) -> StoreError {
+        if e.kind() == io::ErrorKind::NotFound && !src.is_file() {
+            self.forget_blob(id, None);
+            return StoreError::NotFound;
+        }
+        StoreError::write("materialize blob at", dest, e)
+    }
+
+    /// Set mode and mtime of a verified temp copy and rename it over `dest`.
+    fn finish_materialize(
+        &self,
+        tmp: NamedTempFile,
+        dest: &Path,
+        mode: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let mode = mode.unwrap_or(self.default_mode) & 0o7777;
+        let file = tmp.as_file();
+        file.set_permissions(Permissions::from_mode(mode))
+            .map_err(|e| StoreError::write("chmod", tmp.path(), e))?;
+        file.set_modified(SystemTime::now())
+            .map_err(|e| StoreError::write("set mtime of", tmp.path(), e))?;
+        tmp.persist(dest)
+            .map_err(|e| StoreError::write("rename over", dest, e.error))?;
+        Ok(())
+    }
+}
+
+/// Reflink or copy `src` to the new path `path` and open the copy for
+/// reading and writing; a partial copy is removed on failure.
+fn copy_to_new(src: &Path, path: &Path) -> io::Result<File> {
+    let result = reflink_copy::reflink_or_copy(src, path)
+        .and_then(|_| OpenOptions::new().read(true).write(true).open(path));
+    if let Err(e) = &result {
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            let _ = fs::remove_file(path);
+        }
+    }
+    result
+}
+
+/// Copy `input` (read from `src`) into `tmp` while hashing it; returns the
+/// hash and the number of bytes copied.
+fn copy_hashing(
+    input: &mut File,
+    src: &Path,
+    tmp: &mut NamedTempFile,
+) -> Result<(blake3::Hash, u64), StoreError> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; BUF_LEN];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StoreError::io("read", src, e)),
+        };
+        hasher.update(&buf[..n]);
+        tmp.write_all(&buf[..n])
+            .map_err(|e| StoreError::write("write", tmp.path(), e))?;
+        total += n as u64;
+    }
+    Ok((hasher.finalize(), total))
+}
+
+/// Hash a file from its current position to its end; returns hash and length.
+fn hash_file(mut file: &File) -> io::Result<(blake3::Hash, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; BUF_LEN];
+    let mut total = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok((hasher.finalize(), total)),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
