@@ -141,12 +141,14 @@ fn stats_count_outcomes_and_reasons() {
         return;
     }
     let sb = Sandbox::new();
-    sb.write("a.c", "int a(void) { return 1; }\n");
+    sb.write("h.h", "#define H 1\n");
+    sb.write("a.c", "#include \"h.h\"\nint a(void) { return H; }\n");
     sb.write("main.c", "int main(void) { return 0; }\n");
     sb.start();
     sb.zcc_ok(&["gcc", "-c", "a.c", "-o", "a.o"]);
     sb.zcc_ok(&["gcc", "-c", "a.c", "-o", "a.o"]);
-    sb.write("a.c", "int a(void) { return 2; }\n");
+    // Same source, changed header: the manifest is found, no include set matches.
+    sb.write("h.h", "#define H 2\n");
     sb.zcc_ok(&["gcc", "-c", "a.c", "-o", "a.o"]);
     sb.zcc_ok(&["gcc", "main.c", "-o", "app"]);
     sb.zcc_ok(&["gcc", "-E", "a.c"]);

@@ -64,7 +64,10 @@ fn from_file_name(name: &str) -> CompilerFamily {
         "rustc" => return CompilerFamily::Rustc,
         _ => {}
     }
-    if CLANG_BASES.iter().any(|&(b, bare)| is_driver(name, b, bare)) {
+    if CLANG_BASES
+        .iter()
+        .any(|&(b, bare)| is_driver(name, b, bare))
+    {
         CompilerFamily::Clang
     } else if GCC_BASES.iter().any(|&(b, bare)| is_driver(name, b, bare)) {
         CompilerFamily::Gcc
@@ -161,7 +164,10 @@ mod tests {
     fn other_names() {
         assert_eq!(fam("emcc"), CompilerFamily::Emcc);
         assert_eq!(fam("em++"), CompilerFamily::Emcc);
-        assert_eq!(fam("/emsdk/upstream/emscripten/emcc.py"), CompilerFamily::Emcc);
+        assert_eq!(
+            fam("/emsdk/upstream/emscripten/emcc.py"),
+            CompilerFamily::Emcc
+        );
         assert_eq!(fam("rustc"), CompilerFamily::Rustc);
         for n in [
             "gcc-ar",

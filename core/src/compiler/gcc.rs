@@ -8,7 +8,10 @@
 use std::fmt;
 
 use super::family::CompilerFamily;
-use super::gcc_options::{self, Action, Deny, Value};
+use super::gcc_options::{
+    self, default_dep_target, extension, file_name, is_compilable, is_header_extension,
+    strip_last_dot, strip_suffix, Action, Deny, Value,
+};
 
 /// The parser's verdict on one command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +216,7 @@ impl SourceInput {
     fn is_header(&self) -> bool {
         match &self.language {
             Some(lang) => lang.ends_with("-header"),
-            None => extension(&self.path).is_some_and(|e| HEADER_EXTENSIONS.contains(&e)),
+            None => extension(&self.path).is_some_and(is_header_extension),
         }
     }
 }
@@ -229,7 +232,7 @@ impl DepfileRequest {
                 // gcc's `%.d%*`: cut at the last `.` of the last component.
                 let name = file_name(object);
                 let dir = &object[..object.len() - name.len()];
-                format!("{dir}{}.d", name.rfind('.').map_or(name, |dot| &name[..dot]))
+                format!("{dir}{}.d", strip_last_dot(name))
             }
         }
     }
@@ -261,37 +264,6 @@ impl DepfileRequest {
         }
         args
     }
-}
-
-/// Source extensions the driver compiles (gcc manual, "Overall Options").
-const SOURCE_EXTENSIONS: &[&str] = &[
-    "c", "i", "ii", "m", "mi", "mm", "M", "mii", "cc", "cp", "cxx", "cpp", "CPP", "c++", "C", "s", "S", "sx",
-];
-/// Header extensions; compiled to a precompiled header with `-c`.
-const HEADER_EXTENSIONS: &[&str] = &["h", "H", "hh", "hp", "hxx", "hpp", "HPP", "h++", "tcc"];
-
-/// The last path component (after the last `/`).
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// The byte offset where `name`'s suffix starts (its last `.`, when not
-/// leading), or `name.len()` when it has none (gcc's `%b`).
-fn suffix_start(name: &str) -> usize {
-    match name.rfind('.') {
-        Some(dot) if dot > 0 => dot,
-        _ => name.len(),
-    }
-}
-
-fn strip_suffix(name: &str) -> &str {
-    &name[..suffix_start(name)]
-}
-
-fn extension(path: &str) -> Option<&str> {
-    let name = file_name(path);
-    let start = suffix_start(name);
-    (start < name.len()).then(|| &name[start + 1..])
 }
 
 /// Parses a gcc/clang argv (the args after argv[0], already `@file`
@@ -337,7 +309,9 @@ struct State {
 impl State {
     /// Handles `args[i]` (and its separate value); returns how many args it used.
     fn step(&mut self, args: &[String], i: usize, family: CompilerFamily) -> usize {
-        let Some(arg) = args.get(i).map(String::as_str) else { return 1 };
+        let Some(arg) = args.get(i).map(String::as_str) else {
+            return 1;
+        };
         if arg == "-" || !arg.starts_with('-') {
             self.input(arg);
             return 1;
@@ -352,7 +326,9 @@ impl State {
             Value::Next => match args.get(i + 1) {
                 Some(v) => (v.as_str(), 2),
                 None => {
-                    self.reject(NonCacheableReason::UnsupportedOption(format!("{arg} (missing argument)")));
+                    self.reject(NonCacheableReason::UnsupportedOption(format!(
+                        "{arg} (missing argument)"
+                    )));
                     return 1;
                 }
             },
@@ -366,12 +342,17 @@ impl State {
             self.stdin = true;
         } else if self.language.is_some() || is_compilable(arg) {
             let language = self.language.clone();
-            self.sources.push(SourceInput { path: arg.to_string(), language });
+            self.sources.push(SourceInput {
+                path: arg.to_string(),
+                language,
+            });
         } else {
             // Objects, archives and unknown files are linker inputs (gcc
             // manual, "Overall Options"); with -c gcc ignores them with a
             // warning. Rare enough to leave to the real compiler.
-            self.reject(NonCacheableReason::UnsupportedOption(format!("input {arg}")));
+            self.reject(NonCacheableReason::UnsupportedOption(format!(
+                "input {arg}"
+            )));
         }
     }
 
@@ -386,8 +367,12 @@ impl State {
             Action::DepsOnly => self.deps_only = true,
             Action::DepKind(kind) => self.dep_kind = Some(kind),
             Action::DepFile => self.dep_file = Some(value.to_string()),
-            Action::DepTarget { quoted: false } => self.dep_targets.push(DepTarget::Plain(value.to_string())),
-            Action::DepTarget { quoted: true } => self.dep_targets.push(DepTarget::Quoted(value.to_string())),
+            Action::DepTarget { quoted: false } => {
+                self.dep_targets.push(DepTarget::Plain(value.to_string()))
+            }
+            Action::DepTarget { quoted: true } => {
+                self.dep_targets.push(DepTarget::Quoted(value.to_string()))
+            }
             Action::DepPhony => self.dep_phony = true,
             Action::SearchDir(kind) => self.search_dir(kind, value, raw),
             Action::Debug => self.debug_option(arg, raw),
@@ -433,7 +418,9 @@ impl State {
         self.common.extend_from_slice(raw);
         self.arch_count += 1;
         if self.arch_count == 2 {
-            self.reject(NonCacheableReason::UnsupportedOption("-arch (more than one)".to_string()));
+            self.reject(NonCacheableReason::UnsupportedOption(
+                "-arch (more than one)".to_string(),
+            ));
         }
     }
 
@@ -533,7 +520,10 @@ impl State {
     }
 
     fn finish(mut self) -> Parsed {
-        let reason = self.mode_reason().or_else(|| self.rejected.take()).or_else(|| self.input_reason());
+        let reason = self
+            .mode_reason()
+            .or_else(|| self.rejected.take())
+            .or_else(|| self.input_reason());
         if let Some(reason) = reason {
             return Parsed::NonCacheable(reason);
         }
@@ -567,17 +557,6 @@ impl State {
             phony_headers: self.dep_phony,
         })
     }
-}
-
-/// libcpp's default dependency target: base name, last suffix replaced by `.o`.
-fn default_dep_target(source: &str) -> String {
-    let name = file_name(source);
-    let stem = name.rfind('.').map_or(name, |dot| &name[..dot]);
-    format!("{stem}.o")
-}
-
-fn is_compilable(path: &str) -> bool {
-    extension(path).is_some_and(|e| SOURCE_EXTENSIONS.contains(&e) || HEADER_EXTENSIONS.contains(&e))
 }
 
 fn deny_reason(deny: Deny, arg: &str) -> NonCacheableReason {

@@ -118,7 +118,11 @@ pub(super) struct Match<'a> {
 }
 
 const fn o(name: &'static str, shape: Shape, action: Action) -> OptSpec {
-    OptSpec { name, shape, action }
+    OptSpec {
+        name,
+        shape,
+        action,
+    }
 }
 
 use Action::*;
@@ -241,13 +245,21 @@ pub(super) fn classify(arg: &str, family: CompilerFamily) -> Option<Match<'_>> {
     }
     let mut best: Option<(usize, Match<'_>)> = None;
     for spec in OPTIONS {
-        let Some(value) = match_spec(spec, arg) else { continue };
+        let Some(value) = match_spec(spec, arg) else {
+            continue;
+        };
         let longer = match &best {
             Some((len, _)) => spec.name.len() > *len,
             None => true,
         };
         if longer {
-            best = Some((spec.name.len(), Match { action: spec.action, value }));
+            best = Some((
+                spec.name.len(),
+                Match {
+                    action: spec.action,
+                    value,
+                },
+            ));
         }
     }
     best.map(|(_, m)| m)
@@ -261,10 +273,16 @@ fn emcc_setting(arg: &str, family: CompilerFamily) -> Option<Match<'_>> {
     }
     let rest = arg.strip_prefix("-s")?;
     if rest.is_empty() {
-        return Some(Match { action: Keep, value: Value::Next });
+        return Some(Match {
+            action: Keep,
+            value: Value::Next,
+        });
     }
     let setting = rest.starts_with(|c: char| c.is_ascii_uppercase());
-    setting.then_some(Match { action: Keep, value: Value::Joined(rest) })
+    setting.then_some(Match {
+        action: Keep,
+        value: Value::Joined(rest),
+    })
 }
 
 fn match_spec<'a>(spec: &OptSpec, arg: &'a str) -> Option<Value<'a>> {
@@ -305,7 +323,9 @@ const G_MODIFIERS: &[&str] = &[
 ];
 
 /// `-g` spellings whose level may be given as a trailing digit (`-ggdb0`).
-const G_LEVELLED: &[&str] = &["-g", "-ggdb", "-gstabs", "-gstabs+", "-gxcoff", "-gxcoff+", "-gvms"];
+const G_LEVELLED: &[&str] = &[
+    "-g", "-ggdb", "-gstabs", "-gstabs+", "-gxcoff", "-gxcoff+", "-gvms",
+];
 
 /// The effect of a `-g...` option on debug info: `Some(true)` switches it
 /// on, `Some(false)` off (`-g0`, `-ggdb0`), `None` leaves it unchanged.
@@ -355,7 +375,62 @@ pub(super) fn assembler_arg(part: &str) -> Option<bool> {
     if part.starts_with("-a") && part.contains('=') {
         return None;
     }
-    Some(part == "-g" || part == "--gen-debug" || part.starts_with("--gdwarf") || part.starts_with("-gdwarf"))
+    Some(
+        part == "-g"
+            || part == "--gen-debug"
+            || part.starts_with("--gdwarf")
+            || part.starts_with("-gdwarf"),
+    )
+}
+
+/// Source extensions the driver compiles (gcc manual, "Overall Options").
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "c", "i", "ii", "m", "mi", "mm", "M", "mii", "cc", "cp", "cxx", "cpp", "CPP", "c++", "C", "s",
+    "S", "sx",
+];
+/// Header extensions; compiled to a precompiled header with `-c`.
+const HEADER_EXTENSIONS: &[&str] = &["h", "H", "hh", "hp", "hxx", "hpp", "HPP", "h++", "tcc"];
+
+/// True when `path` has a source or header extension.
+pub(super) fn is_compilable(path: &str) -> bool {
+    extension(path).is_some_and(|e| SOURCE_EXTENSIONS.contains(&e) || is_header_extension(e))
+}
+
+/// True for a header extension (without the dot).
+pub(super) fn is_header_extension(ext: &str) -> bool {
+    HEADER_EXTENSIONS.contains(&ext)
+}
+
+/// The last path component (after the last `/`).
+pub(super) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `name` without its suffix (from its last `.`, unless that is leading):
+/// gcc's `%b`.
+pub(super) fn strip_suffix(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => &name[..dot],
+        _ => name,
+    }
+}
+
+/// `name` cut at its last `.`, even a leading one (gcc's `%.SUFFIX` and
+/// libcpp's default target).
+pub(super) fn strip_last_dot(name: &str) -> &str {
+    name.rfind('.').map_or(name, |dot| &name[..dot])
+}
+
+/// The extension of `path`'s last component, without the dot.
+pub(super) fn extension(path: &str) -> Option<&str> {
+    let name = file_name(path);
+    name.get(strip_suffix(name).len() + 1..)
+}
+
+/// libcpp's default dependency target (gcc manual, -MT; libcpp
+/// `deps_add_default_target`): the base name with its suffix replaced by `.o`.
+pub(super) fn default_dep_target(source: &str) -> String {
+    format!("{}.o", strip_last_dot(file_name(source)))
 }
 
 #[cfg(test)]
@@ -371,12 +446,18 @@ mod tests {
         assert_eq!(cls("-undef").map(|m| m.action), Some(Keep));
         assert_eq!(cls("-undef").map(|m| m.value), Some(Value::None));
         assert_eq!(cls("-usym").map(|m| m.value), Some(Value::Joined("sym")));
-        assert_eq!(cls("-iwithprefixbefore").map(|m| m.value), Some(Value::Next));
+        assert_eq!(
+            cls("-iwithprefixbefore").map(|m| m.value),
+            Some(Value::Next)
+        );
         assert_eq!(cls("-fdump-tree-all").map(|m| m.action), Some(UNSUP));
         assert_eq!(cls("-fPIC").map(|m| m.action), Some(Keep));
         assert_eq!(cls("-dumpdir").map(|m| m.action), Some(Keep));
         assert_eq!(cls("-dM").map(|m| m.action), Some(UNSUP));
-        assert_eq!(cls("-MFdep.d").map(|m| m.value), Some(Value::Joined("dep.d")));
+        assert_eq!(
+            cls("-MFdep.d").map(|m| m.value),
+            Some(Value::Joined("dep.d"))
+        );
     }
 
     #[test]
@@ -390,20 +471,46 @@ mod tests {
     fn emcc_settings() {
         let em = CompilerFamily::Emcc;
         assert_eq!(classify("-s", em).map(|m| m.value), Some(Value::Next));
-        assert_eq!(classify("-sWASM=1", em).map(|m| m.value), Some(Value::Joined("WASM=1")));
-        assert_eq!(classify("-std=c11", em).map(|m| m.value), Some(Value::Joined("c11")));
-        assert_eq!(classify("-s", CompilerFamily::Clang).map(|m| m.value), Some(Value::None));
+        assert_eq!(
+            classify("-sWASM=1", em).map(|m| m.value),
+            Some(Value::Joined("WASM=1"))
+        );
+        assert_eq!(
+            classify("-std=c11", em).map(|m| m.value),
+            Some(Value::Joined("c11"))
+        );
+        assert_eq!(
+            classify("-s", CompilerFamily::Clang).map(|m| m.value),
+            Some(Value::None)
+        );
     }
 
     #[test]
     fn debug_effects() {
-        for a in ["-g", "-g1", "-g3", "-ggdb", "-ggdb3", "-gdwarf-4", "-gdwarf", "-gline-tables-only", "-gbtf"] {
+        for a in [
+            "-g",
+            "-g1",
+            "-g3",
+            "-ggdb",
+            "-ggdb3",
+            "-gdwarf-4",
+            "-gdwarf",
+            "-gline-tables-only",
+            "-gbtf",
+        ] {
             assert_eq!(debug_effect(a), Some(true), "{a}");
         }
         for a in ["-g0", "-ggdb0", "-gstabs0"] {
             assert_eq!(debug_effect(a), Some(false), "{a}");
         }
-        for a in ["-gz", "-gz=zlib", "-gno-column-info", "-gcolumn-info", "-gdwarf64", "-grecord-gcc-switches"] {
+        for a in [
+            "-gz",
+            "-gz=zlib",
+            "-gno-column-info",
+            "-gcolumn-info",
+            "-gdwarf64",
+            "-grecord-gcc-switches",
+        ] {
             assert_eq!(debug_effect(a), None, "{a}");
         }
     }

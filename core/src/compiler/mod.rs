@@ -14,7 +14,7 @@ mod tests;
 
 pub use family::{is_masquerade_name, CompilerFamily};
 pub use gcc::{
-    parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason, Parsed,
-    SearchDirKind, SourceInput,
+    parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason,
+    Parsed, SearchDirKind, SourceInput,
 };
 pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};

@@ -53,7 +53,10 @@ pub enum ResponseFileError {
 /// Errors: [`ResponseFileError::Unreadable`] when the file exists but cannot
 /// be read (including a directory), [`ResponseFileError::NotUtf8`],
 /// [`ResponseFileError::TooDeep`].
-pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>, ResponseFileError> {
+pub fn expand_response_files(
+    args: &[String],
+    cwd: &Path,
+) -> Result<Vec<String>, ResponseFileError> {
     let mut out = Vec::with_capacity(args.len());
     for arg in args {
         expand_arg(arg, cwd, 0, &mut out)?;
@@ -61,7 +64,12 @@ pub fn expand_response_files(args: &[String], cwd: &Path) -> Result<Vec<String>,
     Ok(out)
 }
 
-fn expand_arg(arg: &str, cwd: &Path, depth: usize, out: &mut Vec<String>) -> Result<(), ResponseFileError> {
+fn expand_arg(
+    arg: &str,
+    cwd: &Path,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), ResponseFileError> {
     let name = match arg.strip_prefix('@') {
         Some(name) if !name.is_empty() => name,
         _ => {
@@ -166,15 +174,24 @@ mod tests {
 
     #[test]
     fn split_whitespace_quotes_escapes() {
-        assert_eq!(split_args("  -c\t-O2\n\r\x0bfoo.c \x0c"), s(&["-c", "-O2", "foo.c"]));
+        assert_eq!(
+            split_args("  -c\t-O2\n\r\x0bfoo.c \x0c"),
+            s(&["-c", "-O2", "foo.c"])
+        );
         assert_eq!(split_args("'a b' \"c d\" e\\ f"), s(&["a b", "c d", "e f"]));
-        assert_eq!(split_args("-DX='\"q\"' -DY=\"it's\""), s(&["-DX=\"q\"", "-DY=it's"]));
+        assert_eq!(
+            split_args("-DX='\"q\"' -DY=\"it's\""),
+            s(&["-DX=\"q\"", "-DY=it's"])
+        );
         assert_eq!(split_args("a'b'\"c\"d"), s(&["abcd"]));
         assert_eq!(split_args("'a\\'b' \"x\\\"y\""), s(&["a'b", "x\"y"]));
         assert_eq!(split_args("\\\\server\\\\x"), s(&["\\server\\x"]));
         assert_eq!(split_args("'' x"), s(&["", "x"]));
         assert_eq!(split_args("trailing\\"), s(&["trailing"]));
-        assert_eq!(split_args("'unterminated quote"), s(&["unterminated quote"]));
+        assert_eq!(
+            split_args("'unterminated quote"),
+            s(&["unterminated quote"])
+        );
         assert!(split_args(" \n\t ").is_empty());
         assert!(split_args("").is_empty());
     }
@@ -220,7 +237,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("d")).unwrap();
         let err = expand_response_files(&s(&["@d"]), dir.path()).unwrap_err();
-        assert!(matches!(err, ResponseFileError::Unreadable { .. }), "{err:?}");
+        assert!(
+            matches!(err, ResponseFileError::Unreadable { .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("cannot read response file"));
     }
 
@@ -236,7 +256,10 @@ mod tests {
             return; // running as root: permissions are not enforced
         }
         let err = expand_response_files(&s(&["@secret.rsp"]), dir.path()).unwrap_err();
-        assert!(matches!(err, ResponseFileError::Unreadable { .. }), "{err:?}");
+        assert!(
+            matches!(err, ResponseFileError::Unreadable { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -261,7 +284,11 @@ mod tests {
         // Chain r0 -> r1 -> ... -> r{n-1} -> "-c".
         let chain = |n: usize| {
             for i in 0..n {
-                let body = if i + 1 == n { "-c".to_string() } else { format!("@r{}", i + 1) };
+                let body = if i + 1 == n {
+                    "-c".to_string()
+                } else {
+                    format!("@r{}", i + 1)
+                };
                 fs::write(dir.path().join(format!("r{i}")), body).unwrap();
             }
         };

@@ -107,6 +107,11 @@ pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Res
             }
         }
     };
+    if !process_alive(m.req.client_pid) {
+        // The launcher was interrupted (make deletes the target then): do not
+        // create an output behind the build's back.
+        return Err("launcher exited before the compile finished".to_string());
+    }
     publish(&temps, &object_final, user_dep_final.as_deref())
         .map_err(|e| format!("cannot move outputs into place: {e}"))?;
     Ok(SourceResult {
@@ -140,14 +145,21 @@ fn run_compiler(req: &CompileRequest, argv: &[String]) -> std::io::Result<std::p
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null());
-    // SAFETY: umask(2) is async-signal-safe and cannot fail.
+    // SAFETY: umask(2) and prctl(2) are async-signal-safe and cannot fail here.
     unsafe {
         cmd.pre_exec(move || {
             libc::umask(umask);
+            // If the daemon dies, the compile dies with it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }
     cmd.output()
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }
 
 /// gcc deletes its outputs when a compile fails; so do we.

@@ -72,7 +72,7 @@ async fn housekeeping(shared: Arc<Shared>) {
             shared.shutdown.notify_one();
             return;
         }
-        if ticks % FLUSH_EVERY_TICKS == 0 {
+        if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             let st = st.clone();
             let _ = tokio::task::spawn_blocking(move || st.store.flush_index()).await;
         }
