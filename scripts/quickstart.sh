@@ -11,9 +11,10 @@ if ! command -v gcc >/dev/null || ! command -v make >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc make
 fi
 
-echo "== installing zccache (cargo install --path core)"
-cargo install --quiet --locked --path "$ROOT/core"
-ZCCACHE=$(command -v zccache || echo "$HOME/.cargo/bin/zccache")
+echo "== installing zccache (static release build, copied to ~/.cargo/bin)"
+BIN=$("$ROOT/scripts/build-release.sh")
+mkdir -p "$HOME/.cargo/bin" && install -m 0755 "$BIN" "$HOME/.cargo/bin/zccache"
+ZCCACHE=$HOME/.cargo/bin/zccache
 
 echo "== fetching zlib sources via cargo fetch (crate libz-sys)"
 mkdir -p "$WORK/fetch/src"

@@ -113,14 +113,16 @@ pub struct Manifest {
 
 impl Manifest {
     /// The entry key of the first include set that still holds, resolving
-    /// relative paths against `cwd`.
+    /// relative paths against `cwd`, plus the directory fingerprints that
+    /// changed although none of their absent paths appeared (the caller may
+    /// store them with [`Manifest::refresh`] so later lookups stay cheap).
     ///
     /// Errors: [`ManifestMiss`] naming the first mismatch seen.
-    pub fn find(&self, cwd: &Path, meta: &MetadataCache) -> Result<RecordKey, ManifestMiss> {
+    pub fn find(&self, cwd: &Path, meta: &MetadataCache) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {
         let mut first_reason = None;
-        for set in &self.include_sets {
-            match check_set(set, cwd, meta) {
-                Ok(()) => return Ok(set.entry),
+        for (set_index, set) in self.include_sets.iter().enumerate() {
+            match check_set(set, set_index, cwd, meta) {
+                Ok(refresh) => return Ok((set.entry, refresh)),
                 Err(why) => {
                     first_reason.get_or_insert(why);
                 }
@@ -129,6 +131,20 @@ impl Manifest {
         Err(ManifestMiss::InputsChanged(
             first_reason.unwrap_or_else(|| "no include set recorded".to_string()),
         ))
+    }
+
+    /// Apply fingerprint refreshes returned by [`Manifest::find`].
+    pub fn refresh(&mut self, updates: &[DirRefresh]) {
+        for u in updates {
+            if let Some(check) = self
+                .include_sets
+                .get_mut(u.set)
+                .and_then(|s| s.dir_checks.get_mut(u.check))
+            {
+                check.fingerprint = u.fingerprint;
+                check.racy = u.fingerprint.is_racy();
+            }
+        }
     }
 
     /// Record a new include set (newest first, duplicates by entry key
@@ -150,7 +166,19 @@ impl Manifest {
     }
 }
 
-fn check_set(set: &IncludeSet, cwd: &Path, meta: &MetadataCache) -> Result<(), String> {
+/// A directory whose fingerprint changed while its absent paths stayed
+/// absent: the new fingerprint to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirRefresh {
+    /// Index of the include set.
+    pub set: usize,
+    /// Index of the dir check within it.
+    pub check: usize,
+    /// The directory's current fingerprint.
+    pub fingerprint: StatFingerprint,
+}
+
+fn check_set(set: &IncludeSet, set_index: usize, cwd: &Path, meta: &MetadataCache) -> Result<Vec<DirRefresh>, String> {
     for f in &set.files {
         let path = resolve(cwd, &f.path);
         match meta.digest(&path) {
@@ -159,26 +187,33 @@ fn check_set(set: &IncludeSet, cwd: &Path, meta: &MetadataCache) -> Result<(), S
             Err(_) => return Err(format!("{} is gone", f.path)),
         }
     }
-    for check in &set.dir_checks {
-        check_dir(check)?;
+    let mut refresh = Vec::new();
+    for (i, check) in set.dir_checks.iter().enumerate() {
+        if let Some(fingerprint) = check_dir(check)? {
+            refresh.push(DirRefresh {
+                set: set_index,
+                check: i,
+                fingerprint,
+            });
+        }
     }
-    Ok(())
+    Ok(refresh)
 }
 
-fn check_dir(check: &DirCheck) -> Result<(), String> {
-    if !check.racy {
-        if let Ok(m) = std::fs::metadata(&check.dir) {
-            if StatFingerprint::of(&m) == check.fingerprint {
-                return Ok(());
-            }
-        }
+/// `Ok(None)`: unchanged. `Ok(Some(fp))`: changed (or racy) but every
+/// absent path is still absent; `fp` is the fingerprint taken *before* the
+/// absent paths were checked, so a later creation still changes it.
+fn check_dir(check: &DirCheck) -> Result<Option<StatFingerprint>, String> {
+    let now = std::fs::metadata(&check.dir).ok().map(|m| StatFingerprint::of(&m));
+    if !check.racy && now == Some(check.fingerprint) {
+        return Ok(None);
     }
     for p in &check.absent {
         if std::fs::symlink_metadata(p).is_ok() {
             return Err(format!("new file {p} may shadow a recorded header"));
         }
     }
-    Ok(())
+    Ok(now.filter(|fp| *fp != check.fingerprint || !fp.is_racy()))
 }
 
 /// The entry key for a context and the include set read under it.
@@ -203,8 +238,8 @@ pub fn resolve(cwd: &Path, p: &str) -> PathBuf {
 }
 
 /// Shadow checks for a compile: for every header `H = D/R` with `D` one of
-/// the candidate directories (the source's dir, every header's dir and every
-/// search dir), each other candidate `D'/R` that does not exist now is a path
+/// the candidate directories (the source's dir, the cwd, every header's dir
+/// and every search dir), each other candidate `D'/R` that does not exist now is a path
 /// whose creation could change what the compiler finds.
 ///
 /// All paths are absolute (resolved against `cwd`) and lexically normalised.
@@ -255,6 +290,8 @@ fn candidate_dirs(cwd: &Path, source: &str, headers: &[PathBuf], search_dirs: &[
     if let Some(parent) = normalize(&resolve(cwd, source)).parent() {
         push(parent.to_path_buf());
     }
+    // `-include` files are looked up in the cwd first (gcc manual, -include).
+    push(normalize(cwd));
     for s in search_dirs {
         push(normalize(&resolve(cwd, s)));
     }
@@ -326,7 +363,7 @@ mod tests {
         };
         let mut m = Manifest::default();
         m.add(set.clone());
-        assert_eq!(m.find(root, &meta), Ok(set.entry));
+        assert_eq!(m.find(root, &meta).map(|f| f.0), Ok(set.entry));
         write(&root.join("src/foo.h"), "#define FOO 2\n");
         assert!(m.find(root, &meta).is_err());
     }

@@ -147,6 +147,7 @@ static OPTIONS: &[OptSpec] = &[
     o("-I", JS, SearchDir(SearchDirKind::Angle)), o("-iquote", JS, SearchDir(SearchDirKind::Quote)),
     o("-isystem", JS, SearchDir(SearchDirKind::System)),
     o("-idirafter", JS, SearchDir(SearchDirKind::After)),
+    o("-cxx-isystem", JS, SearchDir(SearchDirKind::System)),
     // Options with a value, kept as given.
     o("-D", JS, Keep), o("-U", JS, Keep), o("-A", JS, Keep),
     o("-include", JS, Keep), o("-imacros", JS, Keep), o("-iprefix", JS, Keep),
@@ -165,6 +166,7 @@ static OPTIONS: &[OptSpec] = &[
     o("-dumpbase", Separate, Keep), o("-dumpbase-ext", Separate, Keep), o("-dumpdir", Separate, Keep),
     o("-gcc-toolchain", Separate, Keep), o("--gcc-toolchain=", Joined, Keep),
     o("-resource-dir", Separate, Keep), o("-resource-dir=", Joined, Keep),
+    o("-fdebug-compilation-dir", Separate, Keep), o("-ffile-compilation-dir", Separate, Keep),
     o("-std=", Joined, Keep), o("--std=", Joined, Keep), o("-stdlib=", Joined, Keep),
     o("--stdlib=", Joined, Keep), o("-rtlib=", Joined, Keep), o("--rtlib=", Joined, Keep),
     o("-unwindlib=", Joined, Keep), o("--unwindlib=", Joined, Keep),

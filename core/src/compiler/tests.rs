@@ -195,7 +195,8 @@ fn clang_options() {
     let args = "-c a.c -target aarch64-linux-gnu --target=x86_64-pc-linux-gnu -isysroot /sdk \
                 --sysroot /sr --sysroot=/sr2 -arch arm64 -mllvm -inline-threshold=100 \
                 -Xclang -fno-pch-timestamp -Xarch_arm64 -O2 -stdlib=libc++ -Qunused-arguments \
-                -fcolor-diagnostics -resource-dir /rd -gcc-toolchain /gt";
+                -fcolor-diagnostics -resource-dir /rd -gcc-toolchain /gt -fdebug-compilation-dir /dc \
+                -fdebug-compilation-dir=. -cxx-isystem /cxx";
     let inv = parse_gcc_args(&argv(args), CompilerFamily::Clang);
     let Parsed::Cacheable(inv) = inv else {
         panic!("{inv:?}")

@@ -69,7 +69,17 @@ pub struct Plan {
 
 /// Serve one compile request.
 pub fn handle_compile(d: &DaemonState, req: &CompileRequest) -> Response {
-    match plan(d, req) {
+    let t0 = std::time::Instant::now();
+    let response = serve_request(d, req);
+    tracing::debug!(latency_us = t0.elapsed().as_micros() as u64, "compile request served");
+    response
+}
+
+fn serve_request(d: &DaemonState, req: &CompileRequest) -> Response {
+    let t_plan = std::time::Instant::now();
+    let planned = plan(d, req);
+    tracing::debug!(plan_us = t_plan.elapsed().as_micros() as u64, "plan");
+    match planned {
         Ok(plan) => execute(d, req, &plan),
         Err(Refusal::NonCacheable(label, detail)) => {
             d.stats.record(&Outcome::NonCacheable(label));
@@ -191,8 +201,11 @@ fn serve_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     }
     let context = context_key(req, plan, i, &digest.hash);
     miss.context = Some((context, digest.hash));
-    match lookup(d, req, &context) {
-        Ok((entry_key, entry)) => match restore_entry(d, req, plan, i, &entry) {
+    let t_lookup = std::time::Instant::now();
+    let found = lookup(d, req, &context);
+    tracing::debug!(lookup_us = t_lookup.elapsed().as_micros() as u64, "lookup");
+    match found {
+        Ok((entry_key, entry)) => match timed_restore(d, req, plan, i, &entry) {
             Ok(()) => Ok(SourceResult {
                 exit_code: 0,
                 stdout: entry.stdout,
@@ -213,6 +226,13 @@ fn serve_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
             compile_source(&miss, None)
         }
     }
+}
+
+fn timed_restore(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize, entry: &Entry) -> Result<(), super::hit::RestoreError> {
+    let t = std::time::Instant::now();
+    let r = restore_entry(d, req, plan, i, entry);
+    tracing::debug!(restore_us = t.elapsed().as_micros() as u64, "restore");
+    r
 }
 
 /// The context key of source `i` (see [`crate::key`]).
@@ -237,6 +257,11 @@ fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest
     if let Some(cwd) = embedded_cwd(inv, &req.cwd) {
         b.field("cwd", cwd.as_bytes());
     }
+    if resolves_against_cwd(&source.path, &plan.search_dirs, &inv.common_args) {
+        // Shadow checks are recorded as absolute paths, so a manifest made
+        // in one directory must not be trusted in another.
+        b.field("cwd-paths", req.cwd.as_os_str().as_encoded_bytes());
+    }
     b.finish()
 }
 
@@ -256,9 +281,26 @@ fn embedded_cwd(inv: &CompileInvocation, cwd: &std::path::Path) -> Option<String
     Some(cwd.into_owned())
 }
 
+/// True when the source or a search dir is relative, or a forced include is
+/// used (`-include` searches the cwd first, gcc manual), so that which files
+/// the compiler finds depends on the cwd.
+fn resolves_against_cwd(source: &str, search_dirs: &[String], args: &[String]) -> bool {
+    let relative = |p: &str| !std::path::Path::new(p).is_absolute();
+    relative(source)
+        || search_dirs.iter().any(|d| relative(d))
+        || args.iter().any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
+}
+
 fn lookup(d: &DaemonState, req: &CompileRequest, context: &RecordKey) -> Result<(RecordKey, Entry), &'static str> {
     let manifest = d.manifest(context).ok_or("first_compile")?;
-    let entry_key = manifest.find(&req.cwd, &d.meta).map_err(|_| "inputs_changed")?;
+    let (entry_key, refresh) = manifest.find(&req.cwd, &d.meta).map_err(|_| "inputs_changed")?;
+    if !refresh.is_empty() {
+        let mut updated = (*manifest).clone();
+        updated.refresh(&refresh);
+        if let Err(e) = d.save_manifest(context, updated) {
+            tracing::debug!(error = %e, "could not refresh manifest");
+        }
+    }
     let bytes = match d.store.get_record(RecordKind::Entry, &entry_key) {
         Ok(Some(b)) => b,
         Ok(None) => return Err("entry_missing"),
