@@ -172,19 +172,39 @@ impl Config {
         if let Some(m) = v.max_size {
             let bytes = match &m {
                 toml::Value::Integer(i) if *i >= 0 => *i as u64,
-                toml::Value::String(s) => parse_size(s).map_err(|message| bad("max_size", src, message))?,
-                other => return Err(bad("max_size", src, format!("expected a size, got {other}"))),
+                toml::Value::String(s) => {
+                    parse_size(s).map_err(|message| bad("max_size", src, message))?
+                }
+                other => {
+                    return Err(bad(
+                        "max_size",
+                        src,
+                        format!("expected a size, got {other}"),
+                    ))
+                }
             };
-            self.max_size = Setting { value: bytes, source: src.clone() };
+            self.max_size = Setting {
+                value: bytes,
+                source: src.clone(),
+            };
         }
         if let Some(t) = v.idle_timeout_secs {
-            self.idle_timeout_secs = Setting { value: t, source: src.clone() };
+            self.idle_timeout_secs = Setting {
+                value: t,
+                source: src.clone(),
+            };
         }
         if let Some(d) = v.debug {
-            self.debug = Setting { value: d, source: src.clone() };
+            self.debug = Setting {
+                value: d,
+                source: src.clone(),
+            };
         }
         if let Some(d) = v.disable {
-            self.disable = Setting { value: d, source: src.clone() };
+            self.disable = Setting {
+                value: d,
+                source: src.clone(),
+            };
         }
         Ok(())
     }
@@ -197,24 +217,37 @@ impl Config {
         }
         if let Some(v) = env.get("ZCCACHE_IDLE_TIMEOUT") {
             let src = Source::Env("ZCCACHE_IDLE_TIMEOUT");
-            let value = v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| bad("ZCCACHE_IDLE_TIMEOUT", &src, format!("expected seconds, got {v:?}")))?;
+            let value = v.trim().parse::<u64>().map_err(|_| {
+                bad(
+                    "ZCCACHE_IDLE_TIMEOUT",
+                    &src,
+                    format!("expected seconds, got {v:?}"),
+                )
+            })?;
             self.idle_timeout_secs = Setting { value, source: src };
         }
         if let Some(v) = env.get("ZCCACHE_DEBUG") {
-            self.debug = Setting { value: parse_bool(v), source: Source::Env("ZCCACHE_DEBUG") };
+            self.debug = Setting {
+                value: parse_bool(v),
+                source: Source::Env("ZCCACHE_DEBUG"),
+            };
         }
         if let Some(v) = env.get("ZCCACHE_DISABLE") {
-            self.disable = Setting { value: parse_bool(v), source: Source::Env("ZCCACHE_DISABLE") };
+            self.disable = Setting {
+                value: parse_bool(v),
+                source: Source::Env("ZCCACHE_DISABLE"),
+            };
         }
         Ok(())
     }
 }
 
 fn bad(key: &str, src: &Source, message: String) -> ConfigError {
-    ConfigError::InvalidValue { key: key.to_string(), origin: src.to_string(), message }
+    ConfigError::InvalidValue {
+        key: key.to_string(),
+        origin: src.to_string(),
+        message,
+    }
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -222,12 +255,36 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(FileConfig::default()),
-        Err(source) => return Err(ConfigError::Unreadable { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
-    toml::from_str(&text).map_err(|e| ConfigError::BadFile {
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::BadFile {
         path: path.to_path_buf(),
         message: e.message().replace('\n', " "),
-    })
+    })?;
+    let origin = Source::File(path.to_path_buf());
+    // Convert key by key so that a type error names its key.
+    let mut cfg = FileConfig::default();
+    for (key, value) in table {
+        let typed = |v: toml::Value| -> Result<FileConfig, ConfigError> {
+            let mut one = toml::Table::new();
+            one.insert(key.clone(), v);
+            toml::Value::Table(one)
+                .try_into()
+                .map_err(|e: toml::de::Error| bad(&key, &origin, e.message().replace('\n', " ")))
+        };
+        let one = typed(value)?;
+        cfg.cache_dir = cfg.cache_dir.or(one.cache_dir);
+        cfg.max_size = cfg.max_size.or(one.max_size);
+        cfg.idle_timeout_secs = cfg.idle_timeout_secs.or(one.idle_timeout_secs);
+        cfg.debug = cfg.debug.or(one.debug);
+        cfg.disable = cfg.disable.or(one.disable);
+    }
+    Ok(cfg)
 }
 
 /// Parse a size: plain bytes, or a number with suffix K, M, G or T (powers
@@ -256,14 +313,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 fn parse_bool(v: &str) -> bool {
-    !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off")
+    !matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off"
+    )
 }
 
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -272,7 +334,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -288,9 +353,17 @@ mod tests {
     #[test]
     fn env_wins_over_file_and_names_its_source() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("zccache.toml"), "max_size = \"1G\"\nidle_timeout_secs = 5\n").unwrap();
+        std::fs::write(
+            dir.path().join("zccache.toml"),
+            "max_size = \"1G\"\nidle_timeout_secs = 5\n",
+        )
+        .unwrap();
         let d = dir.path().to_str().unwrap();
-        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d), ("ZCCACHE_MAX_SIZE", "123M")])).unwrap();
+        let cfg = Config::from_env_map(&env(&[
+            ("ZCCACHE_CACHE_DIR", d),
+            ("ZCCACHE_MAX_SIZE", "123M"),
+        ]))
+        .unwrap();
         assert_eq!(cfg.max_size.value, 123 << 20);
         assert_eq!(cfg.max_size.source, Source::Env("ZCCACHE_MAX_SIZE"));
         assert_eq!(cfg.idle_timeout_secs.value, 5);
@@ -304,10 +377,21 @@ mod tests {
         let d = dir.path().to_str().unwrap();
         let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
         assert!(err.to_string().contains("max_size"), "{err}");
+        std::fs::write(
+            dir.path().join("zccache.toml"),
+            "idle_timeout_secs = \"soon\"\n",
+        )
+        .unwrap();
+        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+        assert!(err.to_string().contains("idle_timeout_secs"), "{err}");
         std::fs::write(dir.path().join("zccache.toml"), "nonsense = 1\n").unwrap();
         let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
         assert!(err.to_string().contains("nonsense"), "{err}");
-        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", "/nonexistent-zc"), ("ZCCACHE_IDLE_TIMEOUT", "x")])).unwrap_err();
+        let err = Config::from_env_map(&env(&[
+            ("ZCCACHE_CACHE_DIR", "/nonexistent-zc"),
+            ("ZCCACHE_IDLE_TIMEOUT", "x"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("ZCCACHE_IDLE_TIMEOUT"), "{err}");
     }
 }

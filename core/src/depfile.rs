@@ -174,7 +174,10 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(matches!(parse(b"just words\n"), Err(DepfileError::MissingColon(_))));
+        assert!(matches!(
+            parse(b"just words\n"),
+            Err(DepfileError::MissingColon(_))
+        ));
         assert_eq!(parse(&[0xff, 0xfe]), Err(DepfileError::NotUtf8));
     }
 

@@ -28,7 +28,13 @@ pub struct Entry {
 
 impl Entry {
     /// A new entry of the current format.
-    pub fn new(object: BlobId, depfile: Option<Vec<u8>>, stdout: Vec<u8>, stderr: Vec<u8>, compile_ms: u64) -> Entry {
+    pub fn new(
+        object: BlobId,
+        depfile: Option<Vec<u8>>,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+        compile_ms: u64,
+    ) -> Entry {
         Entry {
             format: ENTRY_FORMAT,
             object,
@@ -57,7 +63,13 @@ mod tests {
 
     #[test]
     fn round_trip_and_garbage() {
-        let e = Entry::new(BlobId("ab".repeat(32)), Some(b"a.o: a.c\n".to_vec()), vec![], b"warn".to_vec(), 12);
+        let e = Entry::new(
+            BlobId("ab".repeat(32)),
+            Some(b"a.o: a.c\n".to_vec()),
+            vec![],
+            b"warn".to_vec(),
+            12,
+        );
         assert_eq!(Entry::decode(&e.encode()), Some(e));
         assert_eq!(Entry::decode(b"\x01\x02"), None);
     }

@@ -118,7 +118,11 @@ impl Manifest {
     /// store them with [`Manifest::refresh`] so later lookups stay cheap).
     ///
     /// Errors: [`ManifestMiss`] naming the first mismatch seen.
-    pub fn find(&self, cwd: &Path, meta: &MetadataCache) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {
+    pub fn find(
+        &self,
+        cwd: &Path,
+        meta: &MetadataCache,
+    ) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {
         let mut first_reason = None;
         for (set_index, set) in self.include_sets.iter().enumerate() {
             match check_set(set, set_index, cwd, meta) {
@@ -178,7 +182,12 @@ pub struct DirRefresh {
     pub fingerprint: StatFingerprint,
 }
 
-fn check_set(set: &IncludeSet, set_index: usize, cwd: &Path, meta: &MetadataCache) -> Result<Vec<DirRefresh>, String> {
+fn check_set(
+    set: &IncludeSet,
+    set_index: usize,
+    cwd: &Path,
+    meta: &MetadataCache,
+) -> Result<Vec<DirRefresh>, String> {
     for f in &set.files {
         let path = resolve(cwd, &f.path);
         match meta.digest(&path) {
@@ -204,7 +213,9 @@ fn check_set(set: &IncludeSet, set_index: usize, cwd: &Path, meta: &MetadataCach
 /// absent path is still absent; `fp` is the fingerprint taken *before* the
 /// absent paths were checked, so a later creation still changes it.
 fn check_dir(check: &DirCheck) -> Result<Option<StatFingerprint>, String> {
-    let now = std::fs::metadata(&check.dir).ok().map(|m| StatFingerprint::of(&m));
+    let now = std::fs::metadata(&check.dir)
+        .ok()
+        .map(|m| StatFingerprint::of(&m));
     if !check.racy && now == Some(check.fingerprint) {
         return Ok(None);
     }
@@ -243,8 +254,16 @@ pub fn resolve(cwd: &Path, p: &str) -> PathBuf {
 /// whose creation could change what the compiler finds.
 ///
 /// All paths are absolute (resolved against `cwd`) and lexically normalised.
-pub fn shadow_checks(cwd: &Path, source: &str, headers: &[String], search_dirs: &[String]) -> Vec<DirCheck> {
-    let header_paths: Vec<PathBuf> = headers.iter().map(|h| normalize(&resolve(cwd, h))).collect();
+pub fn shadow_checks(
+    cwd: &Path,
+    source: &str,
+    headers: &[String],
+    search_dirs: &[String],
+) -> Vec<DirCheck> {
+    let header_paths: Vec<PathBuf> = headers
+        .iter()
+        .map(|h| normalize(&resolve(cwd, h)))
+        .collect();
     let dirs = candidate_dirs(cwd, source, &header_paths, search_dirs);
     let mut groups: std::collections::BTreeMap<PathBuf, Vec<String>> = Default::default();
     let mut seen = std::collections::HashSet::new();
@@ -256,11 +275,17 @@ pub fn shadow_checks(cwd: &Path, source: &str, headers: &[String], search_dirs: 
             };
             for other in dirs.iter().filter(|o| *o != d) {
                 let cand = other.join(rel);
-                if cand == *h || !seen.insert(cand.clone()) || std::fs::symlink_metadata(&cand).is_ok() {
+                if cand == *h
+                    || !seen.insert(cand.clone())
+                    || std::fs::symlink_metadata(&cand).is_ok()
+                {
                     continue;
                 }
                 if let Some(anchor) = nearest_existing_dir(&cand) {
-                    groups.entry(anchor).or_default().push(cand.to_string_lossy().into_owned());
+                    groups
+                        .entry(anchor)
+                        .or_default()
+                        .push(cand.to_string_lossy().into_owned());
                 }
             }
         }
@@ -280,7 +305,12 @@ pub fn shadow_checks(cwd: &Path, source: &str, headers: &[String], search_dirs: 
         .collect()
 }
 
-fn candidate_dirs(cwd: &Path, source: &str, headers: &[PathBuf], search_dirs: &[String]) -> Vec<PathBuf> {
+fn candidate_dirs(
+    cwd: &Path,
+    source: &str,
+    headers: &[PathBuf],
+    search_dirs: &[String],
+) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut push = |d: PathBuf| {
         if !dirs.contains(&d) {
@@ -350,7 +380,12 @@ mod tests {
         let root = d.path();
         write(&root.join("src/a.c"), "#include \"foo.h\"\n");
         write(&root.join("include/foo.h"), "#define FOO 1\n");
-        let checks = shadow_checks(root, "src/a.c", &["include/foo.h".into()], &["include".into()]);
+        let checks = shadow_checks(
+            root,
+            "src/a.c",
+            &["include/foo.h".into()],
+            &["include".into()],
+        );
         let meta = MetadataCache::new();
         let files = vec![RecordedFile {
             path: "include/foo.h".into(),

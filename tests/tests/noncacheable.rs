@@ -146,7 +146,12 @@ fn stdin_source_passes_through() {
 fn object_to_stdout_passes_through() {
     let Some(sb) = setup() else { return };
     let bare = sb.run("gcc", &["-c", "add.c", "-o", "-"]);
-    let out = expect_nc(&sb, &["gcc", "-c", "add.c", "-o", "-"], None, "stdout_output");
+    let out = expect_nc(
+        &sb,
+        &["gcc", "-c", "add.c", "-o", "-"],
+        None,
+        "stdout_output",
+    );
     assert_eq!(out.status.code(), bare.status.code(), "-o - exit code");
     assert_same(&out.stdout, &bare.stdout, "-o - stdout");
     assert_same(&out.stderr, &bare.stderr, "-o - stderr");

@@ -61,7 +61,10 @@ pub fn run(args: &[OsString]) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    if let Cmd::Daemon { cache_dir: Some(dir) } = &cli.command {
+    if let Cmd::Daemon {
+        cache_dir: Some(dir),
+    } = &cli.command
+    {
         std::env::set_var("ZCCACHE_CACHE_DIR", dir);
     }
     let cfg = match Config::load() {
@@ -119,7 +122,9 @@ fn start(cfg: &Config) -> i32 {
 
 fn with_status(cfg: &Config, print: impl Fn(&StatusReport)) -> i32 {
     let socket = CacheLayout::new(&cfg.cache_dir.value).socket();
-    let reply = Client::connect(&socket).map_err(|e| e.to_string()).and_then(|mut c| c.call(&Request::Status).map_err(|e| e.to_string()));
+    let reply = Client::connect(&socket)
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| c.call(&Request::Status).map_err(|e| e.to_string()));
     match reply {
         Ok(Response::Status(r)) => {
             print(&r);
@@ -130,7 +135,10 @@ fn with_status(cfg: &Config, print: impl Fn(&StatusReport)) -> i32 {
             1
         }
         Err(_) => {
-            eprintln!("zccache: daemon is not running (cache dir {})", cfg.cache_dir.value.display());
+            eprintln!(
+                "zccache: daemon is not running (cache dir {})",
+                cfg.cache_dir.value.display()
+            );
             1
         }
     }
@@ -147,7 +155,11 @@ fn print_status(r: &StatusReport, json: bool) {
     println!("cache dir        {}", r.cache_dir);
     println!("socket           {}", r.socket);
     println!("entries          {}", r.entries);
-    println!("size             {} / {}", human_bytes(r.bytes), human_bytes(r.max_size));
+    println!(
+        "size             {} / {}",
+        human_bytes(r.bytes),
+        human_bytes(r.max_size)
+    );
     println!("hits             {}", r.cache_hits);
     println!("misses           {}", r.cache_misses);
     println!("non-cacheable    {}", r.non_cacheable);
@@ -161,7 +173,11 @@ fn print_stats(r: &StatusReport, json: bool) {
         return;
     }
     let total = r.cache_hits + r.cache_misses;
-    let rate = if total > 0 { 100.0 * r.cache_hits as f64 / total as f64 } else { 0.0 };
+    let rate = if total > 0 {
+        100.0 * r.cache_hits as f64 / total as f64
+    } else {
+        0.0
+    };
     println!("hits             {} ({rate:.1}%)", r.cache_hits);
     println!("misses           {}", r.cache_misses);
     for (reason, n) in &r.misses_by_reason {
@@ -175,7 +191,11 @@ fn print_stats(r: &StatusReport, json: bool) {
     println!("errors           {}", r.errors);
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     println!("entries          {}", r.entries);
-    println!("size             {} / {}", human_bytes(r.bytes), human_bytes(r.max_size));
+    println!(
+        "size             {} / {}",
+        human_bytes(r.bytes),
+        human_bytes(r.max_size)
+    );
 }
 
 fn clear(cfg: &Config) -> i32 {
@@ -201,11 +221,27 @@ fn clear(cfg: &Config) -> i32 {
 
 fn print_config(cfg: &Config) {
     println!("config file        {}", cfg.config_file.display());
-    println!("cache_dir          {:<40} ({})", cfg.cache_dir.value.display(), cfg.cache_dir.source);
-    println!("max_size           {:<40} ({})", cfg.max_size.value, cfg.max_size.source);
-    println!("idle_timeout_secs  {:<40} ({})", cfg.idle_timeout_secs.value, cfg.idle_timeout_secs.source);
-    println!("debug              {:<40} ({})", cfg.debug.value, cfg.debug.source);
-    println!("disable            {:<40} ({})", cfg.disable.value, cfg.disable.source);
+    println!(
+        "cache_dir          {:<40} ({})",
+        cfg.cache_dir.value.display(),
+        cfg.cache_dir.source
+    );
+    println!(
+        "max_size           {:<40} ({})",
+        cfg.max_size.value, cfg.max_size.source
+    );
+    println!(
+        "idle_timeout_secs  {:<40} ({})",
+        cfg.idle_timeout_secs.value, cfg.idle_timeout_secs.source
+    );
+    println!(
+        "debug              {:<40} ({})",
+        cfg.debug.value, cfg.debug.source
+    );
+    println!(
+        "disable            {:<40} ({})",
+        cfg.disable.value, cfg.disable.source
+    );
 }
 
 /// Bytes as a human string with binary units (e.g. `1.5 GiB`).

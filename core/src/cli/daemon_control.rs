@@ -43,10 +43,14 @@ pub fn ensure_daemon(cfg: &Config) -> Result<Client, ControlError> {
     if let Ok(c) = Client::connect(&socket) {
         return Ok(c);
     }
-    layout.ensure().map_err(|e| ControlError::CacheDir(layout.root.display().to_string(), e))?;
+    layout
+        .ensure()
+        .map_err(|e| ControlError::CacheDir(layout.root.display().to_string(), e))?;
     let lock_path = layout.start_lock();
-    let lock = std::fs::File::create(&lock_path).map_err(|e| ControlError::CacheDir(lock_path.display().to_string(), e))?;
-    lock.lock_exclusive().map_err(|e| ControlError::CacheDir(lock_path.display().to_string(), e))?;
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| ControlError::CacheDir(lock_path.display().to_string(), e))?;
+    lock.lock_exclusive()
+        .map_err(|e| ControlError::CacheDir(lock_path.display().to_string(), e))?;
     if let Ok(c) = Client::connect(&socket) {
         return Ok(c);
     }
@@ -65,7 +69,10 @@ pub fn ensure_daemon(cfg: &Config) -> Result<Client, ControlError> {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    Err(ControlError::NoAnswer(START_TIMEOUT, layout.daemon_log().display().to_string()))
+    Err(ControlError::NoAnswer(
+        START_TIMEOUT,
+        layout.daemon_log().display().to_string(),
+    ))
 }
 
 fn spawn_daemon(layout: &CacheLayout) -> Result<std::process::Child, ControlError> {
@@ -108,7 +115,11 @@ pub fn call(cfg: &Config, req: &Request) -> Result<Response, ControlError> {
 
 /// The pid recorded by the running daemon, if any.
 pub fn daemon_pid(layout: &CacheLayout) -> Option<i32> {
-    std::fs::read_to_string(layout.pid_file()).ok()?.trim().parse().ok()
+    std::fs::read_to_string(layout.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn alive(pid: i32) -> bool {

@@ -37,17 +37,29 @@ pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
         return exec_direct(&compiler_path, args);
     };
     match daemon_control::call(&cfg, &Request::Compile(req)) {
-        Ok(Response::Compiled { exit_code, stdout, stderr }) => replay(exit_code, &stdout, &stderr),
+        Ok(Response::Compiled {
+            exit_code,
+            stdout,
+            stderr,
+        }) => replay(exit_code, &stdout, &stderr),
         Ok(Response::RunLocally { reason }) => {
             note(&cfg, &format!("running locally: {reason}"), false);
             exec_direct(&compiler_path, args)
         }
         Ok(other) => {
-            note(&cfg, &format!("unexpected reply {other:?}; compiling directly"), true);
+            note(
+                &cfg,
+                &format!("unexpected reply {other:?}; compiling directly"),
+                true,
+            );
             exec_direct(&compiler_path, args)
         }
         Err(e) => {
-            note(&cfg, &format!("daemon unavailable ({e}); compiling directly"), true);
+            note(
+                &cfg,
+                &format!("daemon unavailable ({e}); compiling directly"),
+                true,
+            );
             exec_direct(&compiler_path, args)
         }
     }
@@ -56,7 +68,9 @@ pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
 /// Find the real compiler: a path as given, else the first match on `PATH`
 /// that is not this zccache binary (so masquerade symlinks never recurse).
 pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
-    let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
     if Path::new(name).components().count() > 1 {
         let p = PathBuf::from(name);
         return std::path::absolute(&p).ok();
@@ -68,7 +82,10 @@ pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
 }
 
 fn build_request(compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
-    let args: Vec<String> = args.iter().map(|a| a.to_str().map(str::to_string)).collect::<Option<_>>()?;
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_string))
+        .collect::<Option<_>>()?;
     let env: Vec<(String, String)> = std::env::vars_os()
         .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect::<Option<_>>()?;
@@ -116,7 +133,11 @@ fn note(cfg: &Config, message: &str, important: bool) {
         return;
     }
     let path = CacheLayout::new(&cfg.cache_dir.value).client_log();
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(f, "[pid {}] {message}", std::process::id());
     }
 }

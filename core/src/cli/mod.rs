@@ -9,7 +9,18 @@ use std::ffi::OsString;
 
 /// Words that select an admin command instead of a compiler.
 const ADMIN_WORDS: &[&str] = &[
-    "start", "stop", "status", "stats", "clear", "config", "daemon", "help", "--help", "-h", "--version", "-V",
+    "start",
+    "stop",
+    "status",
+    "stats",
+    "clear",
+    "config",
+    "daemon",
+    "help",
+    "--help",
+    "-h",
+    "--version",
+    "-V",
 ];
 
 /// Entry point of the `zccache` binary; returns the process exit code.

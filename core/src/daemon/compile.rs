@@ -10,7 +10,9 @@ use super::hit::restore_entry;
 use super::miss::{compile_source, MissContext};
 use super::state::DaemonState;
 use super::stats::Outcome;
-use crate::compiler::{expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed};
+use crate::compiler::{
+    expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed,
+};
 use crate::entry::Entry;
 use crate::hash::Digest;
 use crate::ipc::{CompileRequest, Response};
@@ -40,7 +42,13 @@ const KEY_ENV: &[&str] = &[
 
 /// Include-path variables whose dirs join the search dirs (gcc manual,
 /// CPATH).
-const INCLUDE_ENV: &[&str] = &["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "OBJCPLUS_INCLUDE_PATH"];
+const INCLUDE_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+];
 
 /// Variables that make gcc write a depfile on its own: not cacheable.
 const DEPS_ENV: &[&str] = &["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
@@ -71,7 +79,10 @@ pub struct Plan {
 pub fn handle_compile(d: &DaemonState, req: &CompileRequest) -> Response {
     let t0 = std::time::Instant::now();
     let response = serve_request(d, req);
-    tracing::debug!(latency_us = t0.elapsed().as_micros() as u64, "compile request served");
+    tracing::debug!(
+        latency_us = t0.elapsed().as_micros() as u64,
+        "compile request served"
+    );
     response
 }
 
@@ -84,7 +95,9 @@ fn serve_request(d: &DaemonState, req: &CompileRequest) -> Response {
         Err(Refusal::NonCacheable(label, detail)) => {
             d.stats.record(&Outcome::NonCacheable(label));
             tracing::debug!(reason = label, %detail, "non-cacheable");
-            Response::RunLocally { reason: format!("{label}: {detail}") }
+            Response::RunLocally {
+                reason: format!("{label}: {detail}"),
+            }
         }
         Err(Refusal::Internal(message)) => {
             d.stats.record(&Outcome::Error);
@@ -97,7 +110,10 @@ fn serve_request(d: &DaemonState, req: &CompileRequest) -> Response {
 fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     let family = CompilerFamily::from_path(&req.compiler);
     if !family.is_c_family() {
-        return Err(Refusal::NonCacheable("unsupported_compiler", req.compiler.display().to_string()));
+        return Err(Refusal::NonCacheable(
+            "unsupported_compiler",
+            req.compiler.display().to_string(),
+        ));
     }
     let args = expand_response_files(&req.args, &req.cwd)
         .map_err(|e| Refusal::NonCacheable("response_file", e.to_string()))?;
@@ -111,7 +127,12 @@ fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     let identity = d
         .meta
         .digest(&req.compiler)
-        .map_err(|e| Refusal::Internal(format!("cannot hash compiler {}: {e}", req.compiler.display())))?
+        .map_err(|e| {
+            Refusal::Internal(format!(
+                "cannot hash compiler {}: {e}",
+                req.compiler.display()
+            ))
+        })?
         .hash;
     let key_env = key_env(&req.env);
     let search_dirs = search_dirs(&inv, &req.env);
@@ -135,7 +156,10 @@ fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
 
 fn search_dirs(inv: &CompileInvocation, env: &[(String, String)]) -> Vec<String> {
     let mut dirs: Vec<String> = inv.search_dirs.iter().map(|(_, d)| d.clone()).collect();
-    for (k, v) in env.iter().filter(|(k, _)| INCLUDE_ENV.contains(&k.as_str())) {
+    for (k, v) in env
+        .iter()
+        .filter(|(k, _)| INCLUDE_ENV.contains(&k.as_str()))
+    {
         let _ = k;
         dirs.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string));
     }
@@ -182,7 +206,12 @@ pub struct SourceResult {
     pub outcome: Outcome,
 }
 
-fn serve_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) -> Result<SourceResult, String> {
+fn serve_source(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &Plan,
+    i: usize,
+) -> Result<SourceResult, String> {
     let source = &plan.inv.sources[i];
     let mut miss = MissContext {
         d,
@@ -228,7 +257,13 @@ fn serve_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     }
 }
 
-fn timed_restore(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize, entry: &Entry) -> Result<(), super::hit::RestoreError> {
+fn timed_restore(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &Plan,
+    i: usize,
+    entry: &Entry,
+) -> Result<(), super::hit::RestoreError> {
     let t = std::time::Instant::now();
     let r = restore_entry(d, req, plan, i, entry);
     tracing::debug!(restore_us = t.elapsed().as_micros() as u64, "restore");
@@ -241,10 +276,17 @@ fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest
     let source = &inv.sources[i];
     let mut b = KeyBuilder::new("c-compile");
     b.field("compiler", &plan.identity);
-    let name = req.compiler.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = req
+        .compiler
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     b.field("compiler-name", name.as_bytes());
     b.strings("args", &inv.common_args);
-    b.field("language", source.language.as_deref().unwrap_or("").as_bytes());
+    b.field(
+        "language",
+        source.language.as_deref().unwrap_or("").as_bytes(),
+    );
     b.field("source-path", source.path.as_bytes());
     b.field("source", source_hash);
     for (k, v) in &plan.key_env {
@@ -288,12 +330,20 @@ fn resolves_against_cwd(source: &str, search_dirs: &[String], args: &[String]) -
     let relative = |p: &str| !std::path::Path::new(p).is_absolute();
     relative(source)
         || search_dirs.iter().any(|d| relative(d))
-        || args.iter().any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
+        || args
+            .iter()
+            .any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
 }
 
-fn lookup(d: &DaemonState, req: &CompileRequest, context: &RecordKey) -> Result<(RecordKey, Entry), &'static str> {
+fn lookup(
+    d: &DaemonState,
+    req: &CompileRequest,
+    context: &RecordKey,
+) -> Result<(RecordKey, Entry), &'static str> {
     let manifest = d.manifest(context).ok_or("first_compile")?;
-    let (entry_key, refresh) = manifest.find(&req.cwd, &d.meta).map_err(|_| "inputs_changed")?;
+    let (entry_key, refresh) = manifest
+        .find(&req.cwd, &d.meta)
+        .map_err(|_| "inputs_changed")?;
     if !refresh.is_empty() {
         let mut updated = (*manifest).clone();
         updated.refresh(&refresh);

@@ -29,13 +29,21 @@ pub enum RestoreError {
 /// Materialise `entry` for source `i` of the request.
 ///
 /// Errors: [`RestoreError`]; nothing is left half-written (atomic renames).
-pub fn restore_entry(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize, entry: &Entry) -> Result<(), RestoreError> {
+pub fn restore_entry(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &Plan,
+    i: usize,
+    entry: &Entry,
+) -> Result<(), RestoreError> {
     let object = plan.inv.object_path(i);
     let mode = 0o666 & !req.umask;
-    d.store.materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
+    d.store
+        .materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
     if let (Some(dep), Some(text)) = (&plan.inv.depfile, &entry.depfile) {
         let path = dep.path_for(&object);
-        write_atomically(&resolve(&req.cwd, &path), text, mode).map_err(|source| RestoreError::Depfile { path, source })?;
+        write_atomically(&resolve(&req.cwd, &path), text, mode)
+            .map_err(|source| RestoreError::Depfile { path, source })?;
     }
     Ok(())
 }
@@ -47,9 +55,12 @@ pub fn restore_entry(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usiz
 pub fn write_atomically(dest: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".zccache-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zccache-")
+        .tempfile_in(dir)?;
     tmp.write_all(data)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.persist(dest).map_err(|e| e.error)?;
     Ok(())
 }

@@ -66,11 +66,17 @@ impl Drop for TempOutputs {
 ///
 /// Errors: a message when the compiler cannot even be started; the
 /// launcher then compiles by itself.
-pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Result<SourceResult, String> {
+pub fn compile_source(
+    m: &MissContext,
+    uncacheable: Option<&'static str>,
+) -> Result<SourceResult, String> {
     let inv = &m.plan.inv;
     let object = inv.object_path(m.index);
     let object_final = resolve(&m.req.cwd, &object);
-    let user_dep_final = inv.depfile.as_ref().map(|dep| resolve(&m.req.cwd, &dep.path_for(&object)));
+    let user_dep_final = inv
+        .depfile
+        .as_ref()
+        .map(|dep| resolve(&m.req.cwd, &dep.path_for(&object)));
     let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
     let dep_arg = temps.depfile.to_string_lossy().into_owned();
     let dep_args = match &inv.depfile {
@@ -80,7 +86,8 @@ pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Res
     let argv = inv.compile_argv(m.index, &temps.object.to_string_lossy(), &dep_args);
     let start = coarse_now_ns();
     let t0 = Instant::now();
-    let out = run_compiler(m.req, &argv).map_err(|e| format!("cannot run {}: {e}", m.req.compiler.display()))?;
+    let out = run_compiler(m.req, &argv)
+        .map_err(|e| format!("cannot run {}: {e}", m.req.compiler.display()))?;
     let compile_ms = t0.elapsed().as_millis() as u64;
     let exit_code = out.status.code().unwrap_or(1);
     if exit_code != 0 {
@@ -96,7 +103,14 @@ pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Res
         (Some(label), _) => Outcome::NonCacheable(label),
         (None, None) => Outcome::NonCacheable("not_keyed"),
         (None, Some((ctx, src_hash))) => {
-            let stored = StoreJob { m, context: ctx, source_hash: src_hash, temps: &temps, start, compile_ms };
+            let stored = StoreJob {
+                m,
+                context: ctx,
+                source_hash: src_hash,
+                temps: &temps,
+                start,
+                compile_ms,
+            };
             match stored.run(&out.stdout, &out.stderr) {
                 Ok(()) => Outcome::Miss(m.reason),
                 Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
@@ -125,7 +139,10 @@ pub fn compile_source(m: &MissContext, uncacheable: Option<&'static str>) -> Res
 fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> TempOutputs {
     let id = format!("{}-{}", std::process::id(), d.next_temp_id());
     let sibling = |p: &Path, ext: &str| {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         p.with_file_name(format!(".{name}.zccache-{id}.{ext}"))
     };
     TempOutputs {
@@ -191,7 +208,8 @@ struct StoreJob<'a> {
 impl StoreJob<'_> {
     fn run(&self, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
         let d = self.m.d;
-        let dep_text = std::fs::read(&self.temps.depfile).map_err(|e| Skip::Depfile(e.to_string()))?;
+        let dep_text =
+            std::fs::read(&self.temps.depfile).map_err(|e| Skip::Depfile(e.to_string()))?;
         let headers = self.headers(&dep_text)?;
         self.check_source()?;
         let files = self.record_files(&headers)?;
@@ -199,11 +217,25 @@ impl StoreJob<'_> {
         let dir_checks = shadow_checks(&self.m.req.cwd, source, &headers, &self.m.plan.search_dirs);
         let (blob, _) = d.store.put_blob_file(&self.temps.object)?;
         let user_dep = self.m.plan.inv.depfile.is_some().then(|| dep_text.clone());
-        let entry = Entry::new(blob.clone(), user_dep, stdout.to_vec(), stderr.to_vec(), self.compile_ms);
+        let entry = Entry::new(
+            blob.clone(),
+            user_dep,
+            stdout.to_vec(),
+            stderr.to_vec(),
+            self.compile_ms,
+        );
         let key = entry_key(self.context, &files);
-        d.store.put_record(RecordKind::Entry, &key, &entry.encode(), &[blob])?;
-        let mut manifest = d.manifest(self.context).map(|m| (*m).clone()).unwrap_or_default();
-        manifest.add(IncludeSet { files, dir_checks, entry: key });
+        d.store
+            .put_record(RecordKind::Entry, &key, &entry.encode(), &[blob])?;
+        let mut manifest = d
+            .manifest(self.context)
+            .map(|m| (*m).clone())
+            .unwrap_or_default();
+        manifest.add(IncludeSet {
+            files,
+            dir_checks,
+            entry: key,
+        });
         d.save_manifest(self.context, manifest)?;
         Ok(())
     }
@@ -248,7 +280,10 @@ impl StoreJob<'_> {
             if d.fingerprint.newest_ns() >= self.start {
                 return Err(Skip::Racy(h.clone()));
             }
-            files.push(RecordedFile { path: h.clone(), hash: d.hash });
+            files.push(RecordedFile {
+                path: h.clone(),
+                hash: d.hash,
+            });
         }
         Ok(files)
     }

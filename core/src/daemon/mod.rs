@@ -66,14 +66,20 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let store = Store::open(&layout.store(), config.max_size.value)?;
-    let state = Arc::new(state::DaemonState::new(layout.clone(), store, config.idle_timeout_secs.value));
+    let state = Arc::new(state::DaemonState::new(
+        layout.clone(),
+        store,
+        config.idle_timeout_secs.value,
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
     let socket = layout.socket();
-    let listener = rt.block_on(async { bind(&socket) }).map_err(io_err(&socket))?;
+    let listener = rt
+        .block_on(async { bind(&socket) })
+        .map_err(io_err(&socket))?;
     let pid_file = layout.pid_file();
     std::fs::write(&pid_file, std::process::id().to_string()).map_err(io_err(&pid_file))?;
     tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
@@ -95,7 +101,11 @@ fn bind(socket: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
 }
 
 fn init_logging(layout: &CacheLayout, debug: bool) {
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(layout.daemon_log()) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(layout.daemon_log())
+    else {
         return;
     };
     let level = if debug { "debug" } else { "info" };

@@ -67,7 +67,10 @@ async fn housekeeping(shared: Arc<Shared>) {
         ticks += 1;
         let st = &shared.state;
         let idle_limit_ms = st.idle_timeout_secs.saturating_mul(1000);
-        if idle_limit_ms > 0 && st.idle_ms() > idle_limit_ms && shared.active.load(Ordering::SeqCst) == 0 {
+        if idle_limit_ms > 0
+            && st.idle_ms() > idle_limit_ms
+            && shared.active.load(Ordering::SeqCst) == 0
+        {
             tracing::info!("idle timeout reached; stopping");
             shared.shutdown.notify_one();
             return;
@@ -85,7 +88,9 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
         if stream.read_exact(&mut header).await.is_err() {
             return;
         }
-        let Ok((len, version)) = parse_header(&header) else { return };
+        let Ok((len, version)) = parse_header(&header) else {
+            return;
+        };
         let mut payload = vec![0u8; len as usize];
         if stream.read_exact(&mut payload).await.is_err() {
             return;
@@ -93,7 +98,9 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
         if version != PROTOCOL_VERSION {
             let msg = format!("protocol mismatch: daemon speaks version {PROTOCOL_VERSION}, client speaks {version}");
             tracing::warn!("{msg}");
-            if let Ok(bytes) = encode_with_version(&Response::Error { message: msg }, PROTOCOL_VERSION) {
+            if let Ok(bytes) =
+                encode_with_version(&Response::Error { message: msg }, PROTOCOL_VERSION)
+            {
                 let _ = stream.write_all(&bytes).await;
             }
             return;
@@ -101,7 +108,13 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
         let request: Request = match decode(&payload) {
             Ok(r) => r,
             Err(e) => {
-                let _ = send(&mut stream, &Response::Error { message: e.to_string() }).await;
+                let _ = send(
+                    &mut stream,
+                    &Response::Error {
+                        message: e.to_string(),
+                    },
+                )
+                .await;
                 return;
             }
         };
@@ -131,7 +144,9 @@ async fn send(stream: &mut UnixStream, response: &Response) -> bool {
 async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Request) -> bool {
     let st = shared.state.clone();
     let response = match request {
-        Request::Ping => Response::Pong { pid: std::process::id() },
+        Request::Ping => Response::Pong {
+            pid: std::process::id(),
+        },
         Request::Shutdown => Response::ShuttingDown,
         Request::Status => Response::Status(Box::new(status(&st))),
         Request::Clear => blocking(move || clear(&st)).await,
@@ -144,10 +159,17 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
 }
 
 async fn blocking<F: FnOnce() -> Response + Send + 'static>(f: F) -> Response {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Response::Error { message: e.to_string() })
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Response::Error {
+            message: e.to_string(),
+        })
 }
 
-async fn compile_with_heartbeats(stream: &mut UnixStream, mut job: tokio::task::JoinHandle<Response>) -> bool {
+async fn compile_with_heartbeats(
+    stream: &mut UnixStream,
+    mut job: tokio::task::JoinHandle<Response>,
+) -> bool {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
     loop {
@@ -192,6 +214,8 @@ fn clear(st: &DaemonState) -> Response {
     st.forget_manifests();
     match st.store.clear() {
         Ok((entries, bytes)) => Response::Cleared { entries, bytes },
-        Err(e) => Response::Error { message: format!("clear failed: {e}") },
+        Err(e) => Response::Error {
+            message: format!("clear failed: {e}"),
+        },
     }
 }

@@ -5,8 +5,8 @@ use super::stats::Stats;
 use crate::hash::MetadataCache;
 use crate::key::Manifest;
 use crate::paths::CacheLayout;
-use crate::store::{RecordKind, Store};
 use crate::store::RecordKey;
+use crate::store::{RecordKind, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,10 +83,15 @@ impl DaemonState {
     /// Store an updated manifest (memory first, then disk).
     ///
     /// Errors: the store's error; memory is updated regardless.
-    pub fn save_manifest(&self, key: &RecordKey, m: Manifest) -> Result<(), crate::store::StoreError> {
+    pub fn save_manifest(
+        &self,
+        key: &RecordKey,
+        m: Manifest,
+    ) -> Result<(), crate::store::StoreError> {
         let bytes = m.encode();
         self.remember_manifest(*key, Arc::new(m));
-        self.store.put_record(RecordKind::Manifest, key, &bytes, &[])
+        self.store
+            .put_record(RecordKind::Manifest, key, &bytes, &[])
     }
 
     fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {

@@ -61,7 +61,9 @@ impl Stats {
             }
             Outcome::NonCacheable(reason) => {
                 c.non_cacheable += 1;
-                *c.non_cacheable_by_reason.entry(reason.to_string()).or_default() += 1;
+                *c.non_cacheable_by_reason
+                    .entry(reason.to_string())
+                    .or_default() += 1;
             }
             Outcome::Error => c.errors += 1,
         }
@@ -95,7 +97,16 @@ mod tests {
         s.record(&Outcome::Error);
         let mut r = StatusReport::default();
         s.fill(&mut r);
-        assert_eq!((r.cache_hits, r.cache_misses, r.non_cacheable, r.errors, r.compile_failed), (1, 2, 1, 1, 1));
+        assert_eq!(
+            (
+                r.cache_hits,
+                r.cache_misses,
+                r.non_cacheable,
+                r.errors,
+                r.compile_failed
+            ),
+            (1, 2, 1, 1, 1)
+        );
         assert_eq!(r.misses_by_reason["first_compile"], 2);
         assert_eq!(r.time_saved_ms, 5);
     }

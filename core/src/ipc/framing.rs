@@ -118,7 +118,11 @@ mod tests {
         let bytes = encode_with_version(&Response::ShuttingDown, PROTOCOL_VERSION + 7).unwrap();
         let err = read_frame::<_, Response>(&mut &bytes[..]).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&(PROTOCOL_VERSION + 7).to_string()) && msg.contains(&PROTOCOL_VERSION.to_string()), "{msg}");
+        assert!(
+            msg.contains(&(PROTOCOL_VERSION + 7).to_string())
+                && msg.contains(&PROTOCOL_VERSION.to_string()),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -193,10 +193,14 @@ impl Store {
     }
 }
 
+/// Devices (`st_dev` of the destination directory) where a reflink failed
+/// once; later copies there skip the attempt.
+static NO_REFLINK: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
 /// Reflink or copy `src` to the new path `path` and open the copy for
 /// reading and writing; a partial copy is removed on failure.
 fn copy_to_new(src: &Path, path: &Path) -> io::Result<File> {
-    let result = reflink_copy::reflink_or_copy(src, path)
+    let result = reflink_else_copy(src, path)
         .and_then(|_| OpenOptions::new().read(true).write(true).open(path));
     if let Err(e) = &result {
         if e.kind() != io::ErrorKind::AlreadyExists {
@@ -204,6 +208,35 @@ fn copy_to_new(src: &Path, path: &Path) -> io::Result<File> {
         }
     }
     result
+}
+
+fn reflink_else_copy(src: &Path, path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = path
+        .parent()
+        .and_then(|d| {
+            fs::metadata(if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            })
+            .ok()
+        })
+        .map(|m| m.dev());
+    let skip = dev.is_some_and(|d| NO_REFLINK.lock().map(|v| v.contains(&d)).unwrap_or(false));
+    if !skip {
+        match reflink_copy::reflink(src, path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+            Err(_) => {
+                let _ = fs::remove_file(path);
+                if let (Some(d), Ok(mut v)) = (dev, NO_REFLINK.lock()) {
+                    v.push(d);
+                }
+            }
+        }
+    }
+    fs::copy(src, path).map(|_| ())
 }
 
 /// Copy `input` (read from `src`) into `tmp` while hashing it; returns the

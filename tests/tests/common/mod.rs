@@ -239,9 +239,15 @@ fn pids_mentioning(needle: &str) -> Vec<u32> {
         .collect()
 }
 
+fn send_sigkill(pid: u32) -> bool {
+    // SAFETY: kill(2) with a concrete positive pid has no memory effects.
+    pid > 0
+        && pid <= i32::MAX as u32
+        && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0
+}
+
 pub fn kill9(pid: u32) {
-    let st = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    assert!(st.is_ok_and(|s| s.success()), "kill -9 {pid} failed");
+    assert!(send_sigkill(pid), "kill -9 {pid} failed");
 }
 
 /// Polls `f` until true or `limit` elapses; returns the last value.
@@ -531,10 +537,10 @@ impl Drop for Sandbox {
         // Safety net: anything still mentioning our sandbox paths.
         let needle = self.root.to_string_lossy().into_owned();
         for pid in pids_mentioning(&needle) {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            send_sigkill(pid);
         }
         for pid in daemon_pids(&self.cache) {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            send_sigkill(pid);
         }
     }
 }
