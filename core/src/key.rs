@@ -249,8 +249,8 @@ pub fn resolve(cwd: &Path, p: &str) -> PathBuf {
 }
 
 /// Shadow checks for a compile: for every header `H = D/R` with `D` one of
-/// the candidate directories (the source's dir, the cwd, every header's dir
-/// and every search dir), each other candidate `D'/R` that does not exist now is a path
+/// the candidate directories (the source's dir, every header's dir and
+/// every search dir), each other candidate `D'/R` that does not exist now is a path
 /// whose creation could change what the compiler finds.
 ///
 /// All paths are absolute (resolved against `cwd`) and lexically normalised.
@@ -320,8 +320,6 @@ fn candidate_dirs(
     if let Some(parent) = normalize(&resolve(cwd, source)).parent() {
         push(parent.to_path_buf());
     }
-    // `-include` files are looked up in the cwd first (gcc manual, -include).
-    push(normalize(cwd));
     for s in search_dirs {
         push(normalize(&resolve(cwd, s)));
     }

@@ -9,6 +9,7 @@ use crate::ipc::{CompileRequest, Request, Response};
 use crate::paths::CacheLayout;
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
@@ -68,16 +69,16 @@ pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
 /// Find the real compiler: a path as given, else the first match on `PATH`
 /// that is not this zccache binary (so masquerade symlinks never recurse).
 pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
     if Path::new(name).components().count() > 1 {
-        let p = PathBuf::from(name);
-        return std::path::absolute(&p).ok();
+        return std::path::absolute(Path::new(name)).ok();
     }
+    // Compare by (device, inode): one stat per candidate, no realpath walk.
+    let me = std::fs::metadata("/proc/self/exe")
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
     which::which_all(name).ok()?.find(|cand| {
-        let canon = cand.canonicalize().ok();
-        canon.is_some() && canon != me
+        let id = std::fs::metadata(cand).ok().map(|m| (m.dev(), m.ino()));
+        id.is_some() && id != me
     })
 }
 

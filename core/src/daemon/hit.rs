@@ -2,7 +2,7 @@
 //! Blobs are verified while they are materialised; a corrupt one is an
 //! error here and a miss for the caller.
 
-use super::compile::Plan;
+use super::plan::Plan;
 use super::state::DaemonState;
 use crate::entry::Entry;
 use crate::ipc::CompileRequest;

@@ -2,7 +2,8 @@
 //! depfile so the include set is known), store the result, then rename the
 //! outputs into place. A crash never leaves a half-written output or entry.
 
-use super::compile::{Plan, SourceResult};
+use super::compile::SourceResult;
+use super::plan::Plan;
 use super::state::DaemonState;
 use super::stats::Outcome;
 use crate::depfile;

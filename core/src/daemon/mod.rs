@@ -4,6 +4,8 @@
 pub mod compile;
 pub mod hit;
 pub mod miss;
+pub mod plan;
+pub mod route;
 pub mod server;
 pub mod state;
 pub mod stats;

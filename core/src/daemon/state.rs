@@ -94,7 +94,8 @@ impl DaemonState {
             .put_record(RecordKind::Manifest, key, &bytes, &[])
     }
 
-    fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
+    /// Replace the in-memory copy of a manifest (the store keeps its copy).
+    pub fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
         if let Ok(mut map) = self.manifests.lock() {
             if map.len() >= MAX_CACHED_MANIFESTS {
                 map.clear();

@@ -1,0 +1,199 @@
+//! Planning a gcc/clang request: everything decided before looking at any
+//! source (family, `@rsp` expansion, argv parsing, compiler identity, the
+//! key-relevant environment), and the context key of each source.
+
+use super::state::DaemonState;
+use crate::compiler::{
+    expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed,
+};
+use crate::hash::Digest;
+use crate::ipc::CompileRequest;
+use crate::key::KeyBuilder;
+use crate::store::RecordKey;
+
+/// Environment variables that change what gcc/clang produce (gcc manual,
+/// "Environment Variables"; clang's `CCC_OVERRIDE_OPTIONS`; the locale
+/// variables change diagnostics text). `GCC_*` is matched as a prefix.
+const KEY_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+    "COMPILER_PATH",
+    "CCC_OVERRIDE_OPTIONS",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+];
+
+/// Include-path variables whose dirs join the search dirs (gcc manual,
+/// CPATH).
+const INCLUDE_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+];
+
+/// Variables that make gcc write a depfile on its own: not cacheable.
+const DEPS_ENV: &[&str] = &["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
+
+/// Why a request is not served through the cache.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Passed through with this reason label.
+    NonCacheable(&'static str, String),
+    /// Our own failure.
+    Internal(String),
+}
+
+/// What is known about a request before looking at any source.
+#[derive(Debug)]
+pub struct Plan {
+    /// The parsed invocation.
+    pub inv: CompileInvocation,
+    /// Compiler identity: blake3 of the binary.
+    pub identity: Digest,
+    /// The key-relevant environment, sorted.
+    pub key_env: Vec<(String, String)>,
+    /// Search dirs from the args and the include-path variables.
+    pub search_dirs: Vec<String>,
+}
+
+/// Plan a request.
+///
+/// Errors: [`Refusal`] when it is not cacheable or our own step failed.
+pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
+    let family = CompilerFamily::from_path(&req.compiler);
+    if !family.is_c_family() {
+        return Err(Refusal::NonCacheable(
+            "unsupported_compiler",
+            req.compiler.display().to_string(),
+        ));
+    }
+    let args = expand_response_files(&req.args, &req.cwd)
+        .map_err(|e| Refusal::NonCacheable("response_file", e.to_string()))?;
+    let inv = match parse_gcc_args(&args, family) {
+        Parsed::Cacheable(inv) => inv,
+        Parsed::NonCacheable(r) => return Err(Refusal::NonCacheable(r.label(), r.to_string())),
+    };
+    if let Some((k, _)) = req.env.iter().find(|(k, _)| DEPS_ENV.contains(&k.as_str())) {
+        return Err(Refusal::NonCacheable("dependencies_env", k.clone()));
+    }
+    let identity = d
+        .meta
+        .digest(&req.compiler)
+        .map_err(|e| {
+            Refusal::Internal(format!(
+                "cannot hash compiler {}: {e}",
+                req.compiler.display()
+            ))
+        })?
+        .hash;
+    let key_env = key_env(&req.env);
+    let search_dirs = search_dirs(&inv, &req.env);
+    Ok(Plan {
+        inv,
+        identity,
+        key_env,
+        search_dirs,
+    })
+}
+
+fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| KEY_ENV.contains(&k.as_str()) || k.starts_with("GCC_"))
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+fn search_dirs(inv: &CompileInvocation, env: &[(String, String)]) -> Vec<String> {
+    let mut dirs: Vec<String> = inv.search_dirs.iter().map(|(_, d)| d.clone()).collect();
+    for (_, v) in env
+        .iter()
+        .filter(|(k, _)| INCLUDE_ENV.contains(&k.as_str()))
+    {
+        dirs.extend(v.split(':').filter(|s| !s.is_empty()).map(str::to_string));
+    }
+    if uses_forced_includes(&inv.common_args) {
+        // `-include` looks in the cwd first (gcc manual, -include).
+        dirs.push(".".to_string());
+    }
+    dirs
+}
+
+/// The context key of source `i` (see [`crate::key`]).
+pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest) -> RecordKey {
+    let inv = &plan.inv;
+    let source = &inv.sources[i];
+    let mut b = KeyBuilder::new("c-compile");
+    b.field("compiler", &plan.identity);
+    let name = req
+        .compiler
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    b.field("compiler-name", name.as_bytes());
+    b.strings("args", &inv.common_args);
+    b.field(
+        "language",
+        source.language.as_deref().unwrap_or("").as_bytes(),
+    );
+    b.field("source-path", source.path.as_bytes());
+    b.field("source", source_hash);
+    for (k, v) in &plan.key_env {
+        b.field("env", format!("{k}={v}").as_bytes());
+    }
+    if let Some(dep) = &inv.depfile {
+        let object = inv.object_path(i);
+        b.strings("depfile", &dep.to_args("", &object));
+    }
+    if let Some(cwd) = embedded_cwd(inv, &req.cwd) {
+        b.field("cwd", cwd.as_bytes());
+    }
+    if resolves_against_cwd(&source.path, &plan.search_dirs, &inv.common_args) {
+        // Shadow checks are recorded as absolute paths, so a manifest made
+        // in one directory must not be trusted in another.
+        b.field("cwd-paths", req.cwd.as_os_str().as_encoded_bytes());
+    }
+    b.finish()
+}
+
+/// The cwd as the object embeds it (debug info's comp_dir), after the
+/// last matching `-fdebug-prefix-map`/`-ffile-prefix-map` rewrite (gcc
+/// manual, -fdebug-prefix-map); `None` without debug info.
+fn embedded_cwd(inv: &CompileInvocation, cwd: &std::path::Path) -> Option<String> {
+    if !inv.debug_info {
+        return None;
+    }
+    let cwd = cwd.to_string_lossy();
+    for (old, new) in inv.prefix_maps.iter().rev() {
+        if let Some(rest) = cwd.strip_prefix(old.as_str()) {
+            return Some(format!("{new}{rest}"));
+        }
+    }
+    Some(cwd.into_owned())
+}
+
+/// True when the source or a search dir is relative, or a forced include is
+/// used (`-include` searches the cwd first, gcc manual), so that which files
+/// the compiler finds depends on the cwd.
+fn resolves_against_cwd(source: &str, search_dirs: &[String], args: &[String]) -> bool {
+    let relative = |p: &str| !std::path::Path::new(p).is_absolute();
+    relative(source) || search_dirs.iter().any(|d| relative(d)) || uses_forced_includes(args)
+}
+
+fn uses_forced_includes(args: &[String]) -> bool {
+    args.iter()
+        .any(|a| a.starts_with("-include") || a.starts_with("-imacros"))
+}
