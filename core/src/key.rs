@@ -10,6 +10,7 @@
 //! hashes the same and no shadow path has appeared; the *entry key* is then
 //! derived from the context key and the include set.
 
+use crate::dircache::{DirListings, Presence};
 use crate::hash::{Digest, MetadataCache, StatFingerprint};
 use crate::store::RecordKey;
 use serde::{Deserialize, Serialize};
@@ -259,6 +260,7 @@ pub fn shadow_checks(
     source: &str,
     headers: &[String],
     search_dirs: &[String],
+    listings: &DirListings,
 ) -> Vec<DirCheck> {
     let header_paths: Vec<PathBuf> = headers
         .iter()
@@ -267,21 +269,21 @@ pub fn shadow_checks(
     let dirs = candidate_dirs(cwd, source, &header_paths, search_dirs);
     let mut groups: std::collections::BTreeMap<PathBuf, Vec<String>> = Default::default();
     let mut seen = std::collections::HashSet::new();
+    let mut view = listings.view();
     for h in &header_paths {
         for d in dirs.iter().filter(|d| h.starts_with(d) && h != *d) {
-            let rel = match h.strip_prefix(d) {
-                Ok(r) => r,
-                Err(_) => continue,
-            };
+            let Ok(rel) = h.strip_prefix(d) else { continue };
             for other in dirs.iter().filter(|o| *o != d) {
                 let cand = other.join(rel);
-                if cand == *h
-                    || !seen.insert(cand.clone())
-                    || std::fs::symlink_metadata(&cand).is_ok()
-                {
+                if cand == *h || !seen.insert(cand.clone()) {
                     continue;
                 }
-                if let Some(anchor) = nearest_existing_dir(&cand) {
+                let anchor = match view.presence(other, rel) {
+                    Some(Presence::Exists) => continue,
+                    Some(Presence::Absent { anchor }) => Some(anchor),
+                    None => nearest_existing_dir(other),
+                };
+                if let Some(anchor) = anchor {
                     groups
                         .entry(anchor)
                         .or_default()
@@ -332,7 +334,7 @@ fn candidate_dirs(
 }
 
 fn nearest_existing_dir(p: &Path) -> Option<PathBuf> {
-    let mut cur = p.parent();
+    let mut cur = Some(p);
     while let Some(d) = cur {
         if d.is_dir() {
             return Some(d.to_path_buf());
@@ -383,6 +385,7 @@ mod tests {
             "src/a.c",
             &["include/foo.h".into()],
             &["include".into()],
+            &DirListings::new(),
         );
         let meta = MetadataCache::new();
         let files = vec![RecordedFile {

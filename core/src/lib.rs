@@ -13,6 +13,7 @@ pub mod compiler;
 pub mod config;
 pub mod daemon;
 pub mod depfile;
+pub mod dircache;
 pub mod entry;
 pub mod hash;
 pub mod ipc;

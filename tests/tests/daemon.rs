@@ -272,3 +272,48 @@ fn killed_daemon_is_replaced() {
     assert!(!daemons.contains(&pid));
     sb.stats();
 }
+
+/// A daemon from another release answers with another protocol version: the
+/// launcher stops it (it is verifiably this cache dir's daemon) and starts
+/// its own, and the compile is still correct.
+#[test]
+fn old_protocol_daemon_is_replaced() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(&sb.cache).unwrap();
+    std::fs::set_permissions(&sb.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // A stand-in for the old daemon process: its argv names this cache dir.
+    let mut old = std::process::Command::new("sh")
+        .args(["-c", "sleep 60", "daemon", "--cache-dir"])
+        .arg(&sb.cache)
+        .spawn()
+        .unwrap();
+    std::fs::write(sb.cache.join("daemon.pid"), old.id().to_string()).unwrap();
+    let listener = UnixListener::bind(sb.cache.join("daemon.sock")).unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            // A well-formed frame of protocol version 999: 4-byte length,
+            // 4-byte version, payload.
+            let payload = b"old";
+            let mut frame = (payload.len() as u32).to_le_bytes().to_vec();
+            frame.extend_from_slice(&999u32.to_le_bytes());
+            frame.extend_from_slice(payload);
+            let _ = s.write_all(&frame);
+        }
+    });
+    compile_like_bare(&sb, Duration::from_secs(120), "old-protocol daemon");
+    let status = old.try_wait().unwrap();
+    let _ = old.kill();
+    let _ = old.wait();
+    assert!(status.is_some(), "the old daemon should have been stopped");
+    let stats = sb.stats();
+    assert_eq!(stats["protocol_version"].as_u64(), Some(1), "{stats}");
+    compile_like_bare(&sb, Duration::from_secs(120), "new daemon");
+    assert!(sb.counters().hits >= 1, "{}", sb.stats());
+}

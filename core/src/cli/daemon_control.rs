@@ -109,6 +109,18 @@ pub fn call(cfg: &Config, req: &Request) -> Result<Response, ControlError> {
             kill_daemon(&CacheLayout::new(&cfg.cache_dir.value));
             Ok(ensure_daemon(cfg)?.call(req)?)
         }
+        Err(FrameError::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            // Silent past the heartbeat window: wedged. Replace it so later
+            // compiles do not each wait for the timeout.
+            tracing::warn!("daemon did not answer within the frame timeout; replacing it");
+            kill_daemon(&CacheLayout::new(&cfg.cache_dir.value));
+            Err(ControlError::Frame(FrameError::Io(e)))
+        }
         other => Ok(other?),
     }
 }
@@ -138,9 +150,25 @@ fn wait_gone(pid: i32, timeout: Duration) -> bool {
     !alive(pid)
 }
 
+/// True when `pid` is a zccache daemon serving `layout`'s cache dir (its
+/// argv holds `daemon --cache-dir <root>`), so a stale pid file naming an
+/// unrelated process never gets that process killed.
+fn is_our_daemon(pid: i32, layout: &CacheLayout) -> bool {
+    let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let args: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+    let root = layout.root.as_os_str().as_encoded_bytes();
+    args.contains(&&b"daemon"[..])
+        && args
+            .windows(2)
+            .any(|w| w[0] == b"--cache-dir" && w[1] == root)
+}
+
 /// Terminate the daemon by pid (SIGTERM, then SIGKILL) and remove its socket.
+/// Only a process that is verifiably this cache dir's daemon is signalled.
 pub fn kill_daemon(layout: &CacheLayout) {
-    if let Some(pid) = daemon_pid(layout) {
+    if let Some(pid) = daemon_pid(layout).filter(|p| is_our_daemon(*p, layout)) {
         // SAFETY: plain signal delivery to a pid we read from our own cache dir.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         if !wait_gone(pid, Duration::from_secs(2)) {

@@ -112,7 +112,14 @@ pub fn compile_source(
                 start,
                 compile_ms,
             };
-            match stored.run(&out.stdout, &out.stderr) {
+            let t_store = Instant::now();
+            let result = stored.run(&out.stdout, &out.stderr);
+            tracing::debug!(
+                compile_ms,
+                store_us = t_store.elapsed().as_micros() as u64,
+                "miss stored"
+            );
+            match result {
                 Ok(()) => Outcome::Miss(m.reason),
                 Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
                 Err(e) => {
@@ -215,7 +222,13 @@ impl StoreJob<'_> {
         self.check_source()?;
         let files = self.record_files(&headers)?;
         let source = &self.m.plan.inv.sources[self.m.index].path;
-        let dir_checks = shadow_checks(&self.m.req.cwd, source, &headers, &self.m.plan.search_dirs);
+        let dir_checks = shadow_checks(
+            &self.m.req.cwd,
+            source,
+            &headers,
+            &self.m.plan.search_dirs,
+            &d.listings,
+        );
         let (blob, _) = d.store.put_blob_file(&self.temps.object)?;
         let user_dep = self.m.plan.inv.depfile.is_some().then(|| dep_text.clone());
         let entry = Entry::new(

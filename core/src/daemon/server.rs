@@ -218,6 +218,7 @@ pub fn status(st: &DaemonState) -> StatusReport {
 
 fn clear(st: &DaemonState) -> Response {
     st.meta.clear();
+    st.listings.clear();
     st.forget_manifests();
     match st.store.clear() {
         Ok((entries, bytes)) => Response::Cleared { entries, bytes },

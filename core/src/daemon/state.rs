@@ -2,6 +2,7 @@
 //! in-memory manifests and counters. One instance behind an `Arc`.
 
 use super::stats::Stats;
+use crate::dircache::DirListings;
 use crate::hash::MetadataCache;
 use crate::key::Manifest;
 use crate::paths::CacheLayout;
@@ -24,6 +25,8 @@ pub struct DaemonState {
     pub store: Store,
     /// path → fingerprint → digest.
     pub meta: MetadataCache,
+    /// Directory listings for shadow checks.
+    pub listings: DirListings,
     /// Counters.
     pub stats: Stats,
     /// Start time, for uptime.
@@ -42,6 +45,7 @@ impl DaemonState {
             layout,
             store,
             meta: MetadataCache::new(),
+            listings: DirListings::new(),
             stats: Stats::default(),
             started: Instant::now(),
             idle_timeout_secs,
