@@ -67,6 +67,9 @@ pub struct Config {
     pub debug: Setting<bool>,
     /// Run compilers directly, never contacting the daemon.
     pub disable: Setting<bool>,
+    /// Compiles the daemon runs at once before answering "busy"; 0 means
+    /// 4 × the number of cores.
+    pub max_jobs: Setting<u64>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -114,6 +117,7 @@ struct FileConfig {
     idle_timeout_secs: Option<u64>,
     debug: Option<bool>,
     disable: Option<bool>,
+    max_jobs: Option<u64>,
 }
 
 impl Config {
@@ -161,6 +165,7 @@ impl Config {
             idle_timeout_secs: Setting::default(DEFAULT_IDLE_TIMEOUT_SECS),
             debug: Setting::default(false),
             disable: Setting::default(false),
+            max_jobs: Setting::default(0),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -226,6 +231,17 @@ impl Config {
             })?;
             self.idle_timeout_secs = Setting { value, source: src };
         }
+        if let Some(v) = env.get("ZCCACHE_MAX_JOBS") {
+            let src = Source::Env("ZCCACHE_MAX_JOBS");
+            let value = v.trim().parse::<u64>().map_err(|_| {
+                bad(
+                    "ZCCACHE_MAX_JOBS",
+                    &src,
+                    format!("expected a number, got {v:?}"),
+                )
+            })?;
+            self.max_jobs = Setting { value, source: src };
+        }
         if let Some(v) = env.get("ZCCACHE_DEBUG") {
             self.debug = Setting {
                 value: parse_bool(v),
@@ -283,6 +299,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.idle_timeout_secs = cfg.idle_timeout_secs.or(one.idle_timeout_secs);
         cfg.debug = cfg.debug.or(one.debug);
         cfg.disable = cfg.disable.or(one.disable);
+        cfg.max_jobs = cfg.max_jobs.or(one.max_jobs);
     }
     Ok(cfg)
 }

@@ -193,13 +193,20 @@ fn check_set(
         let path = resolve(cwd, &f.path);
         match meta.digest(&path) {
             Ok(d) if d.hash == f.hash => {}
-            Ok(_) => return Err(format!("{} changed", f.path)),
-            Err(_) => return Err(format!("{} is gone", f.path)),
+            Ok(d) => {
+                return Err(format!(
+                    "header {} changed (hash {}… → {}…)",
+                    f.path,
+                    &crate::hash::to_hex(&f.hash)[..8],
+                    &crate::hash::to_hex(&d.hash)[..8]
+                ))
+            }
+            Err(_) => return Err(format!("header {} is gone", f.path)),
         }
     }
     let mut refresh = Vec::new();
     for (i, check) in set.dir_checks.iter().enumerate() {
-        if let Some(fingerprint) = check_dir(check)? {
+        if let Some(fingerprint) = check_dir(check, &set.files)? {
             refresh.push(DirRefresh {
                 set: set_index,
                 check: i,
@@ -213,7 +220,7 @@ fn check_set(
 /// `Ok(None)`: unchanged. `Ok(Some(fp))`: changed (or racy) but every
 /// absent path is still absent; `fp` is the fingerprint taken *before* the
 /// absent paths were checked, so a later creation still changes it.
-fn check_dir(check: &DirCheck) -> Result<Option<StatFingerprint>, String> {
+fn check_dir(check: &DirCheck, files: &[RecordedFile]) -> Result<Option<StatFingerprint>, String> {
     let now = std::fs::metadata(&check.dir)
         .ok()
         .map(|m| StatFingerprint::of(&m));
@@ -222,10 +229,23 @@ fn check_dir(check: &DirCheck) -> Result<Option<StatFingerprint>, String> {
     }
     for p in &check.absent {
         if std::fs::symlink_metadata(p).is_ok() {
-            return Err(format!("new file {p} may shadow a recorded header"));
+            return Err(shadow_message(p, files));
         }
     }
     Ok(now.filter(|fp| *fp != check.fingerprint || !fp.is_racy()))
+}
+
+/// "new header shadows include/foo.h: /abs/src/foo.h", naming the recorded
+/// header with the same file name when there is one.
+fn shadow_message(new: &str, files: &[RecordedFile]) -> String {
+    let name = Path::new(new).file_name();
+    match files
+        .iter()
+        .find(|f| Path::new(&f.path).file_name() == name)
+    {
+        Some(f) => format!("new header shadows {}: {new}", f.path),
+        None => format!("new header {new} may shadow a recorded header"),
+    }
 }
 
 /// The entry key for a context and the include set read under it.

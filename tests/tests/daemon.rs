@@ -313,7 +313,11 @@ fn old_protocol_daemon_is_replaced() {
     let _ = old.wait();
     assert!(status.is_some(), "the old daemon should have been stopped");
     let stats = sb.stats();
-    assert_eq!(stats["protocol_version"].as_u64(), Some(1), "{stats}");
+    let version = stats["protocol_version"].as_u64().unwrap_or(0);
+    assert!(
+        version > 0 && version != 999,
+        "a current daemon should answer: {stats}"
+    );
     compile_like_bare(&sb, Duration::from_secs(120), "new daemon");
     assert!(sb.counters().hits >= 1, "{}", sb.stats());
 }

@@ -43,6 +43,18 @@ enum Cmd {
     Clear,
     /// Show the effective configuration and where each value came from.
     Config,
+    /// Open a build session; prints its id (or `export ZCCACHE_SESSION_ID=…` with --shell).
+    SessionStart(super::services::SessionStartArgs),
+    /// Show an open session's stats.
+    SessionStats(super::services::SessionIdArgs),
+    /// End a session and show its final stats (unknown ids: no-op).
+    SessionEnd(super::services::SessionIdArgs),
+    /// Roll up a JSONL journal by outcome, miss reason, tool and source.
+    Analyze(super::services::AnalyzeArgs),
+    /// Explain why the most recent compile of an output missed.
+    Explain(super::services::ExplainArgs),
+    /// Drop sessions (and handles) under a directory before deleting it.
+    ReleaseHandles(super::services::ReleaseArgs),
     /// Run the daemon in the foreground (started automatically).
     #[command(hide = true)]
     Daemon {
@@ -50,6 +62,15 @@ enum Cmd {
         #[arg(long)]
         cache_dir: Option<PathBuf>,
     },
+}
+
+/// Names of every admin subcommand (for launcher-mode dispatch).
+pub fn subcommand_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
 }
 
 /// Parse `args` (with argv[0]) and run the admin command; returns the exit code.
@@ -91,6 +112,12 @@ pub fn run(args: &[OsString]) -> i32 {
             print_config(&cfg);
             0
         }
+        Cmd::SessionStart(a) => super::services::session_start(&cfg, &a),
+        Cmd::SessionStats(a) => super::services::session_report(&cfg, &a, false),
+        Cmd::SessionEnd(a) => super::services::session_report(&cfg, &a, true),
+        Cmd::Analyze(a) => super::services::analyze(&a),
+        Cmd::Explain(a) => super::services::explain(&cfg, &a),
+        Cmd::ReleaseHandles(a) => super::services::release_handles(&cfg, &a),
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {
@@ -241,6 +268,10 @@ fn print_config(cfg: &Config) {
     println!(
         "disable            {:<40} ({})",
         cfg.disable.value, cfg.disable.source
+    );
+    println!(
+        "max_jobs           {:<40} ({})",
+        cfg.max_jobs.value, cfg.max_jobs.source
     );
 }
 

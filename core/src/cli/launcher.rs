@@ -37,7 +37,7 @@ pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
     let Some(req) = build_request(&compiler_path, args) else {
         return exec_direct(&compiler_path, args);
     };
-    match daemon_control::call(&cfg, &Request::Compile(req)) {
+    match call_with_backpressure(&cfg, &Request::Compile(req)) {
         Ok(Response::Compiled {
             exit_code,
             stdout,
@@ -63,6 +63,34 @@ pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
             );
             exec_direct(&compiler_path, args)
         }
+    }
+}
+
+/// Longest total wait for a busy daemon before compiling locally.
+const MAX_BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Send the request, honouring `Busy` replies with jittered retries; after
+/// [`MAX_BUSY_WAIT`] the busy reply is returned and the caller compiles
+/// locally (never an error the build sees).
+fn call_with_backpressure(
+    cfg: &Config,
+    req: &Request,
+) -> Result<Response, daemon_control::ControlError> {
+    let start = std::time::Instant::now();
+    loop {
+        let reply = daemon_control::call(cfg, req)?;
+        let Response::Busy { retry_after_ms } = reply else {
+            return Ok(reply);
+        };
+        let wait = std::time::Duration::from_millis(
+            retry_after_ms / 2 + fastrand::u64(0..=retry_after_ms),
+        );
+        if start.elapsed() + wait > MAX_BUSY_WAIT {
+            return Ok(Response::RunLocally {
+                reason: "daemon busy".to_string(),
+            });
+        }
+        std::thread::sleep(wait);
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod daemon_control;
 pub mod launcher;
+pub mod services;
 
 use std::ffi::OsString;
 
@@ -16,6 +17,12 @@ const ADMIN_WORDS: &[&str] = &[
     "clear",
     "config",
     "daemon",
+    "session-start",
+    "session-stats",
+    "session-end",
+    "analyze",
+    "explain",
+    "release-handles",
     "help",
     "--help",
     "-h",
@@ -38,5 +45,18 @@ pub fn main_entry() -> i32 {
         Some(word) if ADMIN_WORDS.contains(&word) => admin::run(&args),
         Some(_) => launcher::run(&args[1], &args[2..]),
         None => admin::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_admin_subcommand_is_dispatched_as_admin() {
+        for name in super::admin::subcommand_names() {
+            assert!(
+                super::ADMIN_WORDS.contains(&name.as_str()),
+                "{name} missing from ADMIN_WORDS"
+            );
+        }
     }
 }

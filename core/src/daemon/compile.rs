@@ -10,16 +10,18 @@
 //! launcher runs the real compiler unchanged (ccache manual, "Cache
 //! statistics": uncacheable calls).
 
+use super::explain::InputsSummary;
 use super::hit::{restore_entry, RestoreError};
 use super::miss::{compile_source, MissContext};
 use super::plan::{context_key, plan, Plan, Refusal};
 use super::route::{PendingWork, Stage};
 use super::state::DaemonState;
+use super::state::Finished;
 use super::stats::Outcome;
 use crate::entry::Entry;
 use crate::hash::Digest;
 use crate::ipc::{CompileRequest, Response};
-use crate::key::resolve;
+use crate::key::{resolve, ManifestMiss};
 use crate::store::{RecordKey, RecordKind, StoreError};
 use std::time::Instant;
 
@@ -34,6 +36,10 @@ pub struct SourceResult {
     pub stderr: Vec<u8>,
     /// How it was served.
     pub outcome: Outcome,
+    /// Bytes restored from the cache.
+    pub bytes_read: u64,
+    /// Bytes stored into the cache.
+    pub bytes_written: u64,
 }
 
 /// What the probe decided for one source.
@@ -65,7 +71,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     let started = Instant::now();
     let plan = match plan(d, req) {
         Ok(p) => p,
-        Err(refusal) => return Stage::Done(refuse(d, refusal)),
+        Err(refusal) => return Stage::Done(refuse(d, req, refusal, started)),
     };
     let probes: Vec<Probe> = (0..plan.inv.sources.len())
         .map(|i| probe_source(d, req, &plan, i))
@@ -112,7 +118,7 @@ pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -
             }
         })
         .collect();
-    merge(d, results.into_iter(), started)
+    merge(d, req, &plan, results, started)
 }
 
 impl PendingWork for Pending {
@@ -121,17 +127,26 @@ impl PendingWork for Pending {
     }
 }
 
-fn refuse(d: &DaemonState, refusal: Refusal) -> Response {
+fn refuse(d: &DaemonState, req: &CompileRequest, refusal: Refusal, started: Instant) -> Response {
+    let finished = |outcome| Finished {
+        req,
+        started,
+        source: None,
+        output: None,
+        outcome,
+        bytes_read: 0,
+        bytes_written: 0,
+    };
     match refusal {
         Refusal::NonCacheable(label, detail) => {
-            d.stats.record(&Outcome::NonCacheable(label));
+            d.record(finished(Outcome::NonCacheable(label)));
             tracing::debug!(reason = label, %detail, "non-cacheable");
             Response::RunLocally {
                 reason: format!("{label}: {detail}"),
             }
         }
         Refusal::Internal(message) => {
-            d.stats.record(&Outcome::Error);
+            d.record(finished(Outcome::Error));
             tracing::warn!(%message, "internal error; launcher compiles directly");
             Response::RunLocally { reason: message }
         }
@@ -139,31 +154,50 @@ fn refuse(d: &DaemonState, refusal: Refusal) -> Response {
 }
 
 /// Concatenate per-source results in order (gcc compiles the sources of
-/// one command in order, so its diagnostics come in that order). Any
-/// internal failure turns the whole request into `RunLocally`.
+/// one command in order, so its diagnostics come in that order), recording
+/// each source's outcome. Any internal failure turns the whole request into
+/// `RunLocally`.
 fn merge(
     d: &DaemonState,
-    results: impl Iterator<Item = Result<SourceResult, String>>,
+    req: &CompileRequest,
+    plan: &Plan,
+    results: Vec<Result<SourceResult, String>>,
     started: Instant,
 ) -> Response {
+    if let Some(Err(message)) = results.iter().find(|r| r.is_err()) {
+        d.record(Finished {
+            req,
+            started,
+            source: None,
+            output: None,
+            outcome: Outcome::Error,
+            bytes_read: 0,
+            bytes_written: 0,
+        });
+        tracing::warn!(%message, "falling back to a local compile");
+        return Response::RunLocally {
+            reason: message.clone(),
+        };
+    }
     let mut exit_code = 0;
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    for r in results {
-        let r = match r {
-            Ok(r) => r,
-            Err(message) => {
-                d.stats.record(&Outcome::Error);
-                tracing::warn!(%message, "falling back to a local compile");
-                return Response::RunLocally { reason: message };
-            }
-        };
-        d.stats.record(&r.outcome);
+    for (i, r) in results.into_iter().enumerate() {
+        let Ok(r) = r else { continue };
         stdout.extend_from_slice(&r.stdout);
         stderr.extend_from_slice(&r.stderr);
         if r.exit_code != 0 && exit_code == 0 {
             exit_code = r.exit_code;
         }
+        d.record(Finished {
+            req,
+            started,
+            source: Some(&plan.inv.sources[i].path),
+            output: Some(plan.inv.object_path(i)),
+            outcome: r.outcome,
+            bytes_read: r.bytes_read,
+            bytes_written: r.bytes_written,
+        });
     }
     tracing::debug!(
         latency_us = started.elapsed().as_micros() as u64,
@@ -192,22 +226,46 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     }
     let context = context_key(req, plan, i, &digest.hash);
     let keyed = Some((context, digest.hash));
+    let output = resolve(&req.cwd, &plan.inv.object_path(i))
+        .to_string_lossy()
+        .into_owned();
+    let inputs = InputsSummary {
+        compiler: req.compiler.display().to_string(),
+        identity: plan.identity,
+        args: plan.inv.common_args.clone(),
+        env: plan.key_env.clone(),
+        source: source.path.clone(),
+        source_hash: digest.hash,
+    };
     let (entry_key, entry) = match lookup(d, req, &context) {
         Ok(found) => found,
-        Err(reason) => return miss(keyed, reason, None),
+        Err((reason, detail)) => {
+            d.explanations.note(&output, inputs, Some(detail));
+            return miss(keyed, reason, None);
+        }
     };
     match timed_restore(d, req, plan, i, &entry) {
-        Ok(()) => Probe::Hit(SourceResult {
-            exit_code: 0,
-            stdout: entry.stdout,
-            stderr: entry.stderr,
-            outcome: Outcome::Hit {
-                saved_ms: entry.compile_ms,
-            },
-        }),
+        Ok(bytes) => {
+            d.explanations.note(&output, inputs, None);
+            Probe::Hit(SourceResult {
+                exit_code: 0,
+                stdout: entry.stdout,
+                stderr: entry.stderr,
+                outcome: Outcome::Hit {
+                    saved_ms: entry.compile_ms,
+                },
+                bytes_read: bytes,
+                bytes_written: 0,
+            })
+        }
         Err(e) => {
             tracing::warn!(error = %e, "cached entry unusable; recompiling");
             let _ = d.store.remove_record(RecordKind::Entry, &entry_key);
+            d.explanations.note(
+                &output,
+                inputs,
+                Some(format!("cached entry was unusable ({e})")),
+            );
             miss(keyed, "corrupt_entry", None)
         }
     }
@@ -219,7 +277,7 @@ fn timed_restore(
     plan: &Plan,
     i: usize,
     entry: &Entry,
-) -> Result<(), RestoreError> {
+) -> Result<u64, RestoreError> {
     let t = Instant::now();
     let r = restore_entry(d, req, plan, i, entry);
     tracing::debug!(restore_us = t.elapsed().as_micros() as u64, "restore");
@@ -228,16 +286,20 @@ fn timed_restore(
 
 /// Find the entry for a context: manifest → matching include set → entry.
 ///
-/// Errors: the miss reason label.
+/// Errors: the miss reason label and a human explanation (empty when the
+/// explanation must come from comparing with the previous compile).
 fn lookup(
     d: &DaemonState,
     req: &CompileRequest,
     context: &RecordKey,
-) -> Result<(RecordKey, Entry), &'static str> {
-    let manifest = d.manifest(context).ok_or("first_compile")?;
-    let (entry_key, refresh) = manifest
-        .find(&req.cwd, &d.meta)
-        .map_err(|_| "inputs_changed")?;
+) -> Result<(RecordKey, Entry), (&'static str, String)> {
+    let manifest = d
+        .manifest(context)
+        .ok_or(("first_compile", String::new()))?;
+    let (entry_key, refresh) = match manifest.find(&req.cwd, &d.meta) {
+        Ok(found) => found,
+        Err(ManifestMiss::InputsChanged(why)) => return Err(("inputs_changed", why)),
+    };
     if !refresh.is_empty() {
         // Memory only: the fingerprints are an optimisation, and output
         // dirs that are also source dirs change on every compile.
@@ -245,12 +307,21 @@ fn lookup(
         updated.refresh(&refresh);
         d.remember_manifest(*context, std::sync::Arc::new(updated));
     }
+    let missing = || {
+        (
+            "entry_missing",
+            "the cache entry was evicted or cleared".to_string(),
+        )
+    };
     let bytes = match d.store.get_record(RecordKind::Entry, &entry_key) {
         Ok(Some(b)) => b,
-        Ok(None) => return Err("entry_missing"),
-        Err(StoreError::Corrupt { .. }) => return Err("corrupt_entry"),
-        Err(_) => return Err("entry_missing"),
+        Ok(None) => return Err(missing()),
+        Err(StoreError::Corrupt { .. }) => {
+            return Err(("corrupt_entry", "the cache entry was corrupt".to_string()))
+        }
+        Err(_) => return Err(missing()),
     };
-    let entry = Entry::decode(&bytes).ok_or("corrupt_entry")?;
+    let entry = Entry::decode(&bytes)
+        .ok_or(("corrupt_entry", "the cache entry was corrupt".to_string()))?;
     Ok((entry_key, entry))
 }

@@ -26,7 +26,8 @@ pub enum RestoreError {
     },
 }
 
-/// Materialise `entry` for source `i` of the request.
+/// Materialise `entry` for source `i` of the request; returns the object's
+/// size in bytes.
 ///
 /// Errors: [`RestoreError`]; nothing is left half-written (atomic renames).
 pub fn restore_entry(
@@ -35,17 +36,18 @@ pub fn restore_entry(
     plan: &Plan,
     i: usize,
     entry: &Entry,
-) -> Result<(), RestoreError> {
+) -> Result<u64, RestoreError> {
     let object = plan.inv.object_path(i);
     let mode = 0o666 & !req.umask;
-    d.store
+    let bytes = d
+        .store
         .materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
     if let (Some(dep), Some(text)) = (&plan.inv.depfile, &entry.depfile) {
         let path = dep.path_for(&object);
         write_atomically(&resolve(&req.cwd, &path), text, mode)
             .map_err(|source| RestoreError::Depfile { path, source })?;
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// Write `data` to `dest` through a temp file in the same directory and a

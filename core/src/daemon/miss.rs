@@ -98,8 +98,11 @@ pub fn compile_source(
             stdout: out.stdout,
             stderr: out.stderr,
             outcome: Outcome::CompileFailed(uncacheable.unwrap_or(m.reason)),
+            bytes_read: 0,
+            bytes_written: 0,
         });
     }
+    let mut bytes_written = 0;
     let outcome = match (uncacheable, &m.context) {
         (Some(label), _) => Outcome::NonCacheable(label),
         (None, None) => Outcome::NonCacheable("not_keyed"),
@@ -120,7 +123,10 @@ pub fn compile_source(
                 "miss stored"
             );
             match result {
-                Ok(()) => Outcome::Miss(m.reason),
+                Ok(bytes) => {
+                    bytes_written = bytes;
+                    Outcome::Miss(m.reason)
+                }
                 Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
                 Err(e) => {
                     tracing::info!(reason = %e, "compiled but not stored");
@@ -141,6 +147,8 @@ pub fn compile_source(
         stdout: out.stdout,
         stderr: out.stderr,
         outcome,
+        bytes_read: 0,
+        bytes_written,
     })
 }
 
@@ -214,7 +222,8 @@ struct StoreJob<'a> {
 }
 
 impl StoreJob<'_> {
-    fn run(&self, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
+    /// Store the result; returns the bytes written into the cache.
+    fn run(&self, stdout: &[u8], stderr: &[u8]) -> Result<u64, Skip> {
         let d = self.m.d;
         let dep_text =
             std::fs::read(&self.temps.depfile).map_err(|e| Skip::Depfile(e.to_string()))?;
@@ -229,7 +238,7 @@ impl StoreJob<'_> {
             &self.m.plan.search_dirs,
             &d.listings,
         );
-        let (blob, _) = d.store.put_blob_file(&self.temps.object)?;
+        let (blob, size) = d.store.put_blob_file(&self.temps.object)?;
         let user_dep = self.m.plan.inv.depfile.is_some().then(|| dep_text.clone());
         let entry = Entry::new(
             blob.clone(),
@@ -251,7 +260,7 @@ impl StoreJob<'_> {
             entry: key,
         });
         d.save_manifest(self.context, manifest)?;
-        Ok(())
+        Ok(size)
     }
 
     /// The files the compiler read besides the source, as it named them.

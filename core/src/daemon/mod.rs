@@ -2,11 +2,15 @@
 //! opens the store, binds the socket and serves until shutdown.
 
 pub mod compile;
+pub mod explain;
 pub mod hit;
+pub mod journal;
 pub mod miss;
 pub mod plan;
 pub mod route;
 pub mod server;
+pub mod services;
+pub mod session;
 pub mod state;
 pub mod stats;
 
@@ -68,11 +72,11 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let store = Store::open(&layout.store(), config.max_size.value)?;
-    let state = Arc::new(state::DaemonState::new(
-        layout.clone(),
-        store,
-        config.idle_timeout_secs.value,
-    ));
+    let mut state = state::DaemonState::new(layout.clone(), store, config.idle_timeout_secs.value);
+    if config.max_jobs.value > 0 {
+        state.max_jobs = config.max_jobs.value as usize;
+    }
+    let state = Arc::new(state);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -3,6 +3,8 @@
 //! `Shutdown` or after the idle timeout.
 
 use super::route::{probe, Stage};
+use super::services;
+use super::session::SESSION_IDLE_TIMEOUT;
 use super::state::DaemonState;
 use crate::ipc::framing::{decode, encode, encode_with_version, parse_header};
 use crate::ipc::{Request, Response, StatusReport, PROTOCOL_VERSION};
@@ -22,10 +24,31 @@ const FLUSH_EVERY_TICKS: u64 = 30;
 /// Longest wait for in-flight requests at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Suggested wait in a `Busy` reply, ms.
+const BUSY_RETRY_MS: u64 = 50;
+
 struct Shared {
     state: Arc<DaemonState>,
     shutdown: Notify,
     active: AtomicUsize,
+    /// Compiles running on the blocking pool.
+    running: AtomicUsize,
+}
+
+/// Counts one running compile for as long as it lives.
+struct RunningGuard<'a>(&'a AtomicUsize);
+
+impl<'a> RunningGuard<'a> {
+    fn new(c: &'a AtomicUsize) -> Self {
+        c.fetch_add(1, Ordering::SeqCst);
+        RunningGuard(c)
+    }
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Serve until shutdown. Returns when no request is in flight any more
@@ -35,6 +58,7 @@ pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
         state,
         shutdown: Notify::new(),
         active: AtomicUsize::new(0),
+        running: AtomicUsize::new(0),
     });
     shared.state.touch();
     tokio::spawn(housekeeping(shared.clone()));
@@ -74,6 +98,9 @@ async fn housekeeping(shared: Arc<Shared>) {
             tracing::info!("idle timeout reached; stopping");
             shared.shutdown.notify_one();
             return;
+        }
+        for id in st.sessions.reap(SESSION_IDLE_TIMEOUT) {
+            tracing::info!(session = %id, "session ended (client exited or idle)");
         }
         if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             let st = st.clone();
@@ -150,12 +177,30 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
         Request::Shutdown => Response::ShuttingDown,
         Request::Status => Response::Status(Box::new(status(&st))),
         Request::Clear => blocking(move || clear(&st)).await,
+        other @ (Request::SessionStart { .. }
+        | Request::SessionStats { .. }
+        | Request::SessionEnd { .. }
+        | Request::Explain { .. }
+        | Request::ReleaseHandles { .. }) => {
+            services::handle(&st, &other).unwrap_or(Response::Error {
+                message: "unsupported request".to_string(),
+            })
+        }
         Request::Compile(req) => {
             // Hits are served right here: a hand-off to the blocking pool
             // costs more than the whole lookup (measured: ~1 ms per hit).
             match probe(&st, &req) {
                 Stage::Done(response) => response,
+                Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.max_jobs => {
+                    // Backpressure: the launcher retries later or compiles
+                    // by itself; hits already restored stay valid.
+                    st.backpressure_replies.fetch_add(1, Ordering::Relaxed);
+                    Response::Busy {
+                        retry_after_ms: BUSY_RETRY_MS,
+                    }
+                }
                 Stage::Work(work) => {
+                    let _running = RunningGuard::new(&shared.running);
                     let job = tokio::task::spawn_blocking(move || work.run(&st, &req));
                     return compile_with_heartbeats(stream, job).await;
                 }
@@ -210,6 +255,10 @@ pub fn status(st: &DaemonState) -> StatusReport {
         bytes,
         max_size: st.store.max_size(),
         metadata_entries: st.meta.len() as u64,
+        active_sessions: st.sessions.len() as u64,
+        backpressure_replies: st.backpressure_replies.load(Ordering::Relaxed),
+        max_jobs: st.max_jobs as u64,
+        dep_graph_contexts: st.manifests_in_memory() as u64,
         ..StatusReport::default()
     };
     st.stats.fill(&mut r);

@@ -1,9 +1,13 @@
 //! The daemon's shared state: configuration, store, metadata cache,
 //! in-memory manifests and counters. One instance behind an `Arc`.
 
-use super::stats::Stats;
+use super::explain::Explanations;
+use super::journal::{now_ms, Journal, JournalLine};
+use super::session::{Contribution, Sessions, SESSION_ENV};
+use super::stats::{Outcome, Stats};
 use crate::dircache::DirListings;
 use crate::hash::MetadataCache;
+use crate::ipc::CompileRequest;
 use crate::key::Manifest;
 use crate::paths::CacheLayout;
 use crate::store::RecordKey;
@@ -33,6 +37,16 @@ pub struct DaemonState {
     pub started: Instant,
     /// Daemon idle timeout in seconds (0 = never).
     pub idle_timeout_secs: u64,
+    /// Open build sessions.
+    pub sessions: Sessions,
+    /// The request journal writer.
+    pub journal: Journal,
+    /// Miss explanations.
+    pub explanations: Explanations,
+    /// Bound on concurrently running compiles (backpressure above it).
+    pub max_jobs: usize,
+    /// "Busy" replies sent.
+    pub backpressure_replies: AtomicU64,
     manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
     last_activity_ms: AtomicU64,
     temp_counter: AtomicU64,
@@ -49,6 +63,11 @@ impl DaemonState {
             stats: Stats::default(),
             started: Instant::now(),
             idle_timeout_secs,
+            sessions: Sessions::default(),
+            journal: Journal::start(),
+            explanations: Explanations::default(),
+            max_jobs: default_max_jobs(),
+            backpressure_replies: AtomicU64::new(0),
             manifests: Mutex::new(HashMap::new()),
             last_activity_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),
@@ -108,10 +127,92 @@ impl DaemonState {
         }
     }
 
+    /// Count a finished request (per source): global counters, its session
+    /// and the journal (written by a background thread).
+    pub fn record(&self, f: Finished<'_>) {
+        self.stats.record(&f.outcome);
+        let session = f
+            .req
+            .env
+            .iter()
+            .find(|(k, _)| k == SESSION_ENV)
+            .map(|(_, v)| v.clone());
+        let mut files = vec![self.layout.logs().join("journal.jsonl")];
+        if let Some(id) = &session {
+            self.sessions.record(
+                id,
+                Contribution {
+                    outcome: &f.outcome,
+                    source: f.source,
+                    bytes_read: f.bytes_read,
+                    bytes_written: f.bytes_written,
+                },
+            );
+            files.extend(self.sessions.journal(id));
+        }
+        let (outcome, reason) = labels(&f.outcome);
+        let line = JournalLine {
+            time_ms: now_ms(),
+            session,
+            outcome: outcome.to_string(),
+            reason: reason.map(str::to_string),
+            latency_ns: f.started.elapsed().as_nanos() as u64,
+            compiler: f.req.compiler.display().to_string(),
+            args: f.req.args.clone(),
+            cwd: f.req.cwd.display().to_string(),
+            source: f.source.map(str::to_string),
+            output: f.output,
+        };
+        self.journal.write(&files, &line);
+    }
+
+    /// Number of manifests held in memory (dep-graph contexts).
+    pub fn manifests_in_memory(&self) -> usize {
+        self.manifests.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Forget a manifest (after a corrupt read or on clear).
     pub fn forget_manifests(&self) {
         if let Ok(mut map) = self.manifests.lock() {
             map.clear();
         }
     }
+}
+
+/// One finished source of a request, for [`DaemonState::record`].
+#[derive(Debug)]
+pub struct Finished<'a> {
+    /// The request.
+    pub req: &'a CompileRequest,
+    /// When the request arrived.
+    pub started: Instant,
+    /// The source (or primary input).
+    pub source: Option<&'a str>,
+    /// The output path, if any.
+    pub output: Option<String>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Bytes restored from the cache.
+    pub bytes_read: u64,
+    /// Bytes stored into the cache.
+    pub bytes_written: u64,
+}
+
+/// Journal outcome label and reason of an outcome.
+pub fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
+    match o {
+        Outcome::Hit { .. } => ("hit", None),
+        Outcome::CachedError { .. } => ("cached_error", None),
+        Outcome::Miss(r) => ("miss", Some(r)),
+        Outcome::CompileFailed(r) => ("miss", Some(r)),
+        Outcome::NonCacheable(r) => ("non_cacheable", Some(r)),
+        Outcome::Error => ("error", None),
+    }
+}
+
+/// Default backpressure bound: 4 × the number of cores.
+fn default_max_jobs() -> usize {
+    4 * std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }

@@ -13,6 +13,11 @@ pub enum Outcome {
         /// Saved compile time, ms.
         saved_ms: u64,
     },
+    /// A failed compile replayed from the cache (saved ms).
+    CachedError {
+        /// Saved compile time, ms.
+        saved_ms: u64,
+    },
     /// Compiled; the label says why the cache could not serve it.
     Miss(&'static str),
     /// The compile ran and failed (nothing stored); also a miss.
@@ -47,6 +52,10 @@ impl Stats {
         let Ok(mut c) = self.inner.lock() else { return };
         match outcome {
             Outcome::Hit { saved_ms } => {
+                c.hits += 1;
+                c.time_saved_ms += saved_ms;
+            }
+            Outcome::CachedError { saved_ms } => {
                 c.hits += 1;
                 c.time_saved_ms += saved_ms;
             }

@@ -5,4 +5,6 @@ pub mod client;
 pub mod framing;
 pub mod protocol;
 
-pub use protocol::{CompileRequest, Request, Response, StatusReport, PROTOCOL_VERSION};
+pub use protocol::{
+    CompileRequest, Request, Response, SessionStats, StatusReport, PROTOCOL_VERSION,
+};

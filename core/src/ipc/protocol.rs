@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,62 @@ pub enum Request {
     Clear,
     /// Compile through the cache.
     Compile(CompileRequest),
+    /// Open a build session.
+    SessionStart {
+        /// The process whose death ends the session (dead-man switch).
+        client_pid: u32,
+        /// The build's working directory.
+        working_dir: PathBuf,
+        /// Optional log file for the session's diagnostics.
+        log_file: Option<PathBuf>,
+        /// Optional JSONL journal: one line per request of the session.
+        journal: Option<PathBuf>,
+    },
+    /// Stats of an open session.
+    SessionStats {
+        /// Session id.
+        id: String,
+    },
+    /// End a session (unknown ids are a no-op).
+    SessionEnd {
+        /// Session id.
+        id: String,
+    },
+    /// Why did the last compile of an output (or the last miss) miss?
+    Explain {
+        /// Absolute output path; `None` for the most recent miss.
+        output: Option<PathBuf>,
+    },
+    /// Drop sessions and handles under a directory about to be deleted.
+    ReleaseHandles {
+        /// Absolute directory.
+        dir: PathBuf,
+    },
+}
+
+/// Per-session statistics (`zccache session-stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStats {
+    /// Requests seen (per source).
+    pub compilations: u64,
+    /// Served from the cache.
+    pub hits: u64,
+    /// Compiled.
+    pub misses: u64,
+    /// Passed through unchanged.
+    pub non_cacheable: u64,
+    /// Internal failures (fell back to a local compile).
+    pub errors: u64,
+    /// Failed compiles replayed from the cache.
+    pub cached_errors: u64,
+    /// Original compile time of everything served from the cache, ms.
+    pub time_saved_ms: u64,
+    /// Distinct source paths.
+    pub unique_sources: u64,
+    /// Bytes restored from the cache.
+    pub bytes_read: u64,
+    /// Bytes stored into the cache.
+    pub bytes_written: u64,
 }
 
 /// Counters and facts about a running daemon (`zccache status`).
@@ -80,6 +136,14 @@ pub struct StatusReport {
     pub misses_by_reason: BTreeMap<String, u64>,
     /// Non-cacheable count per reason label.
     pub non_cacheable_by_reason: BTreeMap<String, u64>,
+    /// Open sessions.
+    pub active_sessions: u64,
+    /// "Busy, retry" replies sent (backpressure).
+    pub backpressure_replies: u64,
+    /// Bound on concurrently running compiles before backpressure.
+    pub max_jobs: u64,
+    /// Dep-graph contexts (manifests) held in memory.
+    pub dep_graph_contexts: u64,
 }
 
 /// A reply from the daemon.
@@ -117,6 +181,27 @@ pub enum Response {
     RunLocally {
         /// Why, for the client log.
         reason: String,
+    },
+    /// Reply to `SessionStart`.
+    SessionStarted {
+        /// The new session's id.
+        id: String,
+    },
+    /// Reply to `SessionStats`/`SessionEnd`: `None` for an unknown session.
+    Session(Option<SessionStats>),
+    /// Reply to `Explain`: `None` when nothing is known.
+    Explanation(Option<String>),
+    /// Reply to `ReleaseHandles`.
+    Released {
+        /// Ids of the sessions ended.
+        sessions: Vec<String>,
+        /// Files the daemon closed.
+        files: u64,
+    },
+    /// Too many compiles are running: retry after this many ms. Not a failure.
+    Busy {
+        /// Suggested wait, ms.
+        retry_after_ms: u64,
     },
     /// The request could not be served.
     Error {
