@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod depfile;
 pub mod dircache;
 pub mod entry;
+pub mod fingerprint;
 pub mod hash;
 pub mod ipc;
 pub mod key;

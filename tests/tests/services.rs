@@ -237,3 +237,62 @@ fn flood_of_64_compiles_against_a_bound_of_2_completes_with_backpressure() {
     assert!(st["backpressure_replies"].as_u64().unwrap() > 0, "{st}");
     assert_eq!(st["max_jobs"], 2, "{st}");
 }
+
+#[test]
+fn fp_says_run_skip_run_after_edit_and_run_after_failure() {
+    let sb = Sandbox::new();
+    sb.write("tree/src/a.rs", "fn a() {}\n");
+    sb.write("tree/target/junk.rs", "x\n");
+    let cache = sb.root.join("fp.json");
+    let c = cache.to_str().unwrap();
+    let root = sb.path("tree");
+    let r = root.to_str().unwrap();
+    let check = || {
+        sb.zcc(&[
+            "fp",
+            "check",
+            "--cache-file",
+            c,
+            "--root",
+            r,
+            "--ext",
+            "rs",
+            "--exclude",
+            "target",
+        ])
+    };
+    let first = check();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stdout));
+    assert!(text(&first.stdout).starts_with("run"));
+    sb.zcc_ok(&["fp", "mark-success", "--cache-file", c]);
+    let second = check();
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second.stdout));
+    assert!(text(&second.stdout).starts_with("skip"));
+    sb.write("tree/target/junk.rs", "excluded change\n");
+    assert_eq!(check().status.code(), Some(1), "excluded dirs do not count");
+    sb.write("tree/src/a.rs", "fn a() { 1; }\n");
+    let third = check();
+    assert_eq!(third.status.code(), Some(0));
+    assert!(
+        text(&third.stdout).contains("src/a.rs"),
+        "{}",
+        text(&third.stdout)
+    );
+    sb.zcc_ok(&["fp", "mark-failure", "--cache-file", c]);
+    assert_eq!(
+        check().status.code(),
+        Some(0),
+        "after a failure the next check says run"
+    );
+    sb.zcc_ok(&["fp", "mark-success", "--cache-file", c]);
+    assert_eq!(check().status.code(), Some(1));
+    // The state survives a daemon restart.
+    sb.zcc_ok(&["stop"]);
+    assert_eq!(
+        check().status.code(),
+        Some(1),
+        "state must survive a restart"
+    );
+    sb.zcc_ok(&["fp", "invalidate", "--cache-file", c]);
+    assert_eq!(check().status.code(), Some(0));
+}

@@ -53,6 +53,12 @@ enum Cmd {
     Analyze(super::services::AnalyzeArgs),
     /// Explain why the most recent compile of an output missed.
     Explain(super::services::ExplainArgs),
+    /// Tree fingerprints: skip a lint or test step when nothing changed.
+    Fp {
+        /// The operation.
+        #[command(subcommand)]
+        op: super::services::FpCmd,
+    },
     /// Drop sessions (and handles) under a directory before deleting it.
     ReleaseHandles(super::services::ReleaseArgs),
     /// Run the daemon in the foreground (started automatically).
@@ -118,6 +124,7 @@ pub fn run(args: &[OsString]) -> i32 {
         Cmd::Analyze(a) => super::services::analyze(&a),
         Cmd::Explain(a) => super::services::explain(&cfg, &a),
         Cmd::ReleaseHandles(a) => super::services::release_handles(&cfg, &a),
+        Cmd::Fp { op } => super::services::fp(&cfg, &op),
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {

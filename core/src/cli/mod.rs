@@ -23,6 +23,7 @@ const ADMIN_WORDS: &[&str] = &[
     "analyze",
     "explain",
     "release-handles",
+    "fp",
     "help",
     "--help",
     "-h",

@@ -60,6 +60,99 @@ pub struct ExplainArgs {
     pub last_miss: bool,
 }
 
+/// `zccache fp …` operations.
+#[derive(Debug, clap::Subcommand)]
+pub enum FpCmd {
+    /// Exit 0 and print "run" (and the changed files) when anything under
+    /// the tree changed since the last success; exit 1 and print "skip"
+    /// otherwise.
+    Check {
+        /// State file of this step.
+        #[arg(long)]
+        cache_file: PathBuf,
+        /// Tree root.
+        #[arg(long)]
+        root: PathBuf,
+        /// Only files with these extensions (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with = "glob")]
+        ext: Vec<String>,
+        /// Only files matching these globs (relative to the root).
+        #[arg(long)]
+        glob: Vec<String>,
+        /// Skip directories or files with these names anywhere.
+        #[arg(long)]
+        exclude: Vec<String>,
+    },
+    /// The checked step succeeded.
+    MarkSuccess {
+        /// State file of this step.
+        #[arg(long)]
+        cache_file: PathBuf,
+    },
+    /// The checked step failed: the next check says run.
+    MarkFailure {
+        /// State file of this step.
+        #[arg(long)]
+        cache_file: PathBuf,
+    },
+    /// Forget the last success.
+    Invalidate {
+        /// State file of this step.
+        #[arg(long)]
+        cache_file: PathBuf,
+    },
+}
+
+/// `zccache fp`; returns the exit code (check: 0 = run, 1 = skip, 2 = error).
+pub fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
+    use crate::fingerprint::Filter;
+    use crate::ipc::FpOp;
+    let (file, op) = match cmd {
+        FpCmd::Check {
+            cache_file,
+            root,
+            ext,
+            glob,
+            exclude,
+        } => (
+            cache_file,
+            FpOp::Check {
+                root: absolute(root),
+                filter: Filter {
+                    extensions: ext.clone(),
+                    globs: glob.clone(),
+                    exclude: exclude.clone(),
+                },
+            },
+        ),
+        FpCmd::MarkSuccess { cache_file } => (cache_file, FpOp::MarkSuccess),
+        FpCmd::MarkFailure { cache_file } => (cache_file, FpOp::MarkFailure),
+        FpCmd::Invalidate { cache_file } => (cache_file, FpOp::Invalidate),
+    };
+    match ask(
+        cfg,
+        &Request::Fingerprint {
+            cache_file: absolute(file),
+            op,
+        },
+    ) {
+        Ok(Response::FpChecked(r)) if r.run => {
+            println!("run ({})", r.reason);
+            for f in &r.changed {
+                println!("  {f}");
+            }
+            0
+        }
+        Ok(Response::FpChecked(r)) => {
+            println!("skip ({})", r.reason);
+            1
+        }
+        Ok(Response::FpDone) => 0,
+        Ok(other) => unexpected(other),
+        Err(_) => 2,
+    }
+}
+
 /// Arguments of `release-handles`.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {

@@ -177,6 +177,14 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
         Request::Shutdown => Response::ShuttingDown,
         Request::Status => Response::Status(Box::new(status(&st))),
         Request::Clear => blocking(move || clear(&st)).await,
+        fp @ Request::Fingerprint { .. } => {
+            blocking(move || {
+                services::handle(&st, &fp).unwrap_or(Response::Error {
+                    message: "unsupported request".to_string(),
+                })
+            })
+            .await
+        }
         other @ (Request::SessionStart { .. }
         | Request::SessionStats { .. }
         | Request::SessionEnd { .. }

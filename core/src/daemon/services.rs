@@ -3,7 +3,8 @@
 
 use super::session::validate_id;
 use super::state::DaemonState;
-use crate::ipc::{Request, Response};
+use crate::fingerprint::FpState;
+use crate::ipc::{FpOp, Request, Response};
 use std::path::Path;
 
 /// Serve a service request; `None` when `request` is not one of them.
@@ -29,6 +30,7 @@ pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
             Response::Explanation(st.explanations.explain(key.as_deref()))
         }
         Request::ReleaseHandles { dir } => release(st, dir),
+        Request::Fingerprint { cache_file, op } => fingerprint(st, cache_file, op),
         _ => return None,
     })
 }
@@ -58,5 +60,52 @@ fn release(st: &DaemonState, dir: &Path) -> Response {
     Response::Released {
         sessions: st.sessions.release_under(dir),
         files: 0,
+    }
+}
+
+/// Apply a fingerprint operation: state from memory (warm) or the cache
+/// file, written back to the cache file after every change so it survives a
+/// daemon restart.
+fn fingerprint(st: &DaemonState, cache_file: &Path, op: &FpOp) -> Response {
+    let Ok(mut states) = st.fp_states.lock() else {
+        return Response::Error {
+            message: "fingerprint state poisoned".to_string(),
+        };
+    };
+    let state = states
+        .entry(cache_file.to_path_buf())
+        .or_insert_with(|| FpState::load(cache_file));
+    // Another process may have changed the file: trust the disk when it differs.
+    let on_disk = FpState::load(cache_file);
+    if cache_file.exists() && on_disk != *state {
+        *state = on_disk;
+    }
+    let reply = match op {
+        FpOp::Check { root, filter } => match state.check(root, filter, &st.meta) {
+            Ok(r) => Response::FpChecked(r),
+            Err(e) => {
+                return Response::Error {
+                    message: e.to_string(),
+                }
+            }
+        },
+        FpOp::MarkSuccess => {
+            state.mark_success();
+            Response::FpDone
+        }
+        FpOp::MarkFailure => {
+            state.mark_failure();
+            Response::FpDone
+        }
+        FpOp::Invalidate => {
+            state.invalidate();
+            Response::FpDone
+        }
+    };
+    match state.save(cache_file) {
+        Ok(()) => reply,
+        Err(e) => Response::Error {
+            message: e.to_string(),
+        },
     }
 }

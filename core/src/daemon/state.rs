@@ -47,6 +47,8 @@ pub struct DaemonState {
     pub max_jobs: usize,
     /// "Busy" replies sent.
     pub backpressure_replies: AtomicU64,
+    /// Warm fingerprint states by cache file.
+    pub fp_states: Mutex<HashMap<std::path::PathBuf, crate::fingerprint::FpState>>,
     manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
     last_activity_ms: AtomicU64,
     temp_counter: AtomicU64,
@@ -68,6 +70,7 @@ impl DaemonState {
             explanations: Explanations::default(),
             max_jobs: default_max_jobs(),
             backpressure_replies: AtomicU64::new(0),
+            fp_states: Mutex::new(HashMap::new()),
             manifests: Mutex::new(HashMap::new()),
             last_activity_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),

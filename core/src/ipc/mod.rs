@@ -6,5 +6,5 @@ pub mod framing;
 pub mod protocol;
 
 pub use protocol::{
-    CompileRequest, Request, Response, SessionStats, StatusReport, PROTOCOL_VERSION,
+    CompileRequest, FpOp, Request, Response, SessionStats, StatusReport, PROTOCOL_VERSION,
 };

@@ -65,11 +65,36 @@ pub enum Request {
         /// Absolute output path; `None` for the most recent miss.
         output: Option<PathBuf>,
     },
+    /// A fingerprint operation on one cache file (`zccache fp`).
+    Fingerprint {
+        /// The state file (absolute).
+        cache_file: PathBuf,
+        /// What to do.
+        op: FpOp,
+    },
     /// Drop sessions and handles under a directory about to be deleted.
     ReleaseHandles {
         /// Absolute directory.
         dir: PathBuf,
     },
+}
+
+/// A fingerprint operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FpOp {
+    /// Compare the tree with the last success.
+    Check {
+        /// Tree root (absolute).
+        root: PathBuf,
+        /// Which files count.
+        filter: crate::fingerprint::Filter,
+    },
+    /// The checked step succeeded.
+    MarkSuccess,
+    /// The checked step failed.
+    MarkFailure,
+    /// Forget the baseline.
+    Invalidate,
 }
 
 /// Per-session statistics (`zccache session-stats`).
@@ -191,6 +216,10 @@ pub enum Response {
     Session(Option<SessionStats>),
     /// Reply to `Explain`: `None` when nothing is known.
     Explanation(Option<String>),
+    /// Reply to a fingerprint check.
+    FpChecked(crate::fingerprint::CheckResult),
+    /// A fingerprint mark/invalidate was applied.
+    FpDone,
     /// Reply to `ReleaseHandles`.
     Released {
         /// Ids of the sessions ended.
