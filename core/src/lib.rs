@@ -17,6 +17,7 @@ pub mod dircache;
 pub mod entry;
 pub mod fingerprint;
 pub mod hash;
+pub mod include_scan;
 pub mod ipc;
 pub mod key;
 pub mod paths;

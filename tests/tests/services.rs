@@ -296,3 +296,108 @@ fn fp_says_run_skip_run_after_edit_and_run_after_failure() {
     sb.zcc_ok(&["fp", "invalidate", "--cache-file", c]);
     assert_eq!(check().status.code(), Some(0));
 }
+
+fn runs(sb: &Sandbox) -> usize {
+    std::fs::read_to_string(sb.path("runs.log"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+const TOOL: &str = "echo run >> runs.log; sleep 0.3; cat in.txt > out.txt; echo \"v=$MYVAR\"; echo \"home=${HOME:-unset}\"; echo err >&2; exit 3";
+
+fn exec(sb: &Sandbox) -> std::process::Output {
+    let args = [
+        "exec",
+        "--input-file",
+        "in.txt",
+        "--input-env",
+        "MYVAR",
+        "--output-file",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        TOOL,
+    ];
+    sb.zcc(&args)
+}
+
+#[test]
+fn exec_hits_replays_outputs_and_misses_on_input_or_env_change() {
+    let mut sb = Sandbox::new();
+    sb.set_env("MYVAR", "a");
+    sb.set_env("HOME", "/should/not/leak");
+    sb.write("in.txt", "one\n");
+    let first = exec(&sb);
+    assert_eq!(first.status.code(), Some(3));
+    assert_eq!(
+        text(&first.stdout),
+        "v=a\nhome=unset\n",
+        "only declared env plus PATH reach the tool"
+    );
+    assert_eq!(text(&first.stderr), "err\n");
+    assert_eq!(runs(&sb), 1);
+    sb.remove("out.txt");
+    let second = exec(&sb);
+    assert_eq!(
+        (
+            second.status.code(),
+            second.stdout.clone(),
+            second.stderr.clone()
+        ),
+        (Some(3), first.stdout.clone(), first.stderr.clone())
+    );
+    assert_eq!(sb.read("out.txt"), b"one\n", "declared output restored");
+    assert_eq!(runs(&sb), 1, "a hit does not run the tool");
+    sb.write("in.txt", "two\n");
+    exec(&sb);
+    assert_eq!(
+        (runs(&sb), sb.read("out.txt")),
+        (2, b"two\n".to_vec()),
+        "input file change misses"
+    );
+    sb.set_env("MYVAR", "b");
+    let changed = exec(&sb);
+    assert_eq!(runs(&sb), 3, "env change misses");
+    assert_eq!(text(&changed.stdout), "v=b\nhome=unset\n");
+}
+
+#[test]
+fn identical_concurrent_execs_run_the_tool_once() {
+    let mut sb = Sandbox::new();
+    sb.set_env("MYVAR", "c");
+    sb.write("in.txt", "concurrent\n");
+    sb.start();
+    let args = [
+        "exec",
+        "--input-file",
+        "in.txt",
+        "--input-env",
+        "MYVAR",
+        "--output-file",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        TOOL,
+    ];
+    let kids: Vec<_> = (0..4)
+        .map(|_| {
+            sb.zcc_cmd(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for k in kids {
+        let out = k.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(text(&out.stdout), "v=c\nhome=unset\n");
+    }
+    assert_eq!(
+        runs(&sb),
+        1,
+        "four identical concurrent execs must run the tool once"
+    );
+}

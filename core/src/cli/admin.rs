@@ -53,6 +53,8 @@ enum Cmd {
     Analyze(super::services::AnalyzeArgs),
     /// Explain why the most recent compile of an output missed.
     Explain(super::services::ExplainArgs),
+    /// Run any tool through the cache, keyed by declared inputs.
+    Exec(super::exec_cmd::ExecArgs),
     /// Tree fingerprints: skip a lint or test step when nothing changed.
     Fp {
         /// The operation.
@@ -125,6 +127,7 @@ pub fn run(args: &[OsString]) -> i32 {
         Cmd::Explain(a) => super::services::explain(&cfg, &a),
         Cmd::ReleaseHandles(a) => super::services::release_handles(&cfg, &a),
         Cmd::Fp { op } => super::services::fp(&cfg, &op),
+        Cmd::Exec(a) => super::exec_cmd::run(&cfg, &a),
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {

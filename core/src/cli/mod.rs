@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod daemon_control;
+pub mod exec_cmd;
 pub mod launcher;
 pub mod services;
 
@@ -24,6 +25,7 @@ const ADMIN_WORDS: &[&str] = &[
     "explain",
     "release-handles",
     "fp",
+    "exec",
     "help",
     "--help",
     "-h",

@@ -177,6 +177,7 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
         Request::Shutdown => Response::ShuttingDown,
         Request::Status => Response::Status(Box::new(status(&st))),
         Request::Clear => blocking(move || clear(&st)).await,
+        Request::Exec(req) => blocking(move || super::exec::handle_exec(&st, &req)).await,
         fp @ Request::Fingerprint { .. } => {
             blocking(move || {
                 services::handle(&st, &fp).unwrap_or(Response::Error {

@@ -47,6 +47,8 @@ pub struct DaemonState {
     pub max_jobs: usize,
     /// "Busy" replies sent.
     pub backpressure_replies: AtomicU64,
+    /// Per-key locks of `zccache exec`.
+    pub exec_locks: super::exec::ExecLocks,
     /// Warm fingerprint states by cache file.
     pub fp_states: Mutex<HashMap<std::path::PathBuf, crate::fingerprint::FpState>>,
     manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
@@ -71,6 +73,7 @@ impl DaemonState {
             max_jobs: default_max_jobs(),
             backpressure_replies: AtomicU64::new(0),
             fp_states: Mutex::new(HashMap::new()),
+            exec_locks: Default::default(),
             manifests: Mutex::new(HashMap::new()),
             last_activity_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),

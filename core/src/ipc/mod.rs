@@ -6,5 +6,6 @@ pub mod framing;
 pub mod protocol;
 
 pub use protocol::{
-    CompileRequest, FpOp, Request, Response, SessionStats, StatusReport, PROTOCOL_VERSION,
+    CompileRequest, ExecRequest, FpOp, Request, Response, SessionStats, StatusReport,
+    PROTOCOL_VERSION,
 };

@@ -26,6 +26,61 @@ pub struct CompileRequest {
     pub umask: u32,
 }
 
+/// A generic tool run (`zccache exec`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    /// The tool (absolute, resolved on PATH by the CLI).
+    pub tool: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// The declared environment: the tool gets exactly this plus PATH.
+    pub env: Vec<(String, String)>,
+    /// The caller's PATH (not part of the key).
+    pub path_env: Option<String>,
+    /// Input files whose content is keyed.
+    pub input_files: Vec<PathBuf>,
+    /// Opaque extra key material.
+    pub input_extra: String,
+    /// Files the tool writes, captured and restored.
+    pub output_files: Vec<PathBuf>,
+    /// A make-style depfile the tool writes, listing further inputs.
+    pub depfile: Option<PathBuf>,
+    /// Files to scan for `#include`s (their headers are keyed).
+    pub include_scan: Vec<PathBuf>,
+    /// Search dirs of the include scan.
+    pub include_dirs: Vec<PathBuf>,
+    /// Regexes of arguments left out of the key.
+    pub key_args_filter: Vec<String>,
+    /// Whether the cwd is part of the key.
+    pub cwd_in_key: bool,
+    /// Never cache (the tool's output is not reproducible).
+    pub non_deterministic: bool,
+    /// Session to count the run in.
+    pub session: Option<String>,
+    /// The caller's pid.
+    pub client_pid: u32,
+}
+
+impl ExecRequest {
+    /// The request as a compile request, for stats, sessions and journal.
+    pub fn as_compile_request(&self) -> CompileRequest {
+        let mut env = self.env.clone();
+        if let Some(s) = &self.session {
+            env.push(("ZCCACHE_SESSION_ID".to_string(), s.clone()));
+        }
+        CompileRequest {
+            compiler: self.tool.clone(),
+            args: self.args.clone(),
+            cwd: self.cwd.clone(),
+            env,
+            client_pid: self.client_pid,
+            umask: 0o022,
+        }
+    }
+}
+
 /// A request from a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
@@ -65,6 +120,8 @@ pub enum Request {
         /// Absolute output path; `None` for the most recent miss.
         output: Option<PathBuf>,
     },
+    /// Run a tool through the cache (`zccache exec`).
+    Exec(Box<ExecRequest>),
     /// A fingerprint operation on one cache file (`zccache fp`).
     Fingerprint {
         /// The state file (absolute).
