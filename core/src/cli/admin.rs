@@ -202,6 +202,9 @@ fn print_status(r: &StatusReport, json: bool) {
     println!("non-cacheable    {}", r.non_cacheable);
     println!("errors           {}", r.errors);
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
+    println!("active sessions  {}", r.active_sessions);
+    println!("max jobs         {} (busy replies: {})", r.max_jobs, r.backpressure_replies);
+    println!("dep graph        {} contexts, {} files", r.dep_graph_contexts, r.metadata_entries);
 }
 
 fn print_stats(r: &StatusReport, json: bool) {
