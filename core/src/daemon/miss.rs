@@ -97,7 +97,10 @@ pub fn compile_source(
             exit_code,
             stdout: out.stdout,
             stderr: out.stderr,
-            outcome: Outcome::CompileFailed(uncacheable.unwrap_or(m.reason)),
+            outcome: match uncacheable {
+                Some(label) => Outcome::NonCacheable(label),
+                None => Outcome::CompileFailed(m.reason),
+            },
             bytes_read: 0,
             bytes_written: 0,
         });
