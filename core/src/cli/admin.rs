@@ -53,6 +53,12 @@ enum Cmd {
     Analyze(super::services::AnalyzeArgs),
     /// Explain why the most recent compile of an output missed.
     Explain(super::services::ExplainArgs),
+    /// emsdk hook: `eval "$(zccache emsdk activate [--mode outer|inner])"`.
+    Emsdk {
+        /// activate or deactivate.
+        #[command(subcommand)]
+        cmd: super::emsdk::EmsdkCmd,
+    },
     /// Run any tool through the cache, keyed by declared inputs.
     Exec(super::exec_cmd::ExecArgs),
     /// Tree fingerprints: skip a lint or test step when nothing changed.
@@ -128,6 +134,7 @@ pub fn run(args: &[OsString]) -> i32 {
         Cmd::ReleaseHandles(a) => super::services::release_handles(&cfg, &a),
         Cmd::Fp { op } => super::services::fp(&cfg, &op),
         Cmd::Exec(a) => super::exec_cmd::run(&cfg, &a),
+        Cmd::Emsdk { cmd } => super::emsdk::run(&cfg, &cmd),
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {
@@ -203,8 +210,14 @@ fn print_status(r: &StatusReport, json: bool) {
     println!("errors           {}", r.errors);
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     println!("active sessions  {}", r.active_sessions);
-    println!("max jobs         {} (busy replies: {})", r.max_jobs, r.backpressure_replies);
-    println!("dep graph        {} contexts, {} files", r.dep_graph_contexts, r.metadata_entries);
+    println!(
+        "max jobs         {} (busy replies: {})",
+        r.max_jobs, r.backpressure_replies
+    );
+    println!(
+        "dep graph        {} contexts, {} files",
+        r.dep_graph_contexts, r.metadata_entries
+    );
 }
 
 fn print_stats(r: &StatusReport, json: bool) {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod daemon_control;
+pub mod emsdk;
 pub mod exec_cmd;
 pub mod launcher;
 pub mod services;
@@ -26,6 +27,7 @@ const ADMIN_WORDS: &[&str] = &[
     "release-handles",
     "fp",
     "exec",
+    "emsdk",
     "help",
     "--help",
     "-h",
@@ -36,6 +38,15 @@ const ADMIN_WORDS: &[&str] = &[
 /// Entry point of the `zccache` binary; returns the process exit code.
 pub fn main_entry() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).and_then(|a| a.to_str()) != Some("daemon") {
+        // Like the compilers and CLI tools we stand in for, die quietly when
+        // the reader of our stdout goes away (`zccache stats | head`). The
+        // daemon keeps Rust's default (ignored) and sees EPIPE instead.
+        // SAFETY: resetting a signal disposition has no preconditions.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let argv0 = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())

@@ -54,7 +54,10 @@ impl CompilerFamily {
 /// Names that masquerade mode accepts as argv[0] (exact file names):
 /// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++` (see docs/CONTRACT.md).
 pub fn is_masquerade_name(name: &str) -> bool {
-    matches!(name, "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++")
+    matches!(
+        name,
+        "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" | "emcc" | "em++"
+    )
 }
 
 fn from_file_name(name: &str) -> CompilerFamily {

@@ -2,6 +2,7 @@
 //! opens the store, binds the socket and serves until shutdown.
 
 pub mod compile;
+pub mod emscripten;
 pub mod exec;
 pub mod explain;
 pub mod hit;

@@ -72,7 +72,8 @@ pub struct Plan {
 /// Errors: [`Refusal`] when it is not cacheable or our own step failed.
 pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     let family = CompilerFamily::from_path(&req.compiler);
-    if !family.is_c_family() {
+    let emcc = family == CompilerFamily::Emcc;
+    if !family.is_c_family() && !emcc {
         return Err(Refusal::NonCacheable(
             "unsupported_compiler",
             req.compiler.display().to_string(),
@@ -87,17 +88,26 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     if let Some((k, _)) = req.env.iter().find(|(k, _)| DEPS_ENV.contains(&k.as_str())) {
         return Err(Refusal::NonCacheable("dependencies_env", k.clone()));
     }
-    let identity = d
-        .meta
-        .digest(&req.compiler)
-        .map_err(|e| {
-            Refusal::Internal(format!(
-                "cannot hash compiler {}: {e}",
-                req.compiler.display()
-            ))
-        })?
-        .hash;
-    let key_env = key_env(&req.env);
+    if emcc && super::emscripten::uses_ports(&args) {
+        return Err(Refusal::NonCacheable(
+            "emscripten_port",
+            "a -sUSE_* port builds into emcc's cache".to_string(),
+        ));
+    }
+    let identity = if emcc {
+        super::emscripten::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
+    } else {
+        d.meta
+            .digest(&req.compiler)
+            .map_err(|e| {
+                Refusal::Internal(format!(
+                    "cannot hash compiler {}: {e}",
+                    req.compiler.display()
+                ))
+            })?
+            .hash
+    };
+    let key_env = key_env(&req.env, emcc);
     let search_dirs = search_dirs(&inv, &req.env);
     Ok(Plan {
         inv,
@@ -107,10 +117,14 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     })
 }
 
-fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
+/// The key-relevant environment; for emcc also every `EMCC_*` and `EM_*`
+/// variable (`EMCC_CFLAGS`, `EM_CONFIG`, `EM_CACHE`, …; emscripten docs,
+/// "Environment variables").
+fn key_env(env: &[(String, String)], emcc: bool) -> Vec<(String, String)> {
+    let emscripten = |k: &str| emcc && (k.starts_with("EMCC_") || k.starts_with("EM_"));
     let mut out: Vec<(String, String)> = env
         .iter()
-        .filter(|(k, _)| KEY_ENV.contains(&k.as_str()) || k.starts_with("GCC_"))
+        .filter(|(k, _)| KEY_ENV.contains(&k.as_str()) || k.starts_with("GCC_") || emscripten(k))
         .cloned()
         .collect();
     out.sort();

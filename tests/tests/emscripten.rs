@@ -1,0 +1,202 @@
+//! Emscripten with real emcc: outer mode (`zccache emcc`), inner mode
+//! (`EM_COMPILER_WRAPPER`), the emsdk hook, invalidation by `-s` settings,
+//! `EMCC_CFLAGS`, headers and the config file, and failure paths.
+
+mod common;
+use common::*;
+
+const FILES: [(&str, &str); 3] = [
+    (
+        "a.c",
+        "#include \"util.h\"\nint a(int x) { return twice(x) + K; }\n",
+    ),
+    (
+        "b.c",
+        "#include \"util.h\"\nint b(int x) { return twice(x) * K; }\n",
+    ),
+    ("c.c", "int c(int x) { return x - 1; }\n"),
+];
+
+fn project(sb: &Sandbox) {
+    sb.write(
+        "inc/util.h",
+        "#define K 3\nstatic inline int twice(int x) { return 2 * x; }\n",
+    );
+    for (name, body) in FILES {
+        sb.write(name, body);
+    }
+}
+
+fn obj(name: &str) -> String {
+    name.replace(".c", ".o")
+}
+
+/// Bare emcc objects of the project, by file.
+fn bare_objects(sb: &Sandbox, extra: &[&str]) -> Vec<Vec<u8>> {
+    FILES
+        .iter()
+        .map(|(name, _)| {
+            let o = obj(name);
+            let mut args = vec!["-O2", "-Iinc", "-c", *name, "-o", o.as_str()];
+            args.extend_from_slice(extra);
+            sb.bare_obj("emcc", &args, &o)
+        })
+        .collect()
+}
+
+fn build(sb: &Sandbox, launcher: &[&str], extra: &[&str]) -> Vec<Vec<u8>> {
+    FILES
+        .iter()
+        .map(|(name, _)| {
+            let o = obj(name);
+            let mut args: Vec<&str> = launcher.to_vec();
+            args.extend_from_slice(&["-O2", "-Iinc", "-c", name, "-o", &o]);
+            args.extend_from_slice(extra);
+            let out = sb.zcc(&args);
+            assert_ok(&out, &format!("zccache {args:?}"));
+            let bytes = sb.read(&o);
+            sb.remove(&o);
+            bytes
+        })
+        .collect()
+}
+
+#[test]
+fn outer_mode_warm_rebuild_is_all_hits_and_byte_identical() {
+    if missing(&["emcc"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    project(&sb);
+    let bare = bare_objects(&sb, &[]);
+    let cold = build(&sb, &["emcc"], &[]);
+    let before = sb.counters();
+    let warm = build(&sb, &["emcc"], &[]);
+    let after = sb.counters();
+    assert_eq!(after.hits - before.hits, 3, "warm rebuild must be all hits");
+    for (i, (c, w)) in cold.iter().zip(&warm).enumerate() {
+        assert_same(c, &bare[i], "cold object vs bare emcc");
+        assert_same(w, &bare[i], "warm object vs bare emcc");
+    }
+}
+
+#[test]
+fn outer_mode_misses_on_settings_cflags_env_header_and_config() {
+    if missing(&["emcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    project(&sb);
+    let config = std::fs::read_to_string("/usr/share/emscripten/.emscripten").ok();
+    build(&sb, &["emcc"], &[]);
+    // `n` of the three sources must miss, the others hit.
+    let misses = |sb: &Sandbox, extra: &[&str], n: u64, what: &str| {
+        let before = sb.counters();
+        let got = build(sb, &["emcc"], extra);
+        let after = sb.counters();
+        assert_eq!(after.misses - before.misses, n, "{what} must miss");
+        assert_eq!(after.hits - before.hits, 3 - n, "{what}: the rest hit");
+        got
+    };
+    misses(&sb, &["-sSTRICT=1"], 3, "a changed -s setting");
+    sb.set_env("EMCC_CFLAGS", "-DEXTRA=1");
+    misses(&sb, &[], 3, "EMCC_CFLAGS");
+    sb.env.remove("EMCC_CFLAGS");
+    sb.write(
+        "inc/util.h",
+        "#define K 4\nstatic inline int twice(int x) { return 2 * x; }\n",
+    );
+    let got = misses(&sb, &[], 2, "a header edit (c.c does not include it)");
+    let bare = bare_objects(&sb, &[]);
+    assert_same(&got[0], &bare[0], "object after the header edit");
+    if let Some(cfg) = config {
+        let copy = sb.root.join("emscripten.cfg");
+        std::fs::write(&copy, format!("{cfg}\n# edited\n")).unwrap();
+        sb.set_env("EM_CONFIG", &copy);
+        misses(&sb, &[], 3, "another config file");
+    }
+}
+
+#[test]
+fn inner_mode_warm_rebuild_is_all_hits() {
+    if missing(&["emcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    project(&sb);
+    let bare = bare_objects(&sb, &[]);
+    sb.set_env("EM_COMPILER_WRAPPER", zccache_bin());
+    let run = |sb: &Sandbox| -> Vec<Vec<u8>> {
+        FILES
+            .iter()
+            .map(|(name, _)| {
+                let o = obj(name);
+                let out = sb.run("emcc", &["-O2", "-Iinc", "-c", name, "-o", &o]);
+                assert_ok(&out, "emcc through EM_COMPILER_WRAPPER");
+                let b = sb.read(&o);
+                sb.remove(&o);
+                b
+            })
+            .collect()
+    };
+    run(&sb);
+    let before = sb.counters();
+    let warm = run(&sb);
+    assert_eq!(
+        sb.counters().hits - before.hits,
+        3,
+        "inner-mode warm rebuild must be all hits"
+    );
+    for (w, b) in warm.iter().zip(&bare) {
+        assert_same(w, b, "inner-mode object vs bare");
+    }
+}
+
+#[test]
+fn emsdk_hook_activates_and_deactivates_outer_mode() {
+    if missing(&["emcc", "bash"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    project(&sb);
+    let z = zccache_bin().display().to_string();
+    let script = format!(
+        "set -e\neval \"$('{z}' emsdk activate)\"\ntest \"$(command -v emcc)\" = \"$ZCCACHE_CACHE_DIR/emsdk-bin/emcc\"\n\
+         emcc -O2 -Iinc -c c.c -o c.o\nrm c.o\nemcc -O2 -Iinc -c c.c -o c.o\n\
+         eval \"$('{z}' emsdk deactivate)\"\ntest \"$(command -v emcc)\" != \"$ZCCACHE_CACHE_DIR/emsdk-bin/emcc\"\n"
+    );
+    let out = sb.run("bash", &["-c", &script]);
+    assert_ok(&out, "activate / compile twice / deactivate");
+    let st = sb.counters();
+    assert_eq!(
+        (st.misses, st.hits),
+        (1, 1),
+        "the second emcc through the hook must hit"
+    );
+}
+
+#[test]
+fn unreadable_config_runs_emcc_unchanged() {
+    if missing(&["emcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    project(&sb);
+    sb.set_env("EM_CONFIG", sb.root.join("no-such-config"));
+    let (bare, _) = sb.bare("emcc", &["-O2", "-c", "c.c", "-o", "c.o"], &[]);
+    let _ = std::fs::remove_file(sb.path("c.o"));
+    let out = sb.zcc(&["emcc", "-O2", "-c", "c.c", "-o", "c.o"]);
+    assert_eq!(out.status.code(), bare.status.code(), "exit code");
+    assert_eq!(
+        out.status.success(),
+        sb.exists("c.o"),
+        "output exists exactly when emcc succeeded"
+    );
+    let missing_tool = sb.zcc(&["no-such-emcc", "-c", "c.c"]);
+    assert_eq!(missing_tool.status.code(), Some(127));
+    assert!(
+        text(&missing_tool.stderr).contains("cannot find compiler"),
+        "{}",
+        text(&missing_tool.stderr)
+    );
+}
