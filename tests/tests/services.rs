@@ -305,21 +305,22 @@ fn runs(sb: &Sandbox) -> usize {
 
 const TOOL: &str = "echo run >> runs.log; sleep 0.3; cat in.txt > out.txt; echo \"v=$MYVAR\"; echo \"home=${HOME:-unset}\"; echo err >&2; exit 3";
 
+const EXEC_ARGS: [&str; 11] = [
+    "exec",
+    "--input-file",
+    "in.txt",
+    "--input-env",
+    "MYVAR",
+    "--output-file",
+    "out.txt",
+    "--",
+    "sh",
+    "-c",
+    TOOL,
+];
+
 fn exec(sb: &Sandbox) -> std::process::Output {
-    let args = [
-        "exec",
-        "--input-file",
-        "in.txt",
-        "--input-env",
-        "MYVAR",
-        "--output-file",
-        "out.txt",
-        "--",
-        "sh",
-        "-c",
-        TOOL,
-    ];
-    sb.zcc(&args)
+    sb.zcc(&EXEC_ARGS)
 }
 
 #[test]
@@ -368,19 +369,7 @@ fn identical_concurrent_execs_run_the_tool_once() {
     sb.set_env("MYVAR", "c");
     sb.write("in.txt", "concurrent\n");
     sb.start();
-    let args = [
-        "exec",
-        "--input-file",
-        "in.txt",
-        "--input-env",
-        "MYVAR",
-        "--output-file",
-        "out.txt",
-        "--",
-        "sh",
-        "-c",
-        TOOL,
-    ];
+    let args = EXEC_ARGS;
     let kids: Vec<_> = (0..4)
         .map(|_| {
             sb.zcc_cmd(&args)

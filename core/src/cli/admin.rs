@@ -274,31 +274,37 @@ fn clear(cfg: &Config) -> i32 {
 
 fn print_config(cfg: &Config) {
     println!("config file        {}", cfg.config_file.display());
-    println!(
-        "cache_dir          {:<40} ({})",
-        cfg.cache_dir.value.display(),
-        cfg.cache_dir.source
-    );
-    println!(
-        "max_size           {:<40} ({})",
-        cfg.max_size.value, cfg.max_size.source
-    );
-    println!(
-        "idle_timeout_secs  {:<40} ({})",
-        cfg.idle_timeout_secs.value, cfg.idle_timeout_secs.source
-    );
-    println!(
-        "debug              {:<40} ({})",
-        cfg.debug.value, cfg.debug.source
-    );
-    println!(
-        "disable            {:<40} ({})",
-        cfg.disable.value, cfg.disable.source
-    );
-    println!(
-        "max_jobs           {:<40} ({})",
-        cfg.max_jobs.value, cfg.max_jobs.source
-    );
+    let rows: [(&str, String, &crate::config::Source); 6] = [
+        (
+            "cache_dir",
+            cfg.cache_dir.value.display().to_string(),
+            &cfg.cache_dir.source,
+        ),
+        (
+            "max_size",
+            cfg.max_size.value.to_string(),
+            &cfg.max_size.source,
+        ),
+        (
+            "idle_timeout_secs",
+            cfg.idle_timeout_secs.value.to_string(),
+            &cfg.idle_timeout_secs.source,
+        ),
+        ("debug", cfg.debug.value.to_string(), &cfg.debug.source),
+        (
+            "disable",
+            cfg.disable.value.to_string(),
+            &cfg.disable.source,
+        ),
+        (
+            "max_jobs",
+            cfg.max_jobs.value.to_string(),
+            &cfg.max_jobs.source,
+        ),
+    ];
+    for (key, value, source) in rows {
+        println!("{key:<18} {value:<40} ({source})");
+    }
 }
 
 /// Bytes as a human string with binary units (e.g. `1.5 GiB`).
