@@ -164,6 +164,9 @@ fn print_status(r: &StatusReport, json: bool) {
     println!("misses           {}", r.cache_misses);
     println!("non-cacheable    {}", r.non_cacheable);
     println!("errors           {}", r.errors);
+    for (label, n) in &r.warnings_by_reason {
+        println!("warning          {label} ({n})");
+    }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
 }
 
@@ -189,6 +192,9 @@ fn print_stats(r: &StatusReport, json: bool) {
         println!("  {reason:<22} {n}");
     }
     println!("errors           {}", r.errors);
+    for (label, n) in &r.warnings_by_reason {
+        println!("warning          {label} ({n})");
+    }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     println!("entries          {}", r.entries);
     println!(

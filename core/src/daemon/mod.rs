@@ -3,6 +3,7 @@
 
 pub mod compile;
 pub mod hit;
+pub mod link;
 pub mod miss;
 pub mod plan;
 pub mod route;

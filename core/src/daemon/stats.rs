@@ -33,6 +33,7 @@ struct Counters {
     time_saved_ms: u64,
     misses_by_reason: BTreeMap<String, u64>,
     non_cacheable_by_reason: BTreeMap<String, u64>,
+    warnings_by_reason: BTreeMap<String, u64>,
 }
 
 /// Thread-safe counters of one daemon.
@@ -69,6 +70,12 @@ impl Stats {
         }
     }
 
+    /// Count one warning (see [`StatusReport::warnings_by_reason`]).
+    pub fn warn(&self, label: &str) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        *c.warnings_by_reason.entry(label.to_string()).or_default() += 1;
+    }
+
     /// Copy the counters into `report`.
     pub fn fill(&self, report: &mut StatusReport) {
         let Ok(c) = self.inner.lock() else { return };
@@ -80,6 +87,7 @@ impl Stats {
         report.time_saved_ms = c.time_saved_ms;
         report.misses_by_reason = c.misses_by_reason.clone();
         report.non_cacheable_by_reason = c.non_cacheable_by_reason.clone();
+        report.warnings_by_reason = c.warnings_by_reason.clone();
     }
 }
 

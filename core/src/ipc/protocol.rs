@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +80,9 @@ pub struct StatusReport {
     pub misses_by_reason: BTreeMap<String, u64>,
     /// Non-cacheable count per reason label.
     pub non_cacheable_by_reason: BTreeMap<String, u64>,
+    /// Warnings per label (e.g. `ar_nondeterministic`), also in the
+    /// daemon log; never printed on the tool's stderr.
+    pub warnings_by_reason: BTreeMap<String, u64>,
 }
 
 /// A reply from the daemon.
