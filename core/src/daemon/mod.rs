@@ -5,6 +5,7 @@ pub mod compile;
 pub mod hit;
 pub mod link;
 pub mod miss;
+pub mod pch;
 pub mod plan;
 pub mod route;
 pub mod server;
