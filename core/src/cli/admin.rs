@@ -1,7 +1,7 @@
 //! Admin commands (clap): `start`, `stop`, `status`, `stats`, `clear`,
 //! `config`, and the hidden `daemon` that runs the daemon in the foreground.
 
-use super::daemon_control;
+use super::{daemon_control, integrations};
 use crate::config::Config;
 use crate::ipc::client::Client;
 use crate::ipc::{Request, Response, StatusReport};
@@ -43,12 +43,41 @@ enum Cmd {
     Clear,
     /// Show the effective configuration and where each value came from.
     Config,
+    /// Print the path of the CMake module (written out on first use), for
+    /// `-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES=$(zccache cmake-module)`.
+    CmakeModule,
+    /// Meson integration.
+    Meson {
+        #[command(subcommand)]
+        command: MesonCmd,
+    },
     /// Run the daemon in the foreground (started automatically).
     #[command(hide = true)]
     Daemon {
         /// Cache root to serve.
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MesonCmd {
+    /// Print (or install) a native file that puts zccache in front of the
+    /// C, C++ (and ObjC) compilers.
+    NativeFile {
+        /// Install as `$XDG_DATA_HOME/meson/native/zccache`, so that
+        /// `meson setup --native-file zccache` finds it.
+        #[arg(long)]
+        install: bool,
+        /// Write to this file instead.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// C compiler (default: `$CC`, else `cc`).
+        #[arg(long)]
+        cc: Option<String>,
+        /// C++ compiler (default: `$CXX`, else `c++`).
+        #[arg(long)]
+        cxx: Option<String>,
     },
 }
 
@@ -66,6 +95,11 @@ pub fn run(args: &[OsString]) -> i32 {
     } = &cli.command
     {
         std::env::set_var("ZCCACHE_CACHE_DIR", dir);
+    }
+    match &cli.command {
+        Cmd::CmakeModule => return integrations::cmake_module(),
+        Cmd::Meson { command } => return meson_command(command),
+        _ => {}
     }
     let cfg = match Config::load() {
         Ok(c) => c,
@@ -91,6 +125,7 @@ pub fn run(args: &[OsString]) -> i32 {
             print_config(&cfg);
             0
         }
+        Cmd::CmakeModule | Cmd::Meson { .. } => 0,
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {
@@ -99,6 +134,20 @@ pub fn run(args: &[OsString]) -> i32 {
             }
         },
     }
+}
+
+fn meson_command(cmd: &MesonCmd) -> i32 {
+    let MesonCmd::NativeFile {
+        install,
+        output,
+        cc,
+        cxx,
+    } = cmd;
+    let compilers = super::meson::Compilers {
+        cc: cc.clone(),
+        cxx: cxx.clone(),
+    };
+    integrations::meson_native_file(&compilers, *install, output.as_deref())
 }
 
 fn start(cfg: &Config) -> i32 {

@@ -2,8 +2,11 @@
 //! admin commands for everything else.
 
 pub mod admin;
+pub mod cmake;
 pub mod daemon_control;
+mod integrations;
 pub mod launcher;
+pub mod meson;
 
 use std::ffi::OsString;
 
@@ -16,6 +19,8 @@ const ADMIN_WORDS: &[&str] = &[
     "clear",
     "config",
     "daemon",
+    "cmake-module",
+    "meson",
     "help",
     "--help",
     "-h",
