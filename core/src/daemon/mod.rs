@@ -2,6 +2,7 @@
 //! opens the store, binds the socket and serves until shutdown.
 
 pub mod compile;
+pub mod dep_targets;
 pub mod hit;
 pub mod link;
 pub mod miss;
