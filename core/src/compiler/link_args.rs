@@ -126,7 +126,6 @@ const LD_SEPARATE: &[&str] = &[
     "--soname",
     "--exclude-libs",
     "-assert",
-    "--build-id",
 ];
 /// Linker options naming an input file, separate or `=`-joined.
 const LD_INPUT_FILE: &[&str] = &[
@@ -447,6 +446,12 @@ mod tests {
         assert_eq!(label(&["a.o", "-Wl,--build-id=uuid"]), "build_id_uuid");
         assert_eq!(label(&["a.o", "-Bfoo/"]), "driver_prefix");
         assert_eq!(label(&["-x", "c", "a", "-o", "b"]), "compile_and_link");
+    }
+
+    #[test]
+    fn bare_build_id_takes_no_value() {
+        let l = link(&["a.o", "-Wl,--build-id", "b.o", "-o", "x"]);
+        assert_eq!(l.inputs, s(&["a.o", "b.o"]));
     }
 
     #[test]
