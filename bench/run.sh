@@ -9,7 +9,7 @@
 # `$OURS_BIN status --json`, `$OURS_BIN start|stop`). bare always runs first.
 #
 # Env knobs:
-#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2; see README)
+#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5; see README)
 #   REPS=3             warm repeats (median reported)
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
@@ -43,8 +43,11 @@ S1_BARE_REPS=${S1_BARE_REPS:-10}
 JOBS=${JOBS:-2}
 SCCACHE_PORT=${SCCACHE_PORT:-4227}
 OURS_BIN=${OURS_BIN:-}
-# Scenarios planned for later (README): S3 CMake zlib-ng, S4 CMake zstd,
-# S5 Meson zstd, S6 cargo, S7 emcc. Each is a scenario_<name> function.
+# S3 CMake+Ninja zlib-ng, S4 CMake+Ninja zstd build/cmake (static+shared),
+# S5 Meson zstd (our meson.build). Planned: S6 cargo, S7 emcc. Each is a
+# scenario_<name> function. In S3-S5 `ours` also caches links (CMake's
+# linker launcher through `zccache cmake-module`; Meson links through the
+# native file's compiler); the peers wrap compiles only.
 
 # the flags libz-sys's build.rs uses for its bundled zlib
 ZLIB_CFLAGS=(-O2 -DSTDC -D_LARGEFILE64_SOURCE -fvisibility=hidden)
@@ -271,8 +274,10 @@ build_cycle() {
   rec "$S" "$c" warm_runs "${t// /, }"
   rec "$S" "$c" stats_cold "$sc"
   rec "$S" "$c" stats_warm "$sw"
-  expect "$S" "$c" cold "$sc" "0/$n/0"
-  expect "$S" "$c" warm "$sw" "$((n * REPS))/0/0"
+  if [ "$n" != - ]; then   # '-': the step count varies per tool (links)
+    expect "$S" "$c" cold "$sc" "0/$n/0"
+    expect "$S" "$c" warm "$sw" "$((n * REPS))/0/0"
+  fi
   artifact "$S" "$c" "$@"
   printf '   cold %7.2fs [H/M/U %s]   warm median %7.2fs (%s) [H/M/U %s]\n' \
     "$cold" "$sc" "$warm" "${runs[*]}" "$sw"
@@ -356,10 +361,83 @@ scenario_S2() {  # cold overhead: 15 zlib files, one compile per process, make -
   build_cycle S2 "$c" "$log" "${#ZLIB_SRCS[@]}" "${objs[@]}"
 }
 
+# cmake_scenario S C LOG SRCDIR ARTIFACTS(space-separated, relative) CMAKE-ARGS...
+cmake_scenario() {
+  local S=$1 c=$2 log=$3 src=$4 arts=$5; shift 5
+  local d=$WORK/$S b a
+  b=$d/build
+  rm -rf "$d"; mkdir -p "$d"
+  local -a launch=()
+  case $c in
+    bare) ;;
+    ours) launch=(-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES="$(cenv ours "$OURS_BIN" cmake-module)"
+                  -DZCCACHE_PROGRAM="$OURS_BIN" -DZCCACHE_MODE=ON) ;;
+    *) launch=(-DCMAKE_C_COMPILER_LAUNCHER="$(bin_of "$c")") ;;
+  esac
+  echo "--- configure" >>"$log"
+  cenv "$c" cmake -S "$src" -B "$b" -G Ninja -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_BUILD_TYPE=Release "${launch[@]}" "$@" >>"$log" 2>&1
+  BUILD_CMD=(ninja -C "$b" -j "$JOBS")
+  CLEAN_CMD=(ninja -C "$b" clean)
+  local -a files=()
+  for a in $arts; do files+=("$b/$a"); done
+  build_cycle "$S" "$c" "$log" - "${files[@]}"
+}
+
+scenario_S3() {  # zlib-ng through its own CMakeLists.txt, CMake+Ninja (static:
+  # the shared lib needs zlib.map.in, which the crate's copy omits)
+  cmake_scenario S3 "$1" "$2" "$FIX/zlib-ng" "libz.a" \
+    -DBUILD_TESTING=OFF -DZLIB_COMPAT=ON -DBUILD_SHARED_LIBS=OFF
+}
+
+scenario_S4() {  # zstd lib through its own build/cmake, static + shared
+  cmake_scenario S4 "$1" "$2" "$FIX/zstd/build/cmake" "lib/libzstd.a lib/libzstd.so" \
+    -DZSTD_BUILD_PROGRAMS=OFF -DZSTD_BUILD_TESTS=OFF -DZSTD_BUILD_CONTRIB=OFF \
+    -DZSTD_BUILD_STATIC=ON -DZSTD_BUILD_SHARED=ON
+}
+
+# zstd_meson_src DIR: our meson.build over the zstd sources (lib/ symlinked):
+# every lib/**/*.c into a static and a shared library, assembly disabled.
+zstd_meson_src() {
+  local dir=$1
+  mkdir -p "$dir"
+  ln -sfn "$FIX/zstd/lib" "$dir/lib"
+  {
+    echo "# NOT UPSTREAM: written by bench/run.sh (S5) over zstd's lib/ sources."
+    echo "project('zstd_bench', 'c', default_options: ['buildtype=release', 'warning_level=1'])"
+    echo "zstd_srcs = files("
+    ( cd "$FIX/zstd" && find lib -name '*.c' | LC_ALL=C sort | sed "s/.*/  '&',/" )
+    echo ")"
+    echo "zstd_args = ['-DZSTD_DISABLE_ASM', '-DZSTD_MULTITHREAD', '-DZSTD_LEGACY_SUPPORT=5']"
+    echo "zstd_inc = include_directories('lib', 'lib/common')"
+    echo "both_libraries('zstd', zstd_srcs, include_directories: zstd_inc, c_args: zstd_args,"
+    echo "  dependencies: dependency('threads'))"
+  } >"$dir/meson.build"
+}
+
+scenario_S5() {  # zstd through Meson (our meson.build) and a native file
+  local c=$1 log=$2 d=$WORK/S5 b
+  b=$d/build
+  rm -rf "$d"; mkdir -p "$d"
+  zstd_meson_src "$d/src"
+  if [ "$c" = bare ]; then
+    printf "[binaries]\nc = ['gcc']\n" >"$d/native.ini"
+  elif [ "$c" = ours ]; then
+    cenv ours "$OURS_BIN" meson native-file --cc gcc --output "$d/native.ini" >>"$log" 2>&1
+  else
+    printf "[binaries]\nc = ['%s', 'gcc']\n" "$(bin_of "$c")" >"$d/native.ini"
+  fi
+  echo "--- meson setup" >>"$log"
+  cenv "$c" meson setup "$b" "$d/src" --native-file "$d/native.ini" >>"$log" 2>&1
+  BUILD_CMD=(ninja -C "$b" -j "$JOBS")
+  CLEAN_CMD=(ninja -C "$b" clean)
+  build_cycle S5 "$c" "$log" - "$b/libzstd.a" "$b/libzstd.so"
+}
+
 # ------------------------------------------------------------------- main
 for S in $SCENARIOS; do
   declare -F "scenario_$S" >/dev/null ||
-    { echo "scenario $S is not implemented (implemented: S1 S2)" >&2; exit 2; }
+    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5)" >&2; exit 2; }
 done
 need_zlib
 mkdir -p "$RUN" "$WORK" "$CACHE"
@@ -376,6 +454,7 @@ trap 'exit 130' INT TERM
   echo
   echo "- host: $(uname -srm), nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
   echo "- gcc: $(gcc --version | head -n 1); make: $(make --version | head -n 1)"
+  echo "- cmake: $(cmake --version 2>/dev/null | head -n 1); meson $(meson --version 2>/dev/null); ninja $(ninja --version 2>/dev/null)"
   [ ! -f "$FIX/VERSIONS" ] || echo "- fixtures: $(tr '\n' ';' <"$FIX/VERSIONS" | sed 's/;$//; s/;/; /g')"
   for c in "${CONTENDERS[@]}"; do
     case $c in

@@ -170,7 +170,7 @@ fn stats_count_outcomes_and_reasons() {
         "{v}"
     );
     assert_eq!(
-        reason_count(&v, "non_cacheable_by_reason", "link"),
+        reason_count(&v, "non_cacheable_by_reason", "compile_and_link"),
         1,
         "{v}"
     );

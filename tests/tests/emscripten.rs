@@ -200,3 +200,64 @@ fn unreadable_config_runs_emcc_unchanged() {
         text(&missing_tool.stderr)
     );
 }
+
+#[test]
+fn outer_mode_link_restores_js_and_wasm_that_run_under_node() {
+    if missing(&["emcc", "node"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write("main.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"answer %d\\n\", twice(21)); return 0; }\n");
+    sb.write("lib.c", "int twice(int x) { return 2 * x; }\n");
+    for f in ["main", "lib"] {
+        let out = sb.zcc(&[
+            "emcc",
+            "-O1",
+            "-c",
+            &format!("{f}.c"),
+            "-o",
+            &format!("{f}.o"),
+        ]);
+        assert_ok(&out, "emcc -c");
+    }
+    let link = ["emcc", "-O1", "main.o", "lib.o", "-o", "app.js"];
+    let (bare, files) = sb.bare("emcc", &link[1..], &["app.js", "app.wasm"]);
+    assert_ok(&bare, "bare emcc link");
+    let first = sb.zcc(&link);
+    assert_ok(&first, "first link");
+    let run = |what: &str| {
+        let out = sb.run("node", &["app.js"]);
+        assert_ok(&out, what);
+        text(&out.stdout)
+    };
+    assert_eq!(run("node after the first link"), "answer 42\n");
+    sb.remove("app.js");
+    sb.remove("app.wasm");
+    let before = sb.stats();
+    let second = sb.zcc(&link);
+    assert_ok(&second, "second link");
+    let after = sb.stats();
+    assert_eq!(
+        after["link_hits"].as_u64().unwrap() - before["link_hits"].as_u64().unwrap(),
+        1,
+        "the second link must hit: {after}"
+    );
+    assert_same(&sb.read("app.js"), &files[0], "restored app.js vs bare");
+    assert_same(&sb.read("app.wasm"), &files[1], "restored app.wasm vs bare");
+    assert_eq!(run("node after the cached link"), "answer 42\n");
+    let changed = sb.zcc(&[
+        "emcc",
+        "-O1",
+        "-sINITIAL_MEMORY=33554432",
+        "main.o",
+        "lib.o",
+        "-o",
+        "app.js",
+    ]);
+    assert_ok(&changed, "link with another -s setting");
+    let last = sb.stats();
+    assert_eq!(
+        last["link_hits"], after["link_hits"],
+        "a changed -s setting must miss: {last}"
+    );
+}

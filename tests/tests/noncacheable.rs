@@ -41,17 +41,22 @@ fn setup() -> Option<Sandbox> {
 }
 
 #[test]
-fn link_passes_through_and_works() {
+fn link_is_cached_and_compile_and_link_passes_through() {
     let Some(sb) = setup() else { return };
     sb.zcc_ok(&["gcc", "-c", "main.c", "-o", "main.o"]);
     sb.zcc_ok(&["gcc", "-c", "add.c", "-o", "add.o"]);
-    let out = expect_nc(&sb, &["gcc", "main.o", "add.o", "-o", "app"], None, "link");
-    assert_ok(&out, "zccache gcc link");
+    // A link of objects is cached (tests/link.rs covers it in depth).
+    sb.compile_expect(&["gcc", "main.o", "add.o", "-o", "app"], "miss");
     let run = sb.run(sb.path("app").to_str().unwrap(), &[] as &[&str]);
     assert_ok(&run, "linked app");
     assert_eq!(text(&run.stdout), "sum=5\n");
-    // Compile-and-link in one step (no -c) is also a link.
-    let out = expect_nc(&sb, &["gcc", "main.c", "add.c", "-o", "app2"], None, "link");
+    // Compile-and-link in one step (no -c) is not cacheable.
+    let out = expect_nc(
+        &sb,
+        &["gcc", "main.c", "add.c", "-o", "app2"],
+        None,
+        "compile_and_link",
+    );
     assert_ok(&out, "zccache gcc compile+link");
     let run = sb.run(sb.path("app2").to_str().unwrap(), &[] as &[&str]);
     assert_eq!(text(&run.stdout), "sum=5\n");
@@ -66,9 +71,15 @@ fn link_error_exit_code_and_stderr_pass_through() {
         !bare.status.success(),
         "fixture: link without add.o must fail"
     );
-    let out = expect_nc(&sb, &["gcc", "main.o", "-o", "app"], None, "link");
+    let out = sb.zcc(&["gcc", "main.o", "-o", "app"]);
     assert_eq!(out.status.code(), bare.status.code());
     assert_same(&out.stderr, &bare.stderr, "link error stderr");
+    let c = sb.counters();
+    assert_eq!(
+        (c.hits, c.compile_failed),
+        (0, 1),
+        "failed links are not stored"
+    );
 }
 
 #[test]

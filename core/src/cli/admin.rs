@@ -1,7 +1,7 @@
 //! Admin commands (clap): `start`, `stop`, `status`, `stats`, `clear`,
 //! `config`, and the hidden `daemon` that runs the daemon in the foreground.
 
-use super::daemon_control;
+use super::{daemon_control, integrations};
 use crate::config::Config;
 use crate::ipc::client::Client;
 use crate::ipc::{Request, Response, StatusReport};
@@ -69,6 +69,15 @@ enum Cmd {
     },
     /// Drop sessions (and handles) under a directory before deleting it.
     ReleaseHandles(super::services::ReleaseArgs),
+    /// Print the path of the CMake module (written out on first use), for
+    /// `-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES=$(zccache cmake-module)`.
+    CmakeModule,
+    /// Meson integration.
+    Meson {
+        /// The Meson operation.
+        #[command(subcommand)]
+        command: MesonCmd,
+    },
     /// Run the daemon in the foreground (started automatically).
     #[command(hide = true)]
     Daemon {
@@ -87,6 +96,27 @@ pub fn subcommand_names() -> Vec<String> {
         .collect()
 }
 
+#[derive(Debug, Subcommand)]
+enum MesonCmd {
+    /// Print (or install) a native file that puts zccache in front of the
+    /// C, C++ (and ObjC) compilers.
+    NativeFile {
+        /// Install as `$XDG_DATA_HOME/meson/native/zccache`, so that
+        /// `meson setup --native-file zccache` finds it.
+        #[arg(long)]
+        install: bool,
+        /// Write to this file instead.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// C compiler (default: `$CC`, else `cc`).
+        #[arg(long)]
+        cc: Option<String>,
+        /// C++ compiler (default: `$CXX`, else `c++`).
+        #[arg(long)]
+        cxx: Option<String>,
+    },
+}
+
 /// Parse `args` (with argv[0]) and run the admin command; returns the exit code.
 pub fn run(args: &[OsString]) -> i32 {
     let cli = match Cli::try_parse_from(args) {
@@ -101,6 +131,11 @@ pub fn run(args: &[OsString]) -> i32 {
     } = &cli.command
     {
         std::env::set_var("ZCCACHE_CACHE_DIR", dir);
+    }
+    match &cli.command {
+        Cmd::CmakeModule => return integrations::cmake_module(),
+        Cmd::Meson { command } => return meson_command(command),
+        _ => {}
     }
     let cfg = match Config::load() {
         Ok(c) => c,
@@ -135,6 +170,7 @@ pub fn run(args: &[OsString]) -> i32 {
         Cmd::Fp { op } => super::services::fp(&cfg, &op),
         Cmd::Exec(a) => super::exec_cmd::run(&cfg, &a),
         Cmd::Emsdk { cmd } => super::emsdk::run(&cfg, &cmd),
+        Cmd::CmakeModule | Cmd::Meson { .. } => 0,
         Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
             Ok(_) => 0,
             Err(e) => {
@@ -143,6 +179,20 @@ pub fn run(args: &[OsString]) -> i32 {
             }
         },
     }
+}
+
+fn meson_command(cmd: &MesonCmd) -> i32 {
+    let MesonCmd::NativeFile {
+        install,
+        output,
+        cc,
+        cxx,
+    } = cmd;
+    let compilers = super::meson::Compilers {
+        cc: cc.clone(),
+        cxx: cxx.clone(),
+    };
+    integrations::meson_native_file(&compilers, *install, output.as_deref())
 }
 
 fn start(cfg: &Config) -> i32 {
@@ -208,7 +258,14 @@ fn print_status(r: &StatusReport, json: bool) {
     println!("misses           {}", r.cache_misses);
     println!("non-cacheable    {}", r.non_cacheable);
     println!("errors           {}", r.errors);
+    for (label, n) in &r.warnings_by_reason {
+        println!("warning          {label} ({n})");
+    }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
+    println!(
+        "links            {} hits, {} misses",
+        r.link_hits, r.link_misses
+    );
     println!("active sessions  {}", r.active_sessions);
     println!(
         "max jobs         {} (busy replies: {})",
@@ -242,6 +299,9 @@ fn print_stats(r: &StatusReport, json: bool) {
         println!("  {reason:<22} {n}");
     }
     println!("errors           {}", r.errors);
+    for (label, n) in &r.warnings_by_reason {
+        println!("warning          {label} ({n})");
+    }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     println!("entries          {}", r.entries);
     println!(

@@ -2,10 +2,13 @@
 //! admin commands for everything else.
 
 pub mod admin;
+pub mod cmake;
 pub mod daemon_control;
 pub mod emsdk;
 pub mod exec_cmd;
+mod integrations;
 pub mod launcher;
+pub mod meson;
 pub mod services;
 
 use std::ffi::OsString;
@@ -28,6 +31,8 @@ const ADMIN_WORDS: &[&str] = &[
     "fp",
     "exec",
     "emsdk",
+    "cmake-module",
+    "meson",
     "help",
     "--help",
     "-h",

@@ -16,6 +16,12 @@ pub enum CompilerFamily {
     Emcc,
     /// The Rust compiler.
     Rustc,
+    /// A standalone linker: GNU `ld` (`ld.bfd`), `ld.gold`/`gold`,
+    /// `ld.lld`/`lld`, `ld.mold`/`mold`, optionally with a target prefix.
+    Ld,
+    /// An archiver: GNU `ar`, `gcc-ar`, `llvm-ar`, optionally with a target
+    /// prefix and/or version suffix.
+    Ar,
     /// Anything else.
     Unknown,
 }
@@ -36,7 +42,11 @@ impl CompilerFamily {
     ///   (`clang-cl` and `clang-cpp` are not gcc-style drivers => `Unknown`);
     /// - `emcc`, `em++`, `emcc.py`, `em++.py` => `Emcc`;
     /// - `rustc` => `Rustc`;
-    /// - anything else (including `gcc-ar`, `c++filt`, `cc1`) => `Unknown`.
+    /// - `ld`, `ld.bfd`, `ld.gold`, `gold`, `ld.lld`, `lld`, `ld.mold`,
+    ///   `mold` (with a target prefix) => `Ld`;
+    /// - `ar`, `gcc-ar`, `llvm-ar` (with a target prefix and/or a dash
+    ///   version) => `Ar`;
+    /// - anything else (including `c++filt`, `cc1`) => `Unknown`.
     pub fn from_path(path: &Path) -> CompilerFamily {
         match path.file_name().and_then(|n| n.to_str()) {
             Some(name) => from_file_name(name),
@@ -52,7 +62,8 @@ impl CompilerFamily {
 }
 
 /// Names that masquerade mode accepts as argv[0] (exact file names):
-/// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++` (see docs/CONTRACT.md).
+/// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++`, `emcc`, `em++` (see
+/// docs/CONTRACT.md).
 pub fn is_masquerade_name(name: &str) -> bool {
     matches!(
         name,
@@ -67,6 +78,9 @@ fn from_file_name(name: &str) -> CompilerFamily {
         "rustc" => return CompilerFamily::Rustc,
         _ => {}
     }
+    if let Some(tool) = tool_family(name) {
+        return tool;
+    }
     if CLANG_BASES
         .iter()
         .any(|&(b, bare)| is_driver(name, b, bare))
@@ -77,6 +91,23 @@ fn from_file_name(name: &str) -> CompilerFamily {
     } else {
         CompilerFamily::Unknown
     }
+}
+
+/// Linkers and archivers, with an optional `<target>-` prefix (and for the
+/// archivers a `-<version>` suffix).
+fn tool_family(name: &str) -> Option<CompilerFamily> {
+    const LINKERS: &[&str] = &[
+        "ld", "ld.bfd", "ld.gold", "gold", "ld.lld", "lld", "ld.mold", "mold",
+    ];
+    const ARCHIVERS: &[&str] = &["ar", "gcc-ar", "llvm-ar"];
+    if LINKERS.iter().any(|b| is_prefixed_base(name, b)) {
+        return Some(CompilerFamily::Ld);
+    }
+    let stem = strip_dash_version(name);
+    if ARCHIVERS.iter().any(|b| is_prefixed_base(stem, b)) {
+        return Some(CompilerFamily::Ar);
+    }
+    None
 }
 
 /// True when `name` is `base`, optionally preceded by `<target>-` and
@@ -173,8 +204,25 @@ mod tests {
         );
         assert_eq!(fam("rustc"), CompilerFamily::Rustc);
         for n in [
+            "ld",
+            "ld.gold",
+            "ld.lld",
+            "x86_64-linux-gnu-ld",
+            "/usr/bin/ld.bfd",
+        ] {
+            assert_eq!(fam(n), CompilerFamily::Ld, "{n}");
+        }
+        for n in [
+            "ar",
             "gcc-ar",
             "gcc-ar-12",
+            "llvm-ar",
+            "llvm-ar-15",
+            "x86_64-linux-gnu-ar",
+        ] {
+            assert_eq!(fam(n), CompilerFamily::Ar, "{n}");
+        }
+        for n in [
             "c++filt",
             "cc1",
             "cc1plus",
@@ -184,7 +232,8 @@ mod tests {
             "clang-cpp",
             "ccache",
             "zccache",
-            "ld",
+            "ldd",
+            "lar",
             "",
             "/",
         ] {
@@ -199,10 +248,12 @@ mod tests {
         assert!(!CompilerFamily::Emcc.is_c_family());
         assert!(!CompilerFamily::Rustc.is_c_family());
         assert!(!CompilerFamily::Unknown.is_c_family());
-        for n in ["gcc", "g++", "cc", "c++", "clang", "clang++"] {
+        for n in [
+            "gcc", "g++", "cc", "c++", "clang", "clang++", "emcc", "em++",
+        ] {
             assert!(is_masquerade_name(n), "{n}");
         }
-        for n in ["gcc-12", "zccache", "emcc", "/usr/bin/gcc", "rustc"] {
+        for n in ["gcc-12", "zccache", "emcc.py", "/usr/bin/gcc", "rustc"] {
             assert!(!is_masquerade_name(n), "{n}");
         }
     }

@@ -4,17 +4,21 @@
 //! compiler or touches the cache; everything is pure argv analysis (plus
 //! reading response files).
 
+pub mod ar_args;
 pub mod family;
 pub mod gcc;
 mod gcc_options;
+pub mod link_args;
 pub mod response_file;
 
 #[cfg(test)]
 mod tests;
 
+pub use ar_args::{parse_ar_args, ArInvocation, ArParse};
 pub use family::{is_masquerade_name, CompilerFamily};
 pub use gcc::{
     parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason,
     Parsed, SearchDirKind, SourceInput,
 };
+pub use link_args::{parse_driver_link, parse_linker, LinkInvocation, LinkParse, LinkTool};
 pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};

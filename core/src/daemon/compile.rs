@@ -136,6 +136,7 @@ fn refuse(d: &DaemonState, req: &CompileRequest, refusal: Refusal, started: Inst
         outcome,
         bytes_read: 0,
         bytes_written: 0,
+        link: false,
     };
     match refusal {
         Refusal::NonCacheable(label, detail) => {
@@ -173,6 +174,7 @@ fn merge(
             outcome: Outcome::Error,
             bytes_read: 0,
             bytes_written: 0,
+            link: false,
         });
         tracing::warn!(%message, "falling back to a local compile");
         return Response::RunLocally {
@@ -197,6 +199,7 @@ fn merge(
             outcome: r.outcome,
             bytes_read: r.bytes_read,
             bytes_written: r.bytes_written,
+            link: false,
         });
     }
     tracing::debug!(

@@ -18,11 +18,11 @@ use std::sync::OnceLock;
 /// (emscripten docs, "Emscripten Ports"): not keyable, so not cacheable.
 pub fn uses_ports(args: &[String]) -> bool {
     args.iter().enumerate().any(|(i, a)| {
-        let setting = a.strip_prefix("-s").map(str::trim_start).or_else(|| {
-            (a == "-s")
-                .then(|| args.get(i + 1).map(String::as_str))
-                .flatten()
-        });
+        let setting = if a == "-s" {
+            args.get(i + 1).map(String::as_str)
+        } else {
+            a.strip_prefix("-s")
+        };
         setting.is_some_and(|s| s.starts_with("USE_")) || a.starts_with("--use-port")
     })
 }

@@ -133,6 +133,7 @@ fn reply(
         outcome,
         bytes_read: 0,
         bytes_written: 0,
+        link: false,
     });
     Response::Compiled {
         exit_code: e.exit_code,

@@ -2,6 +2,7 @@
 //! Blobs are verified while they are materialised; a corrupt one is an
 //! error here and a miss for the caller.
 
+use super::dep_targets;
 use super::plan::Plan;
 use super::state::DaemonState;
 use crate::entry::Entry;
@@ -44,6 +45,9 @@ pub fn restore_entry(
         .materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
     if let (Some(dep), Some(text)) = (&plan.inv.depfile, &entry.depfile) {
         let path = dep.path_for(&object);
+        let args = dep.to_args("", &object);
+        let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));
+        let text = retargeted.as_deref().unwrap_or(text);
         write_atomically(&resolve(&req.cwd, &path), text, mode)
             .map_err(|source| RestoreError::Depfile { path, source })?;
     }

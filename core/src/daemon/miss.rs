@@ -173,7 +173,10 @@ fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> Temp
     }
 }
 
-fn run_compiler(req: &CompileRequest, argv: &[String]) -> std::io::Result<std::process::Output> {
+pub(super) fn run_compiler(
+    req: &CompileRequest,
+    argv: &[String],
+) -> std::io::Result<std::process::Output> {
     let umask = req.umask as libc::mode_t;
     let mut cmd = Command::new(&req.compiler);
     cmd.args(argv)
@@ -271,10 +274,17 @@ impl StoreJob<'_> {
         let rules = depfile::parse(dep_text).map_err(|e| Skip::Depfile(e.to_string()))?;
         let cwd = &self.m.req.cwd;
         let source = resolve(cwd, &self.m.plan.inv.sources[self.m.index].path);
-        Ok(depfile::prerequisites(&rules)
+        let mut headers: Vec<String> = depfile::prerequisites(&rules)
             .into_iter()
             .filter(|p| resolve(cwd, p) != source)
-            .collect())
+            .collect();
+        let plan = self.m.plan;
+        headers.extend(super::pch::pch_inputs(
+            cwd,
+            &plan.inv.common_args,
+            &plan.search_dirs,
+        ));
+        Ok(headers)
     }
 
     fn check_source(&self) -> Result<(), Skip> {
@@ -300,7 +310,7 @@ impl StoreJob<'_> {
                 .meta
                 .digest(&resolve(&self.m.req.cwd, h))
                 .map_err(|e| Skip::Unreadable(h.clone(), e))?;
-            if d.has_time_macros {
+            if d.has_time_macros && !super::pch::is_pch_path(h) {
                 return Err(Skip::TimeMacro);
             }
             if d.fingerprint.newest_ns() >= self.start {

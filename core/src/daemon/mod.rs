@@ -2,12 +2,15 @@
 //! opens the store, binds the socket and serves until shutdown.
 
 pub mod compile;
+pub mod dep_targets;
 pub mod emscripten;
 pub mod exec;
 pub mod explain;
 pub mod hit;
 pub mod journal;
+pub mod link;
 pub mod miss;
+pub mod pch;
 pub mod plan;
 pub mod route;
 pub mod server;

@@ -170,7 +170,10 @@ pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Di
     }
     if let Some(dep) = &inv.depfile {
         let object = inv.object_path(i);
-        b.strings("depfile", &dep.to_args("", &object));
+        b.strings(
+            "depfile",
+            &super::dep_targets::key_args(&dep.to_args("", &object)),
+        );
     }
     if let Some(cwd) = embedded_cwd(inv, &req.cwd) {
         b.field("cwd", cwd.as_bytes());

@@ -3,8 +3,8 @@
 //! loop (lookups and hits), and optional slow work (running the tool) that
 //! the server moves to the blocking pool.
 
-use super::compile;
 use super::state::DaemonState;
+use super::{compile, link};
 use crate::ipc::{CompileRequest, Response};
 
 /// Slow work left after a probe: run the real tool, store, respond.
@@ -23,6 +23,9 @@ pub enum Stage {
 
 /// Probe a request with the pipeline of its tool.
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+    if let Some(stage) = link::probe(d, req) {
+        return stage;
+    }
     compile::probe(d, req)
 }
 

@@ -137,6 +137,9 @@ impl DaemonState {
     /// and the journal (written by a background thread).
     pub fn record(&self, f: Finished<'_>) {
         self.stats.record(&f.outcome);
+        if f.link {
+            self.stats.record_link(&f.outcome);
+        }
         let session = f
             .req
             .env
@@ -156,7 +159,14 @@ impl DaemonState {
             );
             files.extend(self.sessions.journal(id));
         }
-        let (outcome, reason) = labels(&f.outcome);
+        let (mut outcome, reason) = labels(&f.outcome);
+        if f.link {
+            outcome = match outcome {
+                "hit" => "link_hit",
+                "miss" => "link_miss",
+                other => other,
+            };
+        }
         let line = JournalLine {
             time_ms: now_ms(),
             session,
@@ -202,6 +212,8 @@ pub struct Finished<'a> {
     pub bytes_read: u64,
     /// Bytes stored into the cache.
     pub bytes_written: u64,
+    /// A link or archive call (counted apart, journal outcome `link_*`).
+    pub link: bool,
 }
 
 /// Journal outcome label and reason of an outcome.

@@ -38,6 +38,9 @@ struct Counters {
     time_saved_ms: u64,
     misses_by_reason: BTreeMap<String, u64>,
     non_cacheable_by_reason: BTreeMap<String, u64>,
+    warnings_by_reason: BTreeMap<String, u64>,
+    link_hits: u64,
+    link_misses: u64,
 }
 
 /// Thread-safe counters of one daemon.
@@ -78,6 +81,23 @@ impl Stats {
         }
     }
 
+    /// Count a link or archive outcome in the link counters (on top of
+    /// [`Stats::record`]).
+    pub fn record_link(&self, outcome: &Outcome) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        match outcome {
+            Outcome::Hit { .. } => c.link_hits += 1,
+            Outcome::Miss(_) | Outcome::CompileFailed(_) => c.link_misses += 1,
+            _ => {}
+        }
+    }
+
+    /// Count one warning (see [`StatusReport::warnings_by_reason`]).
+    pub fn warn(&self, label: &str) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        *c.warnings_by_reason.entry(label.to_string()).or_default() += 1;
+    }
+
     /// Copy the counters into `report`.
     pub fn fill(&self, report: &mut StatusReport) {
         let Ok(c) = self.inner.lock() else { return };
@@ -89,6 +109,9 @@ impl Stats {
         report.time_saved_ms = c.time_saved_ms;
         report.misses_by_reason = c.misses_by_reason.clone();
         report.non_cacheable_by_reason = c.non_cacheable_by_reason.clone();
+        report.warnings_by_reason = c.warnings_by_reason.clone();
+        report.link_hits = c.link_hits;
+        report.link_misses = c.link_misses;
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +226,13 @@ pub struct StatusReport {
     pub max_jobs: u64,
     /// Dep-graph contexts (manifests) held in memory.
     pub dep_graph_contexts: u64,
+    /// Warnings per label (e.g. `ar_nondeterministic`), also in the
+    /// daemon log; never printed on the tool's stderr.
+    pub warnings_by_reason: BTreeMap<String, u64>,
+    /// Link and archive calls served from the cache (also in `cache_hits`).
+    pub link_hits: u64,
+    /// Link and archive calls run and stored (also in `cache_misses`).
+    pub link_misses: u64,
 }
 
 /// A reply from the daemon.

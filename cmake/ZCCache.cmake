@@ -1,0 +1,130 @@
+# ZCCache.cmake: build this project through zccache, the compiler cache.
+#
+# Use it in one of these ways:
+#   * without editing the project (CMake >= 3.24):
+#       cmake -DCMAKE_PROJECT_TOP_LEVEL_INCLUDES=$(zccache cmake-module) ...
+#   * after `zccache cmake-module` has written the package config:
+#       find_package(ZCCache)
+#   * include(/path/to/ZCCache.cmake) in CMakeLists.txt, after project().
+#
+# Options (cache variables):
+#   ZCCACHE_MODE     AUTO (default): use zccache when it is found;
+#                    ON: fail the configure when it is missing; OFF: never.
+#   ZCCACHE_LINK     ON (default with CMake >= 3.21): cache links too,
+#                    through CMAKE_<LANG>_LINKER_LAUNCHER.
+#   ZCCACHE_PROGRAM  the zccache binary (found on PATH, or next to this file).
+#
+# Launchers the user already set are never overridden. Visual Studio and
+# Xcode generators ignore launchers, so zccache cannot be used with them.
+# Per target: zccache_enable_for_target(<target>).
+
+include_guard(GLOBAL)
+
+set(ZCCACHE_MODE "AUTO" CACHE STRING "Use zccache: AUTO, ON or OFF")
+set_property(CACHE ZCCACHE_MODE PROPERTY STRINGS AUTO ON OFF)
+if(CMAKE_VERSION VERSION_GREATER_EQUAL 3.21)
+  set(_zccache_link_default ON)
+else()
+  set(_zccache_link_default OFF)
+endif()
+option(ZCCACHE_LINK "Cache links with zccache (CMAKE_<LANG>_LINKER_LAUNCHER, CMake >= 3.21)"
+       ${_zccache_link_default})
+
+# ZCCacheHint.cmake, written by `zccache cmake-module`, names the directory
+# of the binary that wrote this module.
+include("${CMAKE_CURRENT_LIST_DIR}/ZCCacheHint.cmake" OPTIONAL)
+find_program(ZCCACHE_PROGRAM zccache
+  HINTS ${_ZCCACHE_HINT_DIR} "${CMAKE_CURRENT_LIST_DIR}/../../../bin")
+
+# The languages zccache caches.
+set(_ZCCACHE_LANGUAGES C CXX OBJC OBJCXX)
+
+function(_zccache_usable out)
+  string(TOUPPER "${ZCCACHE_MODE}" _mode)
+  if(_mode STREQUAL "OFF")
+    set(${out} FALSE PARENT_SCOPE)
+    return()
+  endif()
+  if(NOT ZCCACHE_PROGRAM)
+    if(_mode STREQUAL "ON")
+      message(FATAL_ERROR
+        "zccache: ZCCACHE_MODE is ON but the zccache program was not found. "
+        "Install zccache, put it on PATH or set ZCCACHE_PROGRAM, "
+        "or configure with -DZCCACHE_MODE=AUTO.")
+    endif()
+    message(STATUS "zccache: not found; building without it (ZCCACHE_MODE=AUTO)")
+    set(${out} FALSE PARENT_SCOPE)
+    return()
+  endif()
+  if(CMAKE_GENERATOR MATCHES "Visual Studio|Xcode")
+    message(WARNING
+      "zccache: the ${CMAKE_GENERATOR} generator ignores compiler launchers; "
+      "use Ninja or Makefiles to build through zccache.")
+    set(${out} FALSE PARENT_SCOPE)
+    return()
+  endif()
+  set(${out} TRUE PARENT_SCOPE)
+endfunction()
+
+# The languages to set launchers for: the enabled ones zccache supports, or
+# all of them when no language is enabled yet (included before project()).
+function(_zccache_languages out)
+  get_property(_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
+  set(_langs "")
+  foreach(_lang IN LISTS _ZCCACHE_LANGUAGES)
+    if(NOT _enabled OR _lang IN_LIST _enabled)
+      list(APPEND _langs ${_lang})
+    endif()
+  endforeach()
+  set(${out} ${_langs} PARENT_SCOPE)
+endfunction()
+
+# Set variable <var> to zccache in the caller's scope unless the user set it.
+macro(_zccache_set_launcher var)
+  if(DEFINED ${var} OR DEFINED ENV{${var}})
+    set(_zccache_current "${${var}}")
+    if(NOT _zccache_current)
+      set(_zccache_current "$ENV{${var}}")
+    endif()
+    if(NOT _zccache_current STREQUAL ZCCACHE_PROGRAM)
+      message(STATUS "zccache: ${var} is already set to '${_zccache_current}'; leaving it")
+    endif()
+  else()
+    set(${var} "${ZCCACHE_PROGRAM}")
+  endif()
+endmacro()
+
+_zccache_usable(_zccache_ok)
+if(_zccache_ok)
+  _zccache_languages(_zccache_langs)
+  foreach(_zccache_lang IN LISTS _zccache_langs)
+    _zccache_set_launcher(CMAKE_${_zccache_lang}_COMPILER_LAUNCHER)
+    if(ZCCACHE_LINK AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.21)
+      _zccache_set_launcher(CMAKE_${_zccache_lang}_LINKER_LAUNCHER)
+    endif()
+  endforeach()
+  message(STATUS "zccache: using ${ZCCACHE_PROGRAM} for ${_zccache_langs}")
+endif()
+
+# zccache_enable_for_target(<target>): set the compiler (and linker)
+# launcher properties of one target, unless the target already has them.
+function(zccache_enable_for_target target)
+  _zccache_usable(_ok)
+  if(NOT _ok)
+    return()
+  endif()
+  foreach(_lang IN LISTS _ZCCACHE_LANGUAGES)
+    set(_props ${_lang}_COMPILER_LAUNCHER)
+    if(ZCCACHE_LINK AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.21)
+      list(APPEND _props ${_lang}_LINKER_LAUNCHER)
+    endif()
+    foreach(_prop IN LISTS _props)
+      get_target_property(_current ${target} ${_prop})
+      if(_current)
+        message(STATUS "zccache: ${target} already has ${_prop} '${_current}'; leaving it")
+      else()
+        set_property(TARGET ${target} PROPERTY ${_prop} "${ZCCACHE_PROGRAM}")
+      endif()
+    endforeach()
+  endforeach()
+endfunction()

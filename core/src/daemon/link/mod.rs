@@ -1,0 +1,206 @@
+//! The link and archive pipeline: compiler-driver links (`cc a.o -o app`),
+//! direct linker calls (`ld`, `ld.gold`, `ld.lld`) and archiver calls
+//! (`ar`, `llvm-ar`). Like the compile pipeline it answers in two stages:
+//! [`probe`] keys the call (see [`key`]) and restores a hit inline; a miss
+//! becomes a [`run::LinkJob`] that runs the real tool on the blocking pool
+//! and stores what it produced (see [`outputs`]).
+//!
+//! Compile requests (`-c`, `-E`, `-S`, queries) are not links: [`probe`]
+//! returns `None` for them and the compile pipeline takes over.
+
+pub mod key;
+pub mod outputs;
+pub mod run;
+
+use super::plan::Refusal;
+use super::route::Stage;
+use super::state::{DaemonState, Finished};
+use super::stats::Outcome;
+use crate::compiler::{
+    expand_response_files, parse_ar_args, parse_driver_link, parse_linker, ArParse, CompilerFamily,
+    LinkParse, LinkTool,
+};
+use crate::ipc::{CompileRequest, Response};
+use crate::key::resolve;
+use crate::store::RecordKind;
+use outputs::LinkEntry;
+use run::{JobKind, LinkJob};
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+/// Driver options that make a request a compile, checked before expanding
+/// response files so compile hits pay nothing for this pipeline.
+const COMPILE_ONLY: &[&str] = &["-c", "-E", "-S"];
+
+/// Probe a request: `None` when it is not a link or archive call.
+pub fn probe(d: &DaemonState, req: &CompileRequest) -> Option<Stage> {
+    let started = Instant::now();
+    let family = CompilerFamily::from_path(&req.compiler);
+    let is_tool = matches!(family, CompilerFamily::Ld | CompilerFamily::Ar);
+    // emcc/em++ links (`-o app.js`/`.html`, with `.wasm` siblings) are
+    // driver links too; their identity is emscripten's (see key.rs).
+    if !is_tool && !family.is_c_family() && family != CompilerFamily::Emcc {
+        return None;
+    }
+    if !is_tool && req.args.iter().any(|a| COMPILE_ONLY.contains(&a.as_str())) {
+        return None;
+    }
+    let args = match expand_response_files(&req.args, &req.cwd) {
+        Ok(a) => a,
+        Err(_) if !is_tool => return None,
+        Err(e) => {
+            return Some(done(
+                d,
+                req,
+                started,
+                Refusal::NonCacheable("response_file", e.to_string()),
+            ))
+        }
+    };
+    let job = match family {
+        CompilerFamily::Ar => plan_archive(d, req, &args),
+        CompilerFamily::Ld => plan_link(d, req, &args, parse_linker(&args), LinkTool::Linker),
+        _ => match parse_driver_link(&args, &req.cwd) {
+            LinkParse::NotALink => return None,
+            parsed => plan_link(d, req, &args, parsed, LinkTool::Driver),
+        },
+    };
+    Some(match job {
+        Ok(job) => serve(d, req, job),
+        Err(refusal) => done(d, req, started, refusal),
+    })
+}
+
+fn plan_link(
+    d: &DaemonState,
+    req: &CompileRequest,
+    args: &[String],
+    parsed: LinkParse,
+    tool: LinkTool,
+) -> Result<LinkJob, Refusal> {
+    let inv = match parsed {
+        LinkParse::Link(inv) => inv,
+        LinkParse::NotALink => return Err(Refusal::NonCacheable("link_args", "no inputs".into())),
+        LinkParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+    };
+    let keyed = key::link_key(d, req, args, &inv, tool)?;
+    Ok(LinkJob {
+        keyed,
+        output: resolve(&req.cwd, &inv.output),
+        extra_outputs: inv
+            .extra_outputs
+            .iter()
+            .map(|p| resolve(&req.cwd, p))
+            .collect(),
+        kind: JobKind::Link,
+        started: Instant::now(),
+    })
+}
+
+fn plan_archive(
+    d: &DaemonState,
+    req: &CompileRequest,
+    args: &[String],
+) -> Result<LinkJob, Refusal> {
+    let inv = match parse_ar_args(args) {
+        ArParse::Archive(inv) => inv,
+        ArParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+    };
+    if !inv.is_deterministic() {
+        warn_nondeterministic_once(d, req, &inv.archive);
+    }
+    let keyed = key::archive_key(d, req, args, &inv)?;
+    Ok(LinkJob {
+        keyed,
+        output: resolve(&req.cwd, &inv.archive),
+        extra_outputs: Vec::new(),
+        kind: JobKind::Archive,
+        started: Instant::now(),
+    })
+}
+
+/// Archives without `D` embed timestamps and ids unless the archiver
+/// defaults to deterministic mode. Warn once per build dir (the daemon
+/// log and `zccache stats`, never the tool's stderr, which is replayed
+/// byte for byte).
+fn warn_nondeterministic_once(d: &DaemonState, req: &CompileRequest, archive: &str) {
+    static WARNED: OnceLock<Mutex<HashSet<std::path::PathBuf>>> = OnceLock::new();
+    let warned = WARNED.get_or_init(Default::default);
+    let first = warned
+        .lock()
+        .map(|mut w| w.insert(req.cwd.clone()))
+        .unwrap_or(false);
+    if first {
+        d.stats.warn("ar_nondeterministic");
+        tracing::warn!(
+            cwd = %req.cwd.display(),
+            archive,
+            "archive created without the D modifier may not be deterministic; cached anyway"
+        );
+    }
+}
+
+/// Look the job up; restore a hit, or hand the job to the blocking pool.
+fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
+    let bytes = match d.store.get_record(RecordKind::Entry, &job.keyed.key) {
+        Ok(Some(b)) => b,
+        _ => {
+            let reason = job.kind.first_reason();
+            return Stage::Work(Box::new(job.missing(reason)));
+        }
+    };
+    let Some(entry) = LinkEntry::decode(&bytes) else {
+        return Stage::Work(Box::new(job.missing("corrupt_entry")));
+    };
+    match outputs::restore(d, &entry, req.umask) {
+        Ok(()) => {
+            job.record(
+                d,
+                req,
+                Outcome::Hit {
+                    saved_ms: entry.run_ms,
+                },
+            );
+            Stage::Done(Response::Compiled {
+                exit_code: 0,
+                stdout: entry.stdout,
+                stderr: entry.stderr,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cached link unusable; running the tool");
+            let _ = d.store.remove_record(RecordKind::Entry, &job.keyed.key);
+            Stage::Work(Box::new(job.missing("corrupt_entry")))
+        }
+    }
+}
+
+/// Answer a refused request: the launcher runs the tool itself.
+fn done(d: &DaemonState, req: &CompileRequest, started: Instant, refusal: Refusal) -> Stage {
+    let record = |outcome| {
+        d.record(Finished {
+            req,
+            started,
+            source: None,
+            output: None,
+            outcome,
+            bytes_read: 0,
+            bytes_written: 0,
+            link: true,
+        })
+    };
+    let reason = match refusal {
+        Refusal::NonCacheable(label, detail) => {
+            record(Outcome::NonCacheable(label));
+            tracing::debug!(reason = label, %detail, "non-cacheable link");
+            format!("{label}: {detail}")
+        }
+        Refusal::Internal(message) => {
+            record(Outcome::Error);
+            tracing::warn!(%message, "internal error; launcher runs the tool");
+            message
+        }
+    };
+    Stage::Done(Response::RunLocally { reason })
+}
