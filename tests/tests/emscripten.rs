@@ -264,3 +264,37 @@ fn outer_mode_link_restores_js_and_wasm_that_run_under_node() {
         "a changed -s setting must miss: {last}"
     );
 }
+
+#[test]
+fn emcmake_cmake_and_ninja_through_the_hook_rebuild_from_cache() {
+    if missing(&["emcc", "emcmake", "cmake", "ninja", "node", "bash"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "proj/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.16)\nproject(emc C)\nadd_library(util STATIC util.c)\nadd_executable(app main.c)\ntarget_link_libraries(app util)\n",
+    );
+    sb.write("proj/util.c", "int twice(int x) { return 2 * x; }\n");
+    sb.write("proj/main.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"%d\\n\", twice(4)); return 0; }\n");
+    let z = zccache_bin().display().to_string();
+    let script = format!(
+        "set -e\neval \"$('{z}' emsdk activate)\"\nemcmake cmake -S proj -B build -G Ninja >/dev/null\n\
+         ninja -C build >/dev/null\nninja -C build clean >/dev/null\nninja -C build >/dev/null\n\
+         node --no-experimental-fetch build/app.js\nninja -C build -n\n"
+    );
+    let out = sb.run("bash", &["-c", &script]);
+    assert_ok(&out, "emcmake cmake + ninja, clean, ninja");
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("8\n"), "app output: {stdout}");
+    assert!(
+        stdout.contains("no work to do"),
+        "depfiles must leave nothing to do: {stdout}"
+    );
+    let st = sb.stats();
+    assert_eq!(
+        st["cache_hits"], 3,
+        "warm rebuild: 2 compiles and 1 link from cache: {st}"
+    );
+    assert_eq!(st["link_hits"], 1, "{st}");
+}

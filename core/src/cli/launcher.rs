@@ -97,17 +97,24 @@ fn call_with_backpressure(
 /// Find the real compiler: a path as given, else the first match on `PATH`
 /// that is not this zccache binary (so masquerade symlinks never recurse).
 pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
-    if Path::new(name).components().count() > 1 {
-        return std::path::absolute(Path::new(name)).ok();
-    }
     // Compare by (device, inode): one stat per candidate, no realpath walk.
     let me = std::fs::metadata("/proc/self/exe")
         .ok()
         .map(|m| (m.dev(), m.ino()));
-    which::which_all(name).ok()?.find(|cand| {
-        let id = std::fs::metadata(cand).ok().map(|m| (m.dev(), m.ino()));
-        id.is_some() && id != me
-    })
+    let is_me = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino())) == me;
+    let given = Path::new(name);
+    if given.components().count() > 1 {
+        // A path to one of our own masquerade links (as `emcmake` records
+        // it, with zccache also set as the launcher) means "the real tool of
+        // that name": resolve it on PATH like masquerade mode does.
+        if !is_me(given) {
+            return std::path::absolute(given).ok();
+        }
+        return resolve_compiler(given.file_name()?);
+    }
+    which::which_all(name)
+        .ok()?
+        .find(|cand| std::fs::metadata(cand).is_ok() && !is_me(cand))
 }
 
 fn build_request(compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
