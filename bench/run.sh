@@ -9,7 +9,7 @@
 # `$OURS_BIN status --json`, `$OURS_BIN start|stop`). bare always runs first.
 #
 # Env knobs:
-#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5; see README)
+#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S7; see README)
 #   REPS=3             warm repeats (median reported)
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
@@ -304,6 +304,9 @@ pre_S1() {  # process-spawn floor of this harness: /bin/true launched the same w
   printf '== S1 floor (/bin/true): median %.2f ms, p90 %.2f ms\n' "$med" "$p90"
 }
 
+# shellcheck source=bench/emcc.sh
+. "$HERE/emcc.sh"
+
 scenario_S1() {  # per-hit latency through the real launcher process
   local c=$1 log=$2 d=$WORK/S1 Z=$FIX/zlib out first med p90 o w
   rm -rf "$d"; mkdir -p "$d"; cd "$d"
@@ -437,7 +440,7 @@ scenario_S5() {  # zstd through Meson (our meson.build) and a native file
 # ------------------------------------------------------------------- main
 for S in $SCENARIOS; do
   declare -F "scenario_$S" >/dev/null ||
-    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5)" >&2; exit 2; }
+    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S7)" >&2; exit 2; }
 done
 need_zlib
 mkdir -p "$RUN" "$WORK" "$CACHE"

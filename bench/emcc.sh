@@ -1,0 +1,23 @@
+# shellcheck shell=bash disable=SC2034  # BUILD_CMD/CLEAN_CMD are read by run.sh
+# Emscripten scenario for bench/run.sh (sourced; uses its helpers).
+#   S7  `<tool> emcc -O2 -c` of the 15 classic zlib sources (libz-sys's
+#       flags), one process per file, one after another (like the reference
+#       harness's emcc scenario). Skipped when emcc is missing.
+
+scenario_S7() {  # emcc, one file after another
+  local c=$1 log=$2 d=$WORK/S7 Z=$FIX/zlib b f
+  command -v emcc >/dev/null 2>&1 || { echo "   skip S7: emcc not found"; return 0; }
+  rm -rf "$d"; mkdir -p "$d/obj"
+  b=$(bin_of "$c")
+  {
+    echo "set -e"
+    for f in "${ZLIB_SRCS[@]}"; do
+      echo "${b:+$b }emcc ${ZLIB_CFLAGS[*]} -I$Z -c $Z/$f.c -o $d/obj/$f.o"
+    done
+  } >"$d/build.sh"
+  BUILD_CMD=(bash "$d/build.sh")
+  CLEAN_CMD=(find "$d/obj" -name '*.o' -delete)
+  local -a objs=()
+  for f in "${ZLIB_SRCS[@]}"; do objs+=("$d/obj/$f.o"); done
+  build_cycle S7 "$c" "$log" "${#ZLIB_SRCS[@]}" "${objs[@]}"
+}
