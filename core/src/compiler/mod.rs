@@ -18,3 +18,5 @@ pub use gcc::{
     Parsed, SearchDirKind, SourceInput,
 };
 pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};
+pub mod rustc;
+pub mod rustc_depinfo;
