@@ -60,7 +60,10 @@ fn refusals_are_named() {
         r("--crate-name a a.rs --out-dir /o --crate-type cdylib"),
         "rustc_crate_type"
     );
-    assert_eq!(r("--crate-name a a.rs --out-dir /o --emit=asm"), "rustc_emit");
+    assert_eq!(
+        r("--crate-name a a.rs --out-dir /o --emit=asm"),
+        "rustc_emit"
+    );
     assert_eq!(r("--crate-name a a.rs -o x"), "rustc_outputs");
     assert_eq!(r("--crate-name a a.rs"), "rustc_missing_arg");
     assert_eq!(

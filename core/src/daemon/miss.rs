@@ -155,7 +155,10 @@ fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> Temp
     }
 }
 
-fn run_compiler(req: &CompileRequest, argv: &[String]) -> std::io::Result<std::process::Output> {
+pub(crate) fn run_compiler(
+    req: &CompileRequest,
+    argv: &[String],
+) -> std::io::Result<std::process::Output> {
     let umask = req.umask as libc::mode_t;
     let mut cmd = Command::new(&req.compiler);
     cmd.args(argv)

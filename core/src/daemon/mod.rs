@@ -6,6 +6,7 @@ pub mod hit;
 pub mod miss;
 pub mod plan;
 pub mod route;
+pub mod rustc;
 pub mod server;
 pub mod state;
 pub mod stats;
