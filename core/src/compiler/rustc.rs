@@ -143,6 +143,12 @@ impl RustcInvocation {
 /// Errors: [`RustcRefusal`] naming why the call is not cacheable.
 pub fn parse_rustc_args(args: &[String], cwd: &Path) -> Result<RustcInvocation, RustcRefusal> {
     let args = expand_argfiles(args, cwd)?;
+    if args
+        .iter()
+        .any(|a| a == "--print" || a.starts_with("--print="))
+    {
+        return Err(RustcRefusal::Informational);
+    }
     let mut inv = RustcInvocation::default();
     let mut inputs = Vec::new();
     let mut i = 0;
@@ -294,8 +300,8 @@ fn apply_codegen(inv: &mut RustcInvocation, v: &str) -> Result<(), RustcRefusal>
         "extra-filename" => inv.extra_filename = value.to_string(),
         "linker" => inv.linker = Some(value.to_string()),
         n if UNCACHED_CODEGEN.contains(&n) => {
-            let off = n == "split-debuginfo" && value == "off";
-            if !off && !(n == "save-temps" && value == "no") {
+            let off = matches!((n, value), ("split-debuginfo", "off") | ("save-temps", "no"));
+            if !off {
                 return Err(RustcRefusal::Outputs(format!("-C {n}")));
             }
         }

@@ -46,8 +46,9 @@ fn refusals_are_named() {
     assert_eq!(r("-vV"), "rustc_informational");
     assert_eq!(
         r("- --crate-name ___ --print=file-names --crate-type bin"),
-        "rustc_input"
+        "rustc_informational"
     );
+    assert_eq!(r("- --crate-name a --out-dir /o"), "rustc_input");
     assert_eq!(
         r("--crate-name a a.rs --out-dir /o --print=cfg"),
         "rustc_informational"

@@ -12,7 +12,10 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod cargo;
 mod make;
+#[allow(unused_imports)]
+pub use cargo::*;
 #[allow(unused_imports)]
 pub use make::*;
 

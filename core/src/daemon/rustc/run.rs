@@ -83,7 +83,7 @@ impl PendingWork for RustcMiss {
         let _ = std::fs::remove_file(&depinfo);
         let start = coarse_now_ns();
         let t0 = Instant::now();
-        let out = match run_compiler(req, &argv) {
+        let out = match run_compiler(&without_jobserver(req), &argv) {
             Ok(o) => o,
             Err(e) => {
                 d.stats.record(&Outcome::Error);
@@ -114,6 +114,18 @@ impl PendingWork for RustcMiss {
             stderr: out.stderr,
         }
     }
+}
+
+/// Variables that hand rustc the client's jobserver pipes (cargo book,
+/// "Jobserver"); the fds do not exist in the daemon, and rustc would warn
+/// about it in diagnostics we store.
+const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
+
+/// The request with the jobserver variables removed.
+fn without_jobserver(req: &CompileRequest) -> CompileRequest {
+    let mut r = req.clone();
+    r.env.retain(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()));
+    r
 }
 
 /// The argv to run: unchanged when dep-info is requested, else the `--emit`
