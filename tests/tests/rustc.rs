@@ -237,5 +237,5 @@ fn nightly_rustc() -> Option<std::path::PathBuf> {
         .flatten()
         .map(|e| e.path().join("bin/rustc"))
         .filter(|p| p.is_file())
-        .find(|p| text(&run_cmd(&mut Command::new(p).arg("-V"), None).stdout) != current)
+        .find(|p| text(&run_cmd(Command::new(p).arg("-V"), None).stdout) != current)
 }

@@ -300,7 +300,10 @@ fn apply_codegen(inv: &mut RustcInvocation, v: &str) -> Result<(), RustcRefusal>
         "extra-filename" => inv.extra_filename = value.to_string(),
         "linker" => inv.linker = Some(value.to_string()),
         n if UNCACHED_CODEGEN.contains(&n) => {
-            let off = matches!((n, value), ("split-debuginfo", "off") | ("save-temps", "no"));
+            let off = matches!(
+                (n, value),
+                ("split-debuginfo", "off") | ("save-temps", "no")
+            );
             if !off {
                 return Err(RustcRefusal::Outputs(format!("-C {n}")));
             }
