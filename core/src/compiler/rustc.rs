@@ -279,6 +279,9 @@ fn apply_option(
         "-o" => return Err(RustcRefusal::Outputs("-o".into())),
         "--print" => return Err(RustcRefusal::Informational),
         "--explain" => return Err(RustcRefusal::Informational),
+        // A test harness is an executable named like a bin (rustc book,
+        // "--test").
+        "--test" => inv.crate_types.push("bin".into()),
         _ => {}
     }
     Ok(())

@@ -36,6 +36,8 @@ fn bin_and_proc_macro_names() {
     let bin = parse("--crate-name app src/main.rs --crate-type bin --emit=dep-info,link -C extra-filename=-9 --out-dir /o").unwrap();
     assert!(bin.links());
     assert_eq!(bin.output_names(), vec!["app-9", "app-9.d"]);
+    let test = parse("--crate-name t src/lib.rs --test -C extra-filename=-1 --out-dir /o").unwrap();
+    assert_eq!(test.output_names(), vec!["t-1"]);
     let pm = parse("--crate-name m src/lib.rs --crate-type proc-macro --out-dir /o").unwrap();
     assert_eq!(pm.output_names(), vec!["libm.so"]);
 }
