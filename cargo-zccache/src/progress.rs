@@ -88,3 +88,30 @@ fn on_stdout_line(bar: &ProgressBar, line: &[u8]) {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_only_for_json_capable_subcommands_without_a_user_format() {
+        let args = |s: &str| s.split(' ').map(OsString::from).collect::<Vec<_>>();
+        assert!(supports(&args("build --release")));
+        assert!(supports(&args("check")));
+        assert!(!supports(&args("build --message-format=json")));
+        assert!(!supports(&args("install ripgrep")));
+        assert!(!supports(&[]));
+    }
+
+    #[test]
+    fn artifacts_advance_the_bar() {
+        let bar = ProgressBar::hidden();
+        on_stdout_line(
+            &bar,
+            br#"{"reason":"compiler-artifact","target":{"name":"util"}}"#,
+        );
+        on_stdout_line(&bar, br#"{"reason":"build-finished","success":true}"#);
+        assert_eq!(bar.position(), 1);
+        assert_eq!(bar.message(), "util");
+    }
+}
