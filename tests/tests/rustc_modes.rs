@@ -87,3 +87,18 @@ fn incremental_compiles_are_not_cached() {
     );
     assert_eq!(sb.run_app("debug"), APP_OUTPUT);
 }
+
+#[test]
+fn errors_about_missing_inputs_are_not_replayed_once_they_exist() {
+    let Some(sb) = fixture() else { return };
+    let lib = String::from_utf8(sb.read("util/src/lib.rs")).unwrap();
+    sb.write(
+        "util/src/lib.rs",
+        format!("{lib}mod later;\npub const LATER: &str = include_str!(\"later.txt\");\n"),
+    );
+    assert_eq!(sb.cargo(&["check"]).status.code(), Some(101));
+    assert_eq!(sb.cargo(&["check"]).status.code(), Some(101));
+    sb.write("util/src/later.rs", "");
+    sb.write("util/src/later.txt", "now here");
+    sb.cargo_ok(&["check"]);
+}

@@ -47,6 +47,8 @@ enum Skip {
     Output(String, std::io::Error),
     #[error("exit code {0} is not a plain compile error")]
     ExitCode(i32),
+    #[error("the error names a missing input, which dep-info does not list")]
+    MissingInput,
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
 }
@@ -146,6 +148,23 @@ fn exec_args(inv: &RustcInvocation, temp_depinfo: Option<&Path>) -> Vec<String> 
     args
 }
 
+/// Diagnostics about inputs that do not exist (rustc error index: E0583
+/// module file not found, E0463 crate not found; `include_str!` and
+/// friends report "couldn't read"). The dep-info of such a failure omits the
+/// missing path, so creating it would not invalidate a cached error.
+const MISSING_INPUT_MARKERS: &[&str] = &[
+    "E0583",
+    "E0463",
+    "file not found for module",
+    "couldn't read",
+    "can't find crate",
+];
+
+fn names_missing_input(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    MISSING_INPUT_MARKERS.iter().any(|m| text.contains(m))
+}
+
 /// Storing one finished compile.
 struct StoreJob<'a> {
     d: &'a DaemonState,
@@ -160,6 +179,9 @@ impl StoreJob<'_> {
     fn store(&self, exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
         if exit_code != 0 && exit_code != 1 {
             return Err(Skip::ExitCode(exit_code));
+        }
+        if exit_code != 0 && names_missing_input(stderr) {
+            return Err(Skip::MissingInput);
         }
         let shown = self.depinfo.display().to_string();
         let text = std::fs::read(&self.depinfo)
