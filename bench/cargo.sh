@@ -75,6 +75,6 @@ scenario_S6() {  # cargo build of rustapp through RUSTC_WRAPPER
              cargo build -q --offline --locked -j "$JOBS" --manifest-path "$ra/Cargo.toml")
   CLEAN_CMD=(env CARGO_HOME="$S6_CARGO_HOME" RUSTUP_HOME="$S6_RUSTUP_HOME"
              CARGO_TARGET_DIR="$target" cargo clean -q --manifest-path "$ra/Cargo.toml")
-  # units: one rustc call per crate; the counters' U column holds cargo's probes
-  build_cycle S6 "$c" "$log" "${S6_UNITS:-?}" "$target/debug/rustapp"
+  # S6_UNITS: rustc calls per build (41 with rustc 1.95); U also counts cargo's probes
+  build_cycle S6 "$c" "$log" "${S6_UNITS:-41}" "$target/debug/rustapp"
 }
