@@ -28,13 +28,21 @@ use manifest::RustcManifest;
 
 /// Probe a rustc request: a hit is served here; a miss becomes work.
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+    let started = std::time::Instant::now();
     let plan = match context::plan(d, req) {
         Ok(p) => p,
         Err(r) => return Stage::Done(refuse(d, r)),
     };
     let reason = match lookup(d, req, &plan) {
         Ok((key, entry)) => match restore::restore(d, req, &plan.inv, &entry) {
-            Ok(()) => return Stage::Done(hit(d, entry)),
+            Ok(()) => {
+                tracing::debug!(
+                    crate_name = %plan.inv.crate_name,
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "rustc hit served"
+                );
+                return Stage::Done(hit(d, entry));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cached rustc entry unusable; recompiling");
                 let _ = d.store.remove_record(RecordKind::Entry, &key);
