@@ -159,6 +159,13 @@ pub(crate) fn run_compiler(
     req: &CompileRequest,
     argv: &[String],
 ) -> std::io::Result<std::process::Output> {
+    compiler_command(req, argv).output()
+}
+
+/// The command that runs the request's compiler with `argv`: the request's
+/// cwd, exact environment and umask, stdin from /dev/null, and killed when
+/// the daemon dies.
+pub(crate) fn compiler_command(req: &CompileRequest, argv: &[String]) -> Command {
     let umask = req.umask as libc::mode_t;
     let mut cmd = Command::new(&req.compiler);
     cmd.args(argv)
@@ -175,7 +182,7 @@ pub(crate) fn run_compiler(
             Ok(())
         });
     }
-    cmd.output()
+    cmd
 }
 
 fn process_alive(pid: u32) -> bool {

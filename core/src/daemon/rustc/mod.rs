@@ -15,6 +15,7 @@ pub mod identity;
 pub mod manifest;
 pub mod restore;
 pub mod run;
+pub mod stream;
 
 use super::plan::Refusal;
 use super::route::Stage;

@@ -11,9 +11,9 @@ use super::context::RustcPlan;
 use super::entry::{OutputFile, RustcEntry};
 use super::load_manifest;
 use super::manifest::{entry_key, file_hash, InputSet};
+use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
-use crate::daemon::miss::run_compiler;
 use crate::daemon::route::PendingWork;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
@@ -85,7 +85,7 @@ impl PendingWork for RustcMiss {
         let _ = std::fs::remove_file(&depinfo);
         let start = coarse_now_ns();
         let t0 = Instant::now();
-        let out = match run_compiler(&without_jobserver(req), &argv) {
+        let run = match run_streaming(&without_jobserver(req), &argv) {
             Ok(o) => o,
             Err(e) => {
                 d.stats.record(&Outcome::Error);
@@ -93,6 +93,7 @@ impl PendingWork for RustcMiss {
                 return Response::RunLocally { reason };
             }
         };
+        let out = run.output;
         let exit_code = out.status.code().unwrap_or(1);
         let job = StoreJob {
             d,
@@ -113,7 +114,8 @@ impl PendingWork for RustcMiss {
         Response::Compiled {
             exit_code,
             stdout: out.stdout,
-            stderr: out.stderr,
+            // Already delivered while rustc ran (see `stream`).
+            stderr: if run.streamed { Vec::new() } else { out.stderr },
         }
     }
 }

@@ -1,0 +1,83 @@
+//! Running rustc on a miss while streaming its stderr to the waiting
+//! launcher's stderr as it is produced. Cargo reads rustc's JSON artifact
+//! notifications from that stream and starts dependent crates as soon as an
+//! `.rmeta` is ready (cargo book, "build.pipelining"); replaying stderr only
+//! at the end would serialise the build.
+//!
+//! The launcher's stderr is reached through `/proc/<pid>/fd/2` (same user),
+//! and only when it is a pipe, as cargo gives every rustc: reopening a
+//! regular file there would start writing at offset 0. Anything else, or any
+//! failure to open it, falls back to replaying stderr with the response.
+
+use crate::daemon::miss::compiler_command;
+use crate::ipc::CompileRequest;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::FileTypeExt;
+use std::process::{Output, Stdio};
+
+/// What a streamed run produced.
+pub struct StreamedRun {
+    /// Exit status and the full stdout/stderr (stderr also for storing).
+    pub output: Output,
+    /// True when every stderr byte already reached the launcher.
+    pub streamed: bool,
+}
+
+/// Open the launcher's stderr when it is a pipe.
+fn launcher_stderr(pid: u32) -> Option<File> {
+    let path = format!("/proc/{pid}/fd/2");
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.file_type().is_fifo() {
+        return None;
+    }
+    std::fs::OpenOptions::new().write(true).open(path).ok()
+}
+
+/// Run rustc with `argv`, copying stderr to the launcher as it comes.
+///
+/// Errors: the I/O error when rustc cannot be started or waited for.
+pub fn run_streaming(req: &CompileRequest, argv: &[String]) -> std::io::Result<StreamedRun> {
+    let mut child = compiler_command(req, argv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout_pipe = child.stdout.take();
+    let stdout_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = stdout_pipe.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let mut sink = launcher_stderr(req.client_pid);
+    let mut streamed = sink.is_some();
+    let mut stderr = Vec::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            stderr.extend_from_slice(&chunk[..n]);
+            if let Some(s) = sink.as_mut() {
+                if s.write_all(&chunk[..n]).is_err() {
+                    // Launcher gone: what it missed cannot be replayed.
+                    sink = None;
+                    streamed = false;
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    let stdout = stdout_thread.join().unwrap_or_default();
+    Ok(StreamedRun {
+        output: Output {
+            status,
+            stdout,
+            stderr,
+        },
+        streamed,
+    })
+}
