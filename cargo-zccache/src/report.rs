@@ -58,7 +58,7 @@ pub fn render(before: &StatusReport, after: &StatusReport) -> String {
     let units = hits + misses + non_cacheable;
     let saved = after.time_saved_ms.saturating_sub(before.time_saved_ms) as f64 / 1000.0;
     let mut s = String::new();
-    let _ = writeln!(s, "zccache: {units} rustc units: {hits} hits, {misses} misses, {non_cacheable} non-cacheable; time saved {saved:.1} s");
+    let _ = writeln!(s, "zccache: {units} compile units: {hits} hits, {misses} misses, {non_cacheable} non-cacheable; time saved {saved:.1} s");
     if !miss_reasons.is_empty() {
         let _ = writeln!(s, "  misses: {}", list(&miss_reasons));
     }
@@ -119,7 +119,7 @@ mod tests {
             .insert("rustc_incremental".into(), 2);
         let r = render(&before, &after);
         assert!(
-            r.contains("6 rustc units: 3 hits, 1 misses, 2 non-cacheable; time saved 1.5 s"),
+            r.contains("6 compile units: 3 hits, 1 misses, 2 non-cacheable; time saved 1.5 s"),
             "{r}"
         );
         assert!(r.contains("misses: first_compile 1"), "{r}");

@@ -25,7 +25,7 @@ fn build_prints_the_report_and_passes_exit_codes_through() {
     let err = text(&cold.stderr);
     assert!(err.contains("CARGO_INCREMENTAL=0"), "{err}");
     assert!(
-        err.contains("zccache: 4 rustc units: 0 hits, 4 misses, 0 non-cacheable"),
+        err.contains("zccache: 4 compile units: 0 hits, 4 misses, 0 non-cacheable"),
         "{err}"
     );
     assert!(err.contains("misses: first_compile 4"), "{err}");
@@ -34,7 +34,7 @@ fn build_prints_the_report_and_passes_exit_codes_through() {
     assert_ok(&warm, "warm cargo zccache build");
     let err = text(&warm.stderr);
     assert!(!err.contains("CARGO_INCREMENTAL=0"), "note repeated: {err}");
-    assert!(err.contains("4 rustc units: 4 hits, 0 misses"), "{err}");
+    assert!(err.contains("4 compile units: 4 hits, 0 misses"), "{err}");
     assert_eq!(sb.run_app("debug"), APP_OUTPUT);
     sb.write("app/src/main.rs", "fn main() { let x: u32 = \"no\"; }\n");
     let failed = cargo_zccache(&sb, &["build", "--offline"]);
@@ -62,5 +62,43 @@ fn setup_writes_the_rustc_wrapper_and_keeps_other_settings() {
     assert!(
         config.contains(&format!("rustc-wrapper = \"{wrapper}\"")),
         "{config}"
+    );
+}
+
+#[test]
+fn cc_routes_build_script_c_compiles_through_the_cache() {
+    if missing(&["cargo", "rustc", "cc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("CARGO_TARGET_DIR", sb.root.join("target"));
+    sb.write(
+        "Cargo.toml",
+        "[package]\nname = \"withc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    sb.write("src/lib.rs", "pub fn f() {}\n");
+    sb.write("c/x.c", "int x(void) { return 1; }\n");
+    // What cc-rs does: run $CC on the C sources into OUT_DIR.
+    sb.write(
+        "build.rs",
+        "fn main() {\n    let cc = std::env::var(\"CC\").unwrap_or(\"cc\".into());\n    \
+         let out = format!(\"{}/x.o\", std::env::var(\"OUT_DIR\").unwrap());\n    \
+         let ok = std::process::Command::new(cc).args([\"-c\", \"c/x.c\", \"-o\", &out])\
+         .status().unwrap().success();\n    assert!(ok);\n}\n",
+    );
+    assert_ok(&cargo_zccache(&sb, &["--cc", "build", "--offline"]), "cold");
+    let cold = sb.stats();
+    assert!(
+        reason_count(&cold, "misses_by_reason", "first_compile") >= 3,
+        "{cold}"
+    );
+    sb.cargo_bare(&["clean"]);
+    let out = cargo_zccache(&sb, &["--cc", "build", "--offline"]);
+    assert_ok(&out, "warm");
+    // build script + lib + the C compile.
+    assert!(
+        text(&out.stderr).contains("3 hits, 0 misses"),
+        "{}",
+        text(&out.stderr)
     );
 }

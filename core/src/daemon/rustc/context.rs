@@ -23,10 +23,15 @@ use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
 use crate::store::RecordKey;
 
-/// Variables outside `CARGO_*` that change what rustc produces.
+/// Variables outside `CARGO_*` that change what rustc produces: unstable
+/// features, custom target specs, the forced version string, the linker's
+/// library path (gcc manual, `LIBRARY_PATH`) and the diagnostics' language.
 const KEY_ENV: &[&str] = &[
     "OUT_DIR",
     "RUSTC_BOOTSTRAP",
+    "RUST_TARGET_PATH",
+    "RUSTC_FORCE_RUSTC_VERSION",
+    "LIBRARY_PATH",
     "SOURCE_DATE_EPOCH",
     "LANG",
     "LC_ALL",
