@@ -81,3 +81,64 @@ pub fn run_streaming(req: &CompileRequest, argv: &[String]) -> std::io::Result<S
         streamed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn request(client_pid: u32) -> CompileRequest {
+        CompileRequest {
+            compiler: "/bin/sh".into(),
+            args: vec![],
+            cwd: std::env::temp_dir(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            client_pid,
+            umask: 0o022,
+        }
+    }
+
+    fn script() -> Vec<String> {
+        vec!["-c".into(), "echo out; echo err >&2; exit 3".into()]
+    }
+
+    #[test]
+    fn stderr_reaches_a_launcher_pipe_while_it_is_captured() {
+        let mut client = Command::new("sleep")
+            .arg("30")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let run = run_streaming(&request(client.id()), &script()).unwrap();
+        let _ = client.kill();
+        let _ = client.wait();
+        let mut seen = Vec::new();
+        client
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_end(&mut seen)
+            .unwrap();
+        assert!(run.streamed);
+        assert_eq!(seen, b"err\n");
+        assert_eq!(run.output.stderr, b"err\n");
+        assert_eq!(run.output.stdout, b"out\n");
+        assert_eq!(run.output.status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_launcher_writing_to_a_file_gets_stderr_with_the_response() {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut client = Command::new("sleep")
+            .arg("30")
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let run = run_streaming(&request(client.id()), &script()).unwrap();
+        let _ = client.kill();
+        let _ = client.wait();
+        assert!(!run.streamed);
+        assert_eq!(run.output.stderr, b"err\n");
+        assert_eq!(std::fs::read(log.path()).unwrap(), b"");
+    }
+}
