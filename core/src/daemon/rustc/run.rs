@@ -94,7 +94,11 @@ impl PendingWork for RustcMiss {
             }
         };
         let out = run.output;
-        let exit_code = out.status.code().unwrap_or(1);
+        // Killed by a signal: 128 + signal, like a shell; never stored.
+        let exit_code = out.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + out.status.signal().unwrap_or(0)
+        });
         let job = StoreJob {
             d,
             req,
