@@ -83,7 +83,7 @@ impl PendingWork for RustcMiss {
         // A dep-info left by an earlier build must never describe this one
         // (rustc writes none when it fails early).
         let _ = std::fs::remove_file(&depinfo);
-        let start = coarse_now_ns();
+        let start = next_tick();
         let t0 = Instant::now();
         let run = match run_streaming(&without_jobserver(req), &argv) {
             Ok(o) => o,
@@ -122,6 +122,24 @@ impl PendingWork for RustcMiss {
             stderr: if run.streamed { Vec::new() } else { out.stderr },
         }
     }
+}
+
+/// The coarse clock's value now, returned only once the clock has moved past
+/// it (at most a few ms; bounded). Files written before the request have a
+/// timestamp at most this value, and any write once rustc runs gets a later
+/// one, so "newer than the returned value" means "changed during the
+/// compile" without the ambiguity of the current tick (a build script's
+/// freshly generated file would otherwise look racy; see [`crate::hash`]).
+fn next_tick() -> i64 {
+    let start = coarse_now_ns();
+    for _ in 0..50 {
+        if coarse_now_ns() != start {
+            return start;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+    // A clock that does not move: treat every input as racy.
+    i64::MIN
 }
 
 /// Variables that hand rustc the client's jobserver pipes (cargo book,
@@ -230,7 +248,7 @@ impl StoreJob<'_> {
         for s in sources {
             let (hash, newest) = file_hash(&self.d.meta, &self.req.cwd, s)
                 .ok_or_else(|| Skip::Unreadable(s.clone()))?;
-            if newest >= self.start {
+            if newest > self.start {
                 return Err(Skip::Racy(s.clone()));
             }
             files.push(RecordedFile {
