@@ -24,6 +24,20 @@ pub struct StreamedRun {
     pub streamed: bool,
 }
 
+/// The daemon's jobserver, shared by every rustc it runs: as many tokens as
+/// CPUs (cargo book, "Jobserver"). Without one, each rustc makes its own
+/// with 32 tokens for its codegen threads, and concurrent misses would
+/// oversubscribe the machine. `None` when it cannot be created.
+fn jobserver() -> Option<&'static jobserver::Client> {
+    static CLIENT: std::sync::OnceLock<Option<jobserver::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            jobserver::Client::new(n).ok()
+        })
+        .as_ref()
+}
+
 /// Open the launcher's stderr when it is a pipe.
 fn launcher_stderr(pid: u32) -> Option<File> {
     let path = format!("/proc/{pid}/fd/2");
@@ -38,10 +52,11 @@ fn launcher_stderr(pid: u32) -> Option<File> {
 ///
 /// Errors: the I/O error when rustc cannot be started or waited for.
 pub fn run_streaming(req: &CompileRequest, argv: &[String]) -> std::io::Result<StreamedRun> {
-    let mut child = compiler_command(req, argv)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut cmd = compiler_command(req, argv);
+    if let Some(js) = jobserver() {
+        js.configure(&mut cmd);
+    }
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let mut stdout_pipe = child.stdout.take();
     let stdout_thread = std::thread::spawn(move || {
         let mut buf = Vec::new();
