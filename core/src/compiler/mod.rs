@@ -22,3 +22,5 @@ pub use gcc::{
 };
 pub use link_args::{parse_driver_link, parse_linker, LinkInvocation, LinkParse, LinkTool};
 pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};
+pub mod rustc;
+pub mod rustc_depinfo;

@@ -173,10 +173,17 @@ fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> Temp
     }
 }
 
-pub(super) fn run_compiler(
+pub(crate) fn run_compiler(
     req: &CompileRequest,
     argv: &[String],
 ) -> std::io::Result<std::process::Output> {
+    compiler_command(req, argv).output()
+}
+
+/// The command that runs the request's compiler with `argv`: the request's
+/// cwd, exact environment and umask, stdin from /dev/null, and killed when
+/// the daemon dies.
+pub(crate) fn compiler_command(req: &CompileRequest, argv: &[String]) -> Command {
     let umask = req.umask as libc::mode_t;
     let mut cmd = Command::new(&req.compiler);
     cmd.args(argv)
@@ -193,7 +200,7 @@ pub(super) fn run_compiler(
             Ok(())
         });
     }
-    cmd.output()
+    cmd
 }
 
 fn process_alive(pid: u32) -> bool {

@@ -13,6 +13,7 @@ pub mod miss;
 pub mod pch;
 pub mod plan;
 pub mod route;
+pub mod rustc;
 pub mod server;
 pub mod services;
 pub mod session;

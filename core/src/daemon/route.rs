@@ -5,6 +5,7 @@
 
 use super::state::DaemonState;
 use super::{compile, link};
+use crate::compiler::CompilerFamily;
 use crate::ipc::{CompileRequest, Response};
 
 /// Slow work left after a probe: run the real tool, store, respond.
@@ -23,6 +24,9 @@ pub enum Stage {
 
 /// Probe a request with the pipeline of its tool.
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+    if CompilerFamily::from_path(&req.compiler) == CompilerFamily::Rustc {
+        return super::rustc::probe(d, req);
+    }
     if let Some(stage) = link::probe(d, req) {
         return stage;
     }

@@ -131,8 +131,14 @@ impl Sessions {
                 st.cached_errors += 1;
                 st.time_saved_ms += saved_ms;
             }
-            Outcome::Miss(_) | Outcome::CompileFailed(_) => st.misses += 1,
-            Outcome::NonCacheable(_) => st.non_cacheable += 1,
+            Outcome::Miss(r) | Outcome::CompileFailed(r) => {
+                st.misses += 1;
+                *st.misses_by_reason.entry(r.to_string()).or_default() += 1;
+            }
+            Outcome::NonCacheable(r) => {
+                st.non_cacheable += 1;
+                *st.non_cacheable_by_reason.entry(r.to_string()).or_default() += 1;
+            }
             Outcome::Error => st.errors += 1,
         }
         st.bytes_read += c.bytes_read;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +177,10 @@ pub struct SessionStats {
     pub bytes_read: u64,
     /// Bytes stored into the cache.
     pub bytes_written: u64,
+    /// Miss count per reason label.
+    pub misses_by_reason: BTreeMap<String, u64>,
+    /// Non-cacheable count per reason label.
+    pub non_cacheable_by_reason: BTreeMap<String, u64>,
 }
 
 /// Counters and facts about a running daemon (`zccache status`).

@@ -12,7 +12,10 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod cargo;
 mod make;
+#[allow(unused_imports)]
+pub use cargo::*;
 #[allow(unused_imports)]
 pub use make::*;
 
@@ -35,12 +38,26 @@ pub fn zccache_bin() -> &'static Path {
 }
 
 fn build_zccache() -> PathBuf {
+    build_bin("zccache-core", "zccache")
+}
+
+/// Path of the `cargo-zccache` binary (next to `zccache`), built once per
+/// test process.
+pub fn cargo_zccache_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        zccache_bin();
+        build_bin("cargo-zccache", "cargo-zccache")
+    })
+}
+
+fn build_bin(package: &str, name: &str) -> PathBuf {
     let root = workspace_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let release = !cfg!(debug_assertions);
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "-p", "zccache-core", "--bin", "zccache"]);
+        .args(["build", "-p", package, "--bin", name]);
     if release {
         cmd.arg("--release");
     }
@@ -49,7 +66,7 @@ fn build_zccache() -> PathBuf {
         .expect("failed to spawn cargo to build the zccache binary");
     if !out.status.success() {
         panic!(
-            "building zccache (`cargo build -p zccache-core --bin zccache`) failed: {}\n{}",
+            "building {name} (`cargo build -p {package} --bin {name}`) failed: {}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
@@ -60,10 +77,10 @@ fn build_zccache() -> PathBuf {
         .unwrap_or_else(|| root.join("target"));
     let bin = target
         .join(if release { "release" } else { "debug" })
-        .join("zccache");
+        .join(name);
     assert!(
         bin.is_file(),
-        "zccache binary not found at {}",
+        "{name} binary not found at {}",
         bin.display()
     );
     bin

@@ -1,0 +1,147 @@
+//! Planning a rustc request: parse the argv, and compute the context key
+//! from everything known before the compile (rustc book, "Command-line
+//! Arguments"; cargo book, "Environment variables Cargo sets for crates"):
+//!
+//! - the rustc identity ([`super::identity`]);
+//! - the cwd (rustc embeds it in debug info and diagnostics) and the
+//!   expanded argv verbatim (absolute `--out-dir`, `-C metadata`,
+//!   `-C extra-filename`, `--cfg`, RUSTFLAGS-derived args, `--target`);
+//! - the content of every `--extern` file;
+//! - native libraries named by `-l` that are found in `-L` dirs;
+//! - for linked crate types, the linker's identity (`-C linker`, else `cc`);
+//! - the `CARGO_*` variables (cargo sets `CARGO_PKG_*`,
+//!   `CARGO_MANIFEST_DIR`, …; `CARGO_MAKEFLAGS`, the jobserver handle, is
+//!   left out), `OUT_DIR`, and variables that change rustc itself.
+//!
+//! Source files and `env!` variables come later, from the dep-info.
+
+use super::identity::rustc_identity;
+use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
+use crate::daemon::plan::Refusal;
+use crate::daemon::state::DaemonState;
+use crate::ipc::CompileRequest;
+use crate::key::{resolve, KeyBuilder};
+use crate::store::RecordKey;
+
+/// Variables outside `CARGO_*` that change what rustc produces: unstable
+/// features, custom target specs, the forced version string, the linker's
+/// library path (gcc manual, `LIBRARY_PATH`) and the diagnostics' language.
+const KEY_ENV: &[&str] = &[
+    "OUT_DIR",
+    "RUSTC_BOOTSTRAP",
+    "RUST_TARGET_PATH",
+    "RUSTC_FORCE_RUSTC_VERSION",
+    "LIBRARY_PATH",
+    "SOURCE_DATE_EPOCH",
+    "LANG",
+    "LC_ALL",
+    "LC_MESSAGES",
+];
+/// `CARGO_*` variables that differ between identical builds.
+const VOLATILE_ENV: &[&str] = &["CARGO_MAKEFLAGS"];
+
+/// A planned rustc request.
+#[derive(Debug)]
+pub struct RustcPlan {
+    /// The parsed invocation.
+    pub inv: RustcInvocation,
+    /// The context key.
+    pub context: RecordKey,
+}
+
+/// Plan a rustc request.
+///
+/// Errors: [`Refusal`] when it is not cacheable or an input cannot be read.
+pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal> {
+    let inv = parse_rustc_args(&req.args, &req.cwd)
+        .map_err(|r| Refusal::NonCacheable(r.label(), r.to_string()))?;
+    let identity = rustc_identity(req).map_err(Refusal::Internal)?;
+    let mut b = KeyBuilder::new("rustc");
+    b.field("identity", &identity);
+    b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
+    b.strings("args", &inv.args);
+    for (k, v) in key_env(&req.env) {
+        b.field("env", format!("{k}={v}").as_bytes());
+    }
+    for e in &inv.externs {
+        let h = d.meta.digest(&resolve(&req.cwd, e)).map_err(|err| {
+            Refusal::NonCacheable("rustc_extern_unreadable", format!("{e}: {err}"))
+        })?;
+        b.field("extern", &h.hash);
+    }
+    for (path, hash) in native_libs(d, req, &inv) {
+        b.field("native-lib", path.as_bytes());
+        b.field("native-lib-hash", &hash);
+    }
+    if inv.links() {
+        b.field("linker", &linker_identity(d, req, &inv)?);
+    }
+    Ok(RustcPlan {
+        context: b.finish(),
+        inv,
+    })
+}
+
+fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| {
+            (k.starts_with("CARGO_") && !VOLATILE_ENV.contains(&k.as_str()))
+                || KEY_ENV.contains(&k.as_str())
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every `lib<name>.a` / `lib<name>.so` found for the `-l` names in the
+/// non-dependency `-L` dirs, with its content hash. Libraries found only in
+/// the linker's default paths are system libraries and are not keyed.
+fn native_libs(
+    d: &DaemonState,
+    req: &CompileRequest,
+    inv: &RustcInvocation,
+) -> Vec<(String, crate::hash::Digest)> {
+    let mut out = Vec::new();
+    let dirs = inv
+        .lib_dirs
+        .iter()
+        .filter(|(kind, _)| kind != "dependency" && kind != "crate");
+    for (_, dir) in dirs {
+        for name in &inv.native_libs {
+            for file in [format!("lib{name}.a"), format!("lib{name}.so")] {
+                let p = resolve(&req.cwd, dir).join(&file);
+                if let Ok(dg) = d.meta.digest(&p) {
+                    out.push((p.to_string_lossy().into_owned(), dg.hash));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// blake3 of the linker binary (`-C linker`, else `cc` on the request's
+/// PATH; rustc book, "-C linker").
+fn linker_identity(
+    d: &DaemonState,
+    req: &CompileRequest,
+    inv: &RustcInvocation,
+) -> Result<crate::hash::Digest, Refusal> {
+    let name = inv.linker.as_deref().unwrap_or("cc");
+    let path = if name.contains('/') {
+        Some(resolve(&req.cwd, name))
+    } else {
+        let paths = req
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone());
+        which::which_in(name, paths, &req.cwd).ok()
+    };
+    let path = path.ok_or_else(|| Refusal::NonCacheable("rustc_linker", name.to_string()))?;
+    d.meta
+        .digest(&path)
+        .map(|dg| dg.hash)
+        .map_err(|e| Refusal::NonCacheable("rustc_linker", format!("{name}: {e}")))
+}

@@ -1,0 +1,152 @@
+//! The rustc pipeline (cargo's `RUSTC_WRAPPER`), in the same two stages as
+//! the C pipeline:
+//!
+//! 1. [`probe`] (inline on the event loop): parse the argv, compute the
+//!    context key, find a manifest input set that still holds, restore the
+//!    entry's outputs into `--out-dir` and replay stdout/stderr and the exit
+//!    code. Informational calls (`-vV`, `--print`) and anything not provably
+//!    cacheable answer `RunLocally` at once.
+//! 2. [`run::RustcMiss`] (blocking pool): run rustc with dep-info forced on,
+//!    then store its outputs, output streams and input set.
+
+pub mod context;
+pub mod entry;
+pub mod identity;
+pub mod manifest;
+pub mod restore;
+pub mod run;
+pub mod stream;
+
+use super::plan::Refusal;
+use super::route::Stage;
+use super::state::DaemonState;
+use super::state::Finished;
+use super::stats::Outcome;
+use crate::ipc::{CompileRequest, Response};
+use crate::store::{RecordKey, RecordKind, StoreError};
+use context::RustcPlan;
+use entry::RustcEntry;
+use manifest::RustcManifest;
+
+/// Probe a rustc request: a hit is served here; a miss becomes work.
+pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+    let started = std::time::Instant::now();
+    let plan = match context::plan(d, req) {
+        Ok(p) => p,
+        Err(r) => return Stage::Done(refuse(d, req, started, r)),
+    };
+    let reason = match lookup(d, req, &plan) {
+        Ok((key, entry)) => match restore::restore(d, req, &plan.inv, &entry) {
+            Ok(()) => {
+                tracing::debug!(
+                    crate_name = %plan.inv.crate_name,
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "rustc hit served"
+                );
+                return Stage::Done(hit(d, req, &plan, started, entry));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cached rustc entry unusable; recompiling");
+                let _ = d.store.remove_record(RecordKind::Entry, &key);
+                "corrupt_entry"
+            }
+        },
+        Err(reason) => reason,
+    };
+    Stage::Work(Box::new(run::RustcMiss {
+        plan,
+        reason,
+        started,
+    }))
+}
+
+/// Count a finished rustc call (stats, session, journal).
+pub fn record(
+    d: &DaemonState,
+    req: &CompileRequest,
+    started: std::time::Instant,
+    source: Option<&str>,
+    outcome: Outcome,
+) {
+    d.record(Finished {
+        req,
+        started,
+        source,
+        output: None,
+        outcome,
+        bytes_read: 0,
+        bytes_written: 0,
+        link: false,
+    });
+}
+
+fn hit(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &RustcPlan,
+    started: std::time::Instant,
+    entry: RustcEntry,
+) -> Response {
+    let saved_ms = entry.compile_ms;
+    let outcome = if entry.exit_code == 0 {
+        Outcome::Hit { saved_ms }
+    } else {
+        Outcome::CachedError { saved_ms }
+    };
+    record(d, req, started, Some(&plan.inv.input), outcome);
+    Response::Compiled {
+        exit_code: entry.exit_code,
+        stdout: entry.stdout,
+        stderr: entry.stderr,
+    }
+}
+
+fn refuse(
+    d: &DaemonState,
+    req: &CompileRequest,
+    started: std::time::Instant,
+    refusal: Refusal,
+) -> Response {
+    match refusal {
+        Refusal::NonCacheable(label, detail) => {
+            record(d, req, started, None, Outcome::NonCacheable(label));
+            tracing::debug!(reason = label, %detail, "rustc call not cacheable");
+            Response::RunLocally {
+                reason: format!("{label}: {detail}"),
+            }
+        }
+        Refusal::Internal(message) => {
+            record(d, req, started, None, Outcome::Error);
+            tracing::warn!(%message, "rustc pipeline error; launcher runs rustc");
+            Response::RunLocally { reason: message }
+        }
+    }
+}
+
+/// The manifest of a context, or `None`.
+pub fn load_manifest(d: &DaemonState, context: &RecordKey) -> Option<RustcManifest> {
+    let bytes = d.store.get_record(RecordKind::Manifest, context).ok()??;
+    RustcManifest::decode(&bytes)
+}
+
+/// Manifest → input set that still holds → entry.
+///
+/// Errors: the miss reason label.
+fn lookup(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &RustcPlan,
+) -> Result<(RecordKey, RustcEntry), &'static str> {
+    let manifest = load_manifest(d, &plan.context).ok_or("first_compile")?;
+    let key = manifest.find(&req.cwd, &req.env, &d.meta).map_err(|why| {
+        tracing::debug!(crate_name = %plan.inv.crate_name, %why, "rustc inputs changed");
+        "inputs_changed"
+    })?;
+    let bytes = match d.store.get_record(RecordKind::Entry, &key) {
+        Ok(Some(b)) => b,
+        Err(StoreError::Corrupt { .. }) => return Err("corrupt_entry"),
+        _ => return Err("entry_missing"),
+    };
+    let entry = RustcEntry::decode(&bytes).ok_or("corrupt_entry")?;
+    Ok((key, entry))
+}

@@ -1,0 +1,281 @@
+//! Serving a rustc miss: run rustc in place with dep-info forced on (into a
+//! private temp file when cargo did not ask for it, so no stray `.d` is
+//! left), then store the result under the input set the dep-info names.
+//!
+//! Successful compiles store every output; failing ones (exit code 1, a
+//! normal compile error) store only the diagnostics and exit code, so a
+//! repeated failing `cargo check` replays them. Nothing is stored when a
+//! source changed during the compile (racy) or could not be read.
+
+use super::context::RustcPlan;
+use super::entry::{OutputFile, RustcEntry};
+use super::load_manifest;
+use super::manifest::{entry_key, file_hash, InputSet};
+use super::stream::run_streaming;
+use crate::compiler::rustc::RustcInvocation;
+use crate::compiler::rustc_depinfo::parse_depinfo;
+use crate::daemon::route::PendingWork;
+use crate::daemon::state::DaemonState;
+use crate::daemon::stats::Outcome;
+use crate::hash::coarse_now_ns;
+use crate::ipc::{CompileRequest, Response};
+use crate::key::{resolve, RecordedFile};
+use crate::store::RecordKind;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A rustc request that missed.
+#[derive(Debug)]
+pub struct RustcMiss {
+    /// Its plan.
+    pub plan: RustcPlan,
+    /// Miss reason label.
+    pub reason: &'static str,
+    /// When the request arrived.
+    pub started: std::time::Instant,
+}
+
+/// Why a finished compile was not stored.
+#[derive(Debug, thiserror::Error)]
+enum Skip {
+    #[error("dep-info {0}: {1}")]
+    DepInfo(String, String),
+    #[error("input {0} is unreadable")]
+    Unreadable(String),
+    #[error("input {0} changed during the compile")]
+    Racy(String),
+    #[error("output {0}: {1}")]
+    Output(String, std::io::Error),
+    #[error("exit code {0} is not a plain compile error")]
+    ExitCode(i32),
+    #[error("the error names a missing input, which dep-info does not list")]
+    MissingInput,
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Removes the injected dep-info file on drop.
+struct TempDepInfo(Option<PathBuf>);
+
+impl Drop for TempDepInfo {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl PendingWork for RustcMiss {
+    fn run(self: Box<Self>, d: &DaemonState, req: &CompileRequest) -> Response {
+        let inv = &self.plan.inv;
+        let wants_depinfo = inv.emit.iter().any(|e| e == "dep-info");
+        let temp = TempDepInfo((!wants_depinfo).then(|| {
+            d.layout.root.join("tmp").join(format!(
+                "rustc-{}-{}.d",
+                std::process::id(),
+                d.next_temp_id()
+            ))
+        }));
+        let argv = exec_args(inv, temp.0.as_deref());
+        let depinfo = temp.0.clone().unwrap_or_else(|| {
+            resolve(&req.cwd, &inv.out_dir)
+                .join(format!("{}{}.d", inv.crate_name, inv.extra_filename))
+        });
+        // A dep-info left by an earlier build must never describe this one
+        // (rustc writes none when it fails early).
+        let _ = std::fs::remove_file(&depinfo);
+        let start = next_tick();
+        let t0 = Instant::now();
+        let run = match run_streaming(&without_jobserver(req), &argv) {
+            Ok(o) => o,
+            Err(e) => {
+                super::record(d, req, self.started, None, Outcome::Error);
+                let reason = format!("cannot run {}: {e}", req.compiler.display());
+                return Response::RunLocally { reason };
+            }
+        };
+        let out = run.output;
+        // Killed by a signal: 128 + signal, like a shell; never stored.
+        let exit_code = out.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + out.status.signal().unwrap_or(0)
+        });
+        let job = StoreJob {
+            d,
+            req,
+            plan: &self.plan,
+            depinfo,
+            start,
+            compile_ms: t0.elapsed().as_millis() as u64,
+        };
+        if let Err(e) = job.store(exit_code, &out.stdout, &out.stderr) {
+            tracing::info!(crate_name = %inv.crate_name, reason = %e, "rustc result not stored");
+        }
+        let outcome = if exit_code == 0 {
+            Outcome::Miss(self.reason)
+        } else {
+            Outcome::CompileFailed(self.reason)
+        };
+        super::record(d, req, self.started, Some(&inv.input), outcome);
+        Response::Compiled {
+            exit_code,
+            stdout: out.stdout,
+            // Already delivered while rustc ran (see `stream`).
+            stderr: if run.streamed { Vec::new() } else { out.stderr },
+        }
+    }
+}
+
+/// The coarse clock's value now, returned only once the clock has moved past
+/// it (at most a few ms; bounded). Files written before the request have a
+/// timestamp at most this value, and any write once rustc runs gets a later
+/// one, so "newer than the returned value" means "changed during the
+/// compile" without the ambiguity of the current tick (a build script's
+/// freshly generated file would otherwise look racy; see [`crate::hash`]).
+fn next_tick() -> i64 {
+    let start = coarse_now_ns();
+    for _ in 0..50 {
+        if coarse_now_ns() != start {
+            return start;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+    // A clock that does not move: treat every input as racy.
+    i64::MIN
+}
+
+/// Variables that hand rustc the client's jobserver pipes (cargo book,
+/// "Jobserver"); the fds do not exist in the daemon, and rustc would warn
+/// about it in diagnostics we store.
+const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
+
+/// The request with the jobserver variables removed.
+fn without_jobserver(req: &CompileRequest) -> CompileRequest {
+    let mut r = req.clone();
+    r.env.retain(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()));
+    r
+}
+
+/// The argv to run: unchanged when dep-info is requested, else the `--emit`
+/// argument replaced by one that adds `dep-info=<temp>` (rustc book,
+/// "--emit": each kind may name its own path).
+fn exec_args(inv: &RustcInvocation, temp_depinfo: Option<&Path>) -> Vec<String> {
+    let Some(temp) = temp_depinfo else {
+        return inv.args.clone();
+    };
+    let mut args = inv.args.clone();
+    if let Some(i) = inv.emit_index {
+        let n = if args[i] == "--emit" { 2 } else { 1 };
+        args.drain(i..i + n);
+    }
+    let mut kinds = inv.emit.join(",");
+    kinds.push_str(&format!(",dep-info={}", temp.display()));
+    args.push(format!("--emit={kinds}"));
+    args
+}
+
+/// Diagnostics about inputs that do not exist (rustc error index: E0583
+/// module file not found, E0463 crate not found; `include_str!` and
+/// friends report "couldn't read"). The dep-info of such a failure omits the
+/// missing path, so creating it would not invalidate a cached error.
+const MISSING_INPUT_MARKERS: &[&str] = &[
+    "E0583",
+    "E0463",
+    "file not found for module",
+    "couldn't read",
+    "can't find crate",
+];
+
+fn names_missing_input(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    MISSING_INPUT_MARKERS.iter().any(|m| text.contains(m))
+}
+
+/// Storing one finished compile.
+struct StoreJob<'a> {
+    d: &'a DaemonState,
+    req: &'a CompileRequest,
+    plan: &'a RustcPlan,
+    depinfo: PathBuf,
+    start: i64,
+    compile_ms: u64,
+}
+
+impl StoreJob<'_> {
+    fn store(&self, exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
+        if exit_code != 0 && exit_code != 1 {
+            return Err(Skip::ExitCode(exit_code));
+        }
+        if exit_code != 0 && names_missing_input(stderr) {
+            return Err(Skip::MissingInput);
+        }
+        let shown = self.depinfo.display().to_string();
+        let text = std::fs::read(&self.depinfo)
+            .map_err(|e| Skip::DepInfo(shown.clone(), e.to_string()))?;
+        let info = parse_depinfo(&text).map_err(|e| Skip::DepInfo(shown, e.to_string()))?;
+        let files = self.record_files(&info.sources)?;
+        let outputs = if exit_code == 0 {
+            self.outputs()?
+        } else {
+            Vec::new()
+        };
+        let entry = RustcEntry::new(
+            outputs,
+            stdout.to_vec(),
+            stderr.to_vec(),
+            exit_code,
+            self.compile_ms,
+        );
+        let key = entry_key(&self.plan.context, &files, &info.env);
+        let d = self.d;
+        d.store
+            .put_record(RecordKind::Entry, &key, &entry.encode(), &entry.blobs())?;
+        let mut manifest = load_manifest(d, &self.plan.context).unwrap_or_default();
+        manifest.add(InputSet {
+            files,
+            env: info.env,
+            entry: key,
+        });
+        d.store.put_record(
+            RecordKind::Manifest,
+            &self.plan.context,
+            &manifest.encode(),
+            &[],
+        )?;
+        Ok(())
+    }
+
+    fn record_files(&self, sources: &[String]) -> Result<Vec<RecordedFile>, Skip> {
+        let mut files = Vec::with_capacity(sources.len());
+        for s in sources {
+            let (hash, newest) = file_hash(&self.d.meta, &self.req.cwd, s)
+                .ok_or_else(|| Skip::Unreadable(s.clone()))?;
+            if newest > self.start {
+                return Err(Skip::Racy(s.clone()));
+            }
+            files.push(RecordedFile {
+                path: s.clone(),
+                hash,
+            });
+        }
+        Ok(files)
+    }
+
+    fn outputs(&self) -> Result<Vec<OutputFile>, Skip> {
+        let inv = &self.plan.inv;
+        let dir = resolve(&self.req.cwd, &inv.out_dir);
+        let mut outputs = Vec::new();
+        for name in inv.output_names() {
+            let path = dir.join(&name);
+            let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
+            let (blob, _) = self.d.store.put_blob_file(&path)?;
+            outputs.push(OutputFile {
+                name,
+                blob,
+                mode: meta.permissions().mode() & 0o7777,
+            });
+        }
+        Ok(outputs)
+    }
+}
