@@ -304,8 +304,8 @@ fn meson_native_file_configures_and_warm_build_hits() {
         "warm build missed: {}",
         sb.stats()
     );
-    // 4 compiles and 2 links (libshapes.so, app).
-    assert_eq!(warm.hits - cold.hits, 6, "{}", sb.stats());
+    // 4 compiles, 1 archive (libutil.a) and 2 links (libshapes.so, app).
+    assert_eq!(warm.hits - cold.hits, 7, "{}", sb.stats());
     let noop = build(&sb, "ninja", &b, &["-n"]);
     assert!(text(&noop.stdout).contains("no work to do"));
     let cached = read_outputs(&b);

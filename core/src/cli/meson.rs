@@ -1,7 +1,8 @@
 //! `zccache meson native-file`: a Meson native file whose `[binaries]`
 //! put zccache in front of the compilers Meson would pick (`CC`/`CXX`
 //! from the environment, else `cc`/`c++`; `objc`/`objcpp` from
-//! `OBJC`/`OBJCXX`, else clang when found). With `--install` it goes to
+//! `OBJC`/`OBJCXX`, else clang when found), and `ar` (`AR`, else `ar`) so
+//! static libraries are cached too. With `--install` it goes to
 //! `$XDG_DATA_HOME/meson/native/zccache`, where `meson setup --native-file
 //! zccache` finds it (Meson manual, "Native environments").
 
@@ -59,7 +60,12 @@ pub fn native_file(zccache: &Path, compilers: &Compilers) -> Result<String, Nati
         entry("c", zccache, &command(&cc)?),
         entry("cpp", zccache, &command(&cxx)?),
     ];
-    for (lang, var, fallback) in [("objc", "OBJC", "clang"), ("objcpp", "OBJCXX", "clang++")] {
+    let optional = [
+        ("objc", "OBJC", "clang"),
+        ("objcpp", "OBJCXX", "clang++"),
+        ("ar", "AR", "ar"),
+    ];
+    for (lang, var, fallback) in optional {
         let wanted = env(var).unwrap_or(fallback.to_string());
         if let Ok(cmd) = command(&wanted) {
             lines.push(entry(lang, zccache, &cmd));

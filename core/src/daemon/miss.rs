@@ -317,10 +317,15 @@ impl StoreJob<'_> {
                 .meta
                 .digest(&resolve(&self.m.req.cwd, h))
                 .map_err(|e| Skip::Unreadable(h.clone(), e))?;
-            if d.has_time_macros && !super::pch::is_pch_path(h) {
+            let pch = super::pch::is_pch_path(h);
+            if d.has_time_macros && !pch {
                 return Err(Skip::TimeMacro);
             }
-            if d.fingerprint.newest_ns() >= self.start {
+            // A PCH is the output of the build step ordered just before its
+            // consumers, so its timestamps (fine-grained on kernels with
+            // multigrain timestamps) may be later than our coarse start
+            // although it was complete: it is not checked for racy changes.
+            if !pch && d.fingerprint.newest_ns() >= self.start {
                 return Err(Skip::Racy(h.clone()));
             }
             files.push(RecordedFile {
