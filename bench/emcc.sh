@@ -21,3 +21,22 @@ scenario_S7() {  # emcc, one file after another
   for f in "${ZLIB_SRCS[@]}"; do objs+=("$d/obj/$f.o"); done
   build_cycle S7 "$c" "$log" "${#ZLIB_SRCS[@]}" "${objs[@]}"
 }
+
+#   S8  zlib-ng through `emcmake cmake` + Ninja (static library; native
+#       optimisations off), the compiler launcher set to each tool. Skipped
+#       when emcmake is missing.
+scenario_S8() {
+  local c=$1 log=$2 d=$WORK/S8 b
+  command -v emcmake >/dev/null 2>&1 || { echo "   skip S8: emcmake not found"; return 0; }
+  b=$d/build
+  rm -rf "$d"; mkdir -p "$d"
+  local -a launch=()
+  [ "$c" = bare ] || launch=(-DCMAKE_C_COMPILER_LAUNCHER="$(bin_of "$c")")
+  echo "--- emcmake cmake" >>"$log"
+  cenv "$c" emcmake cmake -S "$FIX/zlib-ng" -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_TESTING=OFF -DZLIB_COMPAT=ON -DBUILD_SHARED_LIBS=OFF -DWITH_OPTIM=OFF \
+    -DWITH_NATIVE_INSTRUCTIONS=OFF "${launch[@]}" >>"$log" 2>&1
+  BUILD_CMD=(ninja -C "$b" -j "$JOBS")
+  CLEAN_CMD=(ninja -C "$b" clean)
+  build_cycle S8 "$c" "$log" - "$b/libz.a"
+}

@@ -9,7 +9,7 @@
 # `$OURS_BIN status --json`, `$OURS_BIN start|stop`). bare always runs first.
 #
 # Env knobs:
-#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7; see README)
+#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8; see README)
 #   REPS=3             warm repeats (median reported)
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
@@ -442,7 +442,7 @@ scenario_S5() {  # zstd through Meson (our meson.build) and a native file
 # ------------------------------------------------------------------- main
 for S in $SCENARIOS; do
   declare -F "scenario_$S" >/dev/null ||
-    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7)" >&2; exit 2; }
+    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7 S8)" >&2; exit 2; }
 done
 case " $SCENARIOS " in *" S1 "*|*" S2 "*) need_zlib ;; esac
 mkdir -p "$RUN" "$WORK" "$CACHE"
