@@ -35,7 +35,7 @@ scenario_S8() {
   echo "--- emcmake cmake" >>"$log"
   cenv "$c" emcmake cmake -S "$FIX/zlib-ng" -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_TESTING=OFF -DZLIB_COMPAT=ON -DBUILD_SHARED_LIBS=OFF -DWITH_OPTIM=OFF \
-    -DWITH_NATIVE_INSTRUCTIONS=OFF "${launch[@]}" >>"$log" 2>&1
+    -DWITH_NATIVE_INSTRUCTIONS=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5 "${launch[@]}" >>"$log" 2>&1
   BUILD_CMD=(ninja -C "$b" -j "$JOBS")
   CLEAN_CMD=(ninja -C "$b" clean)
   build_cycle S8 "$c" "$log" - "$b/libz.a"
