@@ -128,16 +128,7 @@ impl PendingWork for Pending {
 }
 
 fn refuse(d: &DaemonState, req: &CompileRequest, refusal: Refusal, started: Instant) -> Response {
-    let finished = |outcome| Finished {
-        req,
-        started,
-        source: None,
-        output: None,
-        outcome,
-        bytes_read: 0,
-        bytes_written: 0,
-        link: false,
-    };
+    let finished = |outcome| Finished::outcome(req, started, outcome, false);
     match refusal {
         Refusal::NonCacheable(label, detail) => {
             d.record(finished(Outcome::NonCacheable(label)));
@@ -166,16 +157,7 @@ fn merge(
     started: Instant,
 ) -> Response {
     if let Some(Err(message)) = results.iter().find(|r| r.is_err()) {
-        d.record(Finished {
-            req,
-            started,
-            source: None,
-            output: None,
-            outcome: Outcome::Error,
-            bytes_read: 0,
-            bytes_written: 0,
-            link: false,
-        });
+        d.record(Finished::outcome(req, started, Outcome::Error, false));
         tracing::warn!(%message, "falling back to a local compile");
         return Response::RunLocally {
             reason: message.clone(),

@@ -216,6 +216,28 @@ pub struct Finished<'a> {
     pub link: bool,
 }
 
+impl<'a> Finished<'a> {
+    /// A finished request with no source, output or byte counts (refusals,
+    /// errors, tools without a primary source).
+    pub fn outcome(
+        req: &'a CompileRequest,
+        started: Instant,
+        outcome: Outcome,
+        link: bool,
+    ) -> Self {
+        Finished {
+            req,
+            started,
+            source: None,
+            output: None,
+            outcome,
+            bytes_read: 0,
+            bytes_written: 0,
+            link,
+        }
+    }
+}
+
 /// Journal outcome label and reason of an outcome.
 pub fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
     match o {

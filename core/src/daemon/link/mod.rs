@@ -178,18 +178,7 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
 
 /// Answer a refused request: the launcher runs the tool itself.
 fn done(d: &DaemonState, req: &CompileRequest, started: Instant, refusal: Refusal) -> Stage {
-    let record = |outcome| {
-        d.record(Finished {
-            req,
-            started,
-            source: None,
-            output: None,
-            outcome,
-            bytes_read: 0,
-            bytes_written: 0,
-            link: true,
-        })
-    };
+    let record = |outcome| d.record(Finished::outcome(req, started, outcome, true));
     let reason = match refusal {
         Refusal::NonCacheable(label, detail) => {
             record(Outcome::NonCacheable(label));

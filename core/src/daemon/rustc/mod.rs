@@ -69,14 +69,8 @@ pub fn record(
     outcome: Outcome,
 ) {
     d.record(Finished {
-        req,
-        started,
         source,
-        output: None,
-        outcome,
-        bytes_read: 0,
-        bytes_written: 0,
-        link: false,
+        ..Finished::outcome(req, started, outcome, false)
     });
 }
 
