@@ -11,7 +11,7 @@
 //! statistics": uncacheable calls).
 
 use super::explain::InputsSummary;
-use super::hit::{restore_entry, RestoreError};
+use super::hit::restore_entry;
 use super::miss::{compile_source, MissContext};
 use super::plan::{context_key, plan, Plan, Refusal};
 use super::route::{PendingWork, Stage};
@@ -229,7 +229,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
             return miss(keyed, reason, None);
         }
     };
-    match timed_restore(d, req, plan, i, &entry) {
+    match restore_entry(d, req, plan, i, &entry) {
         Ok(bytes) => {
             d.explanations.note(&output, inputs, None);
             Probe::Hit(SourceResult {
@@ -254,19 +254,6 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
             miss(keyed, "corrupt_entry", None)
         }
     }
-}
-
-fn timed_restore(
-    d: &DaemonState,
-    req: &CompileRequest,
-    plan: &Plan,
-    i: usize,
-    entry: &Entry,
-) -> Result<u64, RestoreError> {
-    let t = Instant::now();
-    let r = restore_entry(d, req, plan, i, entry);
-    tracing::debug!(restore_us = t.elapsed().as_micros() as u64, "restore");
-    r
 }
 
 /// Find the entry for a context: manifest → matching include set → entry.
