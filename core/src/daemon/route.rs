@@ -32,11 +32,3 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     }
     compile::probe(d, req)
 }
-
-/// Serve a whole request on the current thread (both stages).
-pub fn handle(d: &DaemonState, req: &CompileRequest) -> Response {
-    match probe(d, req) {
-        Stage::Done(r) => r,
-        Stage::Work(w) => w.run(d, req),
-    }
-}
