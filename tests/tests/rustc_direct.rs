@@ -1,6 +1,7 @@
 //! rustc called directly through zccache (no cargo): a `staticlib` is
 //! cached byte for byte, a native library found through `-L native=` is
-//! part of the key, and an `@argfile` works like its expansion.
+//! part of the key, an `@argfile` works like its expansion, and the files
+//! named by `-C link-arg` (objects, `-l` libraries) key a linked crate.
 
 mod common;
 use common::*;
@@ -80,4 +81,106 @@ fn native_libraries_on_the_search_path_are_keyed() {
     native_lib(&sb, 2);
     sb.compile_expect(&z, "miss");
     sb.compile_expect(&z, "hit");
+}
+
+/// Writes `extra/extra.o` (defining `zc_marker = value`) and
+/// `extra/libzcx.a` (defining `zc_lib = value * 10`).
+fn link_arg_inputs(sb: &Sandbox, value: u32) {
+    sb.write("extra/extra.c", format!("unsigned zc_marker = {value};\n"));
+    sb.write("extra/x.c", format!("unsigned zc_lib = {};\n", value * 10));
+    for (src, obj) in [
+        ("extra/extra.c", "extra/extra.o"),
+        ("extra/x.c", "extra/x.o"),
+    ] {
+        assert_ok(&sb.run("cc", &["-c", src, "-o", obj]), "cc");
+    }
+    sb.remove("extra/libzcx.a");
+    assert_ok(&sb.run("ar", &["rcs", "extra/libzcx.a", "extra/x.o"]), "ar");
+}
+
+#[test]
+fn files_named_by_link_args_are_keyed() {
+    let Some(sb) = sandbox() else { return };
+    sb.write(
+        "app.rs",
+        "extern \"C\" { static zc_marker: u32; static zc_lib: u32; }\n\
+         fn main() { unsafe { println!(\"{} {}\", zc_marker, zc_lib) } }\n",
+    );
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    let args = [
+        "--crate-name",
+        "app",
+        "--crate-type",
+        "bin",
+        "--out-dir",
+        "out",
+        "-C",
+        "link-arg=extra/extra.o",
+        "-C",
+        "link-args=-Lextra -lzcx",
+        "app.rs",
+    ];
+    let mut z = vec!["rustc"];
+    z.extend_from_slice(&args);
+    let app = sb.path("out/app");
+    let run_app = || {
+        let out = sb.run::<&str>(app.to_str().unwrap(), &[]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    link_arg_inputs(&sb, 1);
+    sb.compile_expect(&z, "miss");
+    assert_eq!(run_app().trim(), "1 10");
+    sb.compile_expect(&z, "hit");
+    // A new object named by -C link-arg: the link must not be served stale.
+    sb.write("extra/extra.c", "unsigned zc_marker = 2;\n");
+    assert_ok(
+        &sb.run("cc", &["-c", "extra/extra.c", "-o", "extra/extra.o"]),
+        "cc",
+    );
+    sb.compile_expect(&z, "miss");
+    assert_eq!(run_app().trim(), "2 10");
+    // A new library found through the link args' -L/-l.
+    link_arg_inputs(&sb, 3);
+    sb.compile_expect(&z, "miss");
+    assert_eq!(run_app().trim(), "3 30");
+    let hit_bytes = {
+        sb.compile_expect(&z, "hit");
+        sb.read("out/app")
+    };
+    assert_ok(&sb.run("rustc", &args), "bare rustc");
+    assert_same(
+        &sb.read("out/app"),
+        &hit_bytes,
+        "bin linked with link-arg inputs",
+    );
+}
+
+#[test]
+fn link_args_naming_extra_outputs_are_not_cached() {
+    let Some(sb) = sandbox() else { return };
+    sb.write("m.rs", "fn main() {}\n");
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    let before = sb.stats();
+    let z = [
+        "rustc",
+        "--crate-name",
+        "m",
+        "--crate-type",
+        "bin",
+        "--out-dir",
+        "out",
+        "-C",
+        "link-arg=-Wl,-Map=out/m.map",
+        "m.rs",
+    ];
+    assert_ok(&sb.zcc(&z), "zccache rustc with -Map");
+    assert!(
+        sb.exists("out/m.map"),
+        "the real link ran and wrote its map"
+    );
+    let after = sb.stats();
+    let label = "rustc_link_outputs";
+    let seen = reason_count(&after, "non_cacheable_by_reason", label)
+        - reason_count(&before, "non_cacheable_by_reason", label);
+    assert_eq!(seen, 1, "expected one {label} refusal; stats {after}");
 }

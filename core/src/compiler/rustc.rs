@@ -94,6 +94,10 @@ pub struct RustcInvocation {
     pub native_libs: Vec<String>,
     /// `-C linker=…`.
     pub linker: Option<String>,
+    /// The arguments rustc passes to the linker: each `-C link-arg=X`, and
+    /// `-C link-args=…` split on whitespace, in order (rustc book, "Codegen
+    /// Options", link-arg / link-args).
+    pub link_args: Vec<String>,
     /// `--target`.
     pub target: Option<String>,
 }
@@ -302,6 +306,10 @@ fn apply_codegen(inv: &mut RustcInvocation, v: &str) -> Result<(), RustcRefusal>
         "incremental" => return Err(RustcRefusal::Incremental),
         "extra-filename" => inv.extra_filename = value.to_string(),
         "linker" => inv.linker = Some(value.to_string()),
+        "link-arg" => inv.link_args.push(value.to_string()),
+        "link-args" => inv
+            .link_args
+            .extend(value.split_whitespace().map(str::to_string)),
         n if UNCACHED_CODEGEN.contains(&n) => {
             let off = matches!(
                 (n, value),

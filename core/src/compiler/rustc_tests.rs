@@ -85,3 +85,13 @@ fn argfiles_expand_one_arg_per_line() {
     assert_eq!(inv.crate_name, "x y");
     assert!(parse_rustc_args(&["@missing".to_string()], d.path()).is_err());
 }
+
+#[test]
+fn link_args_are_collected_in_order() {
+    let inv = parse(
+        "--crate-name app main.rs --crate-type bin --out-dir /o -C link-arg=extra.o \
+         -Clink-args=-Wl,-Tmy.ld -C link-arg=-lfoo",
+    )
+    .unwrap();
+    assert_eq!(inv.link_args, vec!["extra.o", "-Wl,-Tmy.ld", "-lfoo"]);
+}

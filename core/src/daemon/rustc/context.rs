@@ -8,7 +8,10 @@
 //!   `-C extra-filename`, `--cfg`, RUSTFLAGS-derived args, `--target`);
 //! - the content of every `--extern` file;
 //! - native libraries named by `-l` that are found in `-L` dirs;
-//! - for linked crate types, the linker's identity (`-C linker`, else `cc`);
+//! - for linked crate types, the linker's identity (`-C linker`, else `cc`)
+//!   and the content of every file the `-C link-arg(s)` name: objects,
+//!   archives, linker scripts, `-Wl,@file`s, and `-l` libraries found in
+//!   the `-L` dirs;
 //! - the `CARGO_*` variables (cargo sets `CARGO_PKG_*`,
 //!   `CARGO_MANIFEST_DIR`, …; `CARGO_MAKEFLAGS`, the jobserver handle, is
 //!   left out), `OUT_DIR`, and variables that change rustc itself.
@@ -16,7 +19,9 @@
 //! Source files and `env!` variables come later, from the dep-info.
 
 use super::identity::rustc_identity;
+use crate::compiler::link_args::{parse_driver_link, LinkParse};
 use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
+use crate::daemon::link::key::resolve_library;
 use crate::daemon::plan::Refusal;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
@@ -75,6 +80,10 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal>
     }
     if inv.links() {
         b.field("linker", &linker_identity(d, req, &inv)?);
+        for (path, hash) in link_arg_inputs(d, req, &inv)? {
+            b.field("link-arg-input", path.as_bytes());
+            b.field("link-arg-input-hash", &hash);
+        }
     }
     Ok(RustcPlan {
         context: b.finish(),
@@ -104,11 +113,7 @@ fn native_libs(
     inv: &RustcInvocation,
 ) -> Vec<(String, crate::hash::Digest)> {
     let mut out = Vec::new();
-    let dirs = inv
-        .lib_dirs
-        .iter()
-        .filter(|(kind, _)| kind != "dependency" && kind != "crate");
-    for (_, dir) in dirs {
+    for dir in search_dirs(inv) {
         for name in &inv.native_libs {
             for file in [format!("lib{name}.a"), format!("lib{name}.so")] {
                 let p = resolve(&req.cwd, dir).join(&file);
@@ -119,6 +124,78 @@ fn native_libs(
         }
     }
     out
+}
+
+/// The files the `-C link-arg(s)` make the linker read, with their content
+/// hashes, read the way a linker driver reads them (rustc passes link args
+/// to `cc`; gcc manual, "Options for Linking"): named inputs, linker
+/// scripts and `-Wl,@file`s, and `-l` libraries resolved in the link
+/// args' `-L` dirs then rustc's own non-dependency `-L` dirs. Libraries
+/// only in the linker's default dirs are system libraries and not keyed.
+///
+/// Errors: [`Refusal::NonCacheable`] when the link args name outputs we do
+/// not capture (`-Wl,-Map=…`), are not reproducible (`--build-id=uuid`),
+/// or name an input that cannot be read.
+fn link_arg_inputs(
+    d: &DaemonState,
+    req: &CompileRequest,
+    inv: &RustcInvocation,
+) -> Result<Vec<(String, crate::hash::Digest)>, Refusal> {
+    if inv.link_args.is_empty() {
+        return Ok(Vec::new());
+    }
+    // rustc supplies the objects and the output itself; stand-ins make
+    // the argv a complete driver link, and are dropped again below.
+    const OBJECTS: &str = "\0rustc-objects.o";
+    let mut argv = inv.link_args.clone();
+    argv.extend(["-o", "\0rustc-output", OBJECTS].map(str::to_string));
+    let link = match parse_driver_link(&argv, &req.cwd) {
+        LinkParse::Link(l) => l,
+        LinkParse::NotALink => {
+            let detail = inv.link_args.join(" ");
+            return Err(Refusal::NonCacheable("rustc_link_args", detail));
+        }
+        LinkParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+    };
+    if !link.extra_outputs.is_empty() {
+        let detail = link.extra_outputs.join(" ");
+        return Err(Refusal::NonCacheable("rustc_link_outputs", detail));
+    }
+    let mut files: Vec<std::path::PathBuf> = link
+        .inputs
+        .iter()
+        .filter(|i| *i != OBJECTS)
+        .map(|i| resolve(&req.cwd, i))
+        .collect();
+    let dirs: Vec<std::path::PathBuf> = link
+        .lib_dirs
+        .iter()
+        .map(String::as_str)
+        .chain(search_dirs(inv))
+        .map(|dir| resolve(&req.cwd, dir))
+        .collect();
+    for lib in &link.libs {
+        files.extend(resolve_library(lib, &dirs));
+    }
+    files
+        .into_iter()
+        .map(|p| {
+            let dg = d.meta.digest(&p).map_err(|e| {
+                let detail = format!("{}: {e}", p.display());
+                Refusal::NonCacheable("rustc_link_input_unreadable", detail)
+            })?;
+            Ok((p.to_string_lossy().into_owned(), dg.hash))
+        })
+        .collect()
+}
+
+/// rustc's `-L` dirs that hold native libraries (all kinds but
+/// `dependency` and `crate`; rustc book, "-L").
+fn search_dirs(inv: &RustcInvocation) -> impl Iterator<Item = &str> {
+    inv.lib_dirs
+        .iter()
+        .filter(|(kind, _)| kind != "dependency" && kind != "crate")
+        .map(|(_, dir)| dir.as_str())
 }
 
 /// blake3 of the linker binary (`-C linker`, else `cc` on the request's
