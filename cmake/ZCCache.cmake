@@ -11,12 +11,32 @@
 #   ZCCACHE_MODE     AUTO (default): use zccache when it is found;
 #                    ON: fail the configure when it is missing; OFF: never.
 #   ZCCACHE_LINK     ON (default with CMake >= 3.21): cache links too,
-#                    through CMAKE_<LANG>_LINKER_LAUNCHER.
+#                    through CMAKE_<LANG>_LINKER_LAUNCHER, and static
+#                    libraries, by prefixing CMake's archive rules
+#                    (CMAKE_<LANG>_ARCHIVE_CREATE/APPEND/FINISH: `ar qc`,
+#                    `ar q`, `ranlib`) with zccache when they use a GNU or
+#                    LLVM ar/ranlib and nobody changed them.
 #   ZCCACHE_PROGRAM  the zccache binary (found on PATH, or next to this file).
 #
 # Launchers the user already set are never overridden. Visual Studio and
 # Xcode generators ignore launchers, so zccache cannot be used with them.
 # Per target: zccache_enable_for_target(<target>).
+
+# Included again as CMAKE_PROJECT_INCLUDE (see _zccache_defer_archive_rules):
+# at the end of project(), the languages are enabled and their archive
+# rules are defined, so they can be wrapped now.
+if(_ZCCACHE_ARCHIVE_RULES_DEFERRED)
+  if(_ZCCACHE_USER_PROJECT_INCLUDE)
+    include("${_ZCCACHE_USER_PROJECT_INCLUDE}")
+  endif()
+  get_property(_zccache_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
+  foreach(_zccache_lang IN LISTS _ZCCACHE_LANGUAGES)
+    if(_zccache_lang IN_LIST _zccache_enabled)
+      _zccache_wrap_archive_rules(${_zccache_lang})
+    endif()
+  endforeach()
+  return()
+endif()
 
 include_guard(GLOBAL)
 
@@ -94,6 +114,46 @@ macro(_zccache_set_launcher var)
   endif()
 endmacro()
 
+# Prefix CMake's default static-library rules for <lang> with zccache:
+# CMAKE_<lang>_ARCHIVE_CREATE/APPEND (`<CMAKE_AR> qc|q …`) and _FINISH
+# (`<CMAKE_RANLIB> <TARGET>`). Rules that do not start with those
+# placeholders were customised by the project or toolchain and are left
+# alone, and so are archivers zccache does not cache (emar, lib.exe, …).
+macro(_zccache_wrap_archive_rules lang)
+  get_filename_component(_zccache_ar_name "${CMAKE_AR}" NAME)
+  get_filename_component(_zccache_ranlib_name "${CMAKE_RANLIB}" NAME)
+  set(_zccache_tool_re "^([^/]*-)?(gcc-|llvm-)?")
+  foreach(_zccache_rule CREATE APPEND FINISH)
+    set(_zccache_var CMAKE_${lang}_ARCHIVE_${_zccache_rule})
+    if(_zccache_rule STREQUAL "FINISH")
+      set(_zccache_name "${_zccache_ranlib_name}")
+      set(_zccache_tool ranlib)
+      set(_zccache_placeholder "<CMAKE_RANLIB>")
+    else()
+      set(_zccache_name "${_zccache_ar_name}")
+      set(_zccache_tool ar)
+      set(_zccache_placeholder "<CMAKE_AR>")
+    endif()
+    string(FIND "${${_zccache_var}}" "${_zccache_placeholder} " _zccache_at)
+    if(_zccache_at EQUAL 0
+       AND _zccache_name MATCHES "${_zccache_tool_re}${_zccache_tool}(-[0-9.]+)?$")
+      set(${_zccache_var} "\"${ZCCACHE_PROGRAM}\" ${${_zccache_var}}")
+    endif()
+  endforeach()
+endmacro()
+
+# Included before the project's languages are enabled (as
+# CMAKE_PROJECT_TOP_LEVEL_INCLUDES is): the archive rules do not exist yet,
+# so include this file again at the end of every project() call
+# (CMAKE_PROJECT_INCLUDE, CMake >= 3.15), chaining a file the user set.
+macro(_zccache_defer_archive_rules)
+  set(_ZCCACHE_ARCHIVE_RULES_DEFERRED ON)
+  if(DEFINED CMAKE_PROJECT_INCLUDE)
+    set(_ZCCACHE_USER_PROJECT_INCLUDE "${CMAKE_PROJECT_INCLUDE}")
+  endif()
+  set(CMAKE_PROJECT_INCLUDE "${CMAKE_CURRENT_LIST_FILE}")
+endmacro()
+
 _zccache_usable(_zccache_ok)
 if(_zccache_ok)
   _zccache_languages(_zccache_langs)
@@ -102,7 +162,14 @@ if(_zccache_ok)
     if(ZCCACHE_LINK AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.21)
       _zccache_set_launcher(CMAKE_${_zccache_lang}_LINKER_LAUNCHER)
     endif()
+    if(ZCCACHE_LINK)
+      _zccache_wrap_archive_rules(${_zccache_lang})
+    endif()
   endforeach()
+  get_property(_zccache_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
+  if(ZCCACHE_LINK AND NOT _zccache_enabled)
+    _zccache_defer_archive_rules()
+  endif()
   message(STATUS "zccache: using ${ZCCACHE_PROGRAM} for ${_zccache_langs}")
 endif()
 

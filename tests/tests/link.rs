@@ -1,7 +1,7 @@
 //! Link and archive caching: driver links, direct `ld`, `ar`; byte-identical
 //! hits with sibling outputs; invalidation by input object, `-L` library and
 //! linker flag; named non-cacheable reasons; the non-deterministic archive
-//! warning (stats only, never on stderr).
+//! warning (stats only, never on stderr); CMake's `ar qc` + `ranlib` pair.
 
 mod common;
 use common::*;
@@ -208,4 +208,45 @@ fn nondeterministic_archive_warns_in_stats_only() {
     sb.compile_expect(&["ar", "q", "libx.a", "b.o"], "miss");
     let listing = sb.run("ar", &["t", "libx.a"]);
     assert_eq!(text(&listing.stdout), "a.o\nb.o\n");
+}
+
+/// CMake's static-library rule, `ar qc` then `ranlib`: both are cached, the
+/// result is byte-identical to running them bare, and `ranlib` keys on the
+/// archive it indexes in place.
+#[test]
+fn cmake_style_ar_qc_then_ranlib_is_cached() {
+    if missing(&["gcc", "ar", "ranlib"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    objects(&sb, 3);
+    assert_ok(&sb.run("ar", &["qc", "bare.a", "a.o", "b.o"]), "bare ar");
+    assert_ok(&sb.run("ranlib", &["bare.a"]), "bare ranlib");
+    let bare = sb.read("bare.a");
+    sb.start();
+    for outcome in ["miss", "hit"] {
+        sb.remove("libx.a");
+        expect(&sb, &["ar", "qc", "libx.a", "a.o", "b.o"], outcome);
+        expect(&sb, &["ranlib", "libx.a"], outcome);
+        assert_same(
+            &sb.read("libx.a"),
+            &bare,
+            &format!("indexed archive ({outcome})"),
+        );
+    }
+    // A different archive to index: ranlib must not replay the old index.
+    objects(&sb, 5);
+    sb.remove("libx.a");
+    expect(&sb, &["ar", "qc", "libx.a", "a.o", "b.o"], "miss");
+    expect(&sb, &["ranlib", "libx.a"], "miss");
+    sb.remove("bare.a");
+    assert_ok(&sb.run("ar", &["qc", "bare.a", "a.o", "b.o"]), "bare ar");
+    assert_ok(&sb.run("ranlib", &["bare.a"]), "bare ranlib");
+    assert_same(&sb.read("libx.a"), &sb.read("bare.a"), "re-indexed archive");
+    // ranlib options it cannot prove reproducible run uncached.
+    let before = sb.stats();
+    sb.zcc_ok(&["ranlib", "-t", "libx.a"]);
+    let after = sb.stats();
+    let n = |s: &serde_json::Value| reason_count(s, "non_cacheable_by_reason", "ranlib_option");
+    assert_eq!(n(&after) - n(&before), 1, "{after}");
 }

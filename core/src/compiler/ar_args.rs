@@ -86,6 +86,45 @@ pub fn parse_ar_args(args: &[String]) -> ArParse {
     })
 }
 
+/// Parse a `ranlib` argv (GNU binutils manual, "ranlib"): `[-D|-U]
+/// [--plugin P] archive`. It indexes the archive in place, which is `ar s`
+/// on the existing archive: operation `s`, no members, `D`/`U` as
+/// modifiers. Other options (`-t` touches the index timestamp; `--help`,
+/// `--version` print) and more than one archive are refused.
+pub fn parse_ranlib_args(args: &[String]) -> ArParse {
+    let mut plugins = Vec::new();
+    let mut modifiers = String::new();
+    let mut archives = Vec::new();
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        match a.as_str() {
+            "-D" => modifiers.push('D'),
+            "-U" => modifiers.push('U'),
+            "--plugin" => match args.get(i + 1) {
+                Some(p) => {
+                    plugins.push(p.clone());
+                    i += 1;
+                }
+                None => return refuse("ranlib_option", a),
+            },
+            _ if a.starts_with("--plugin=") => plugins.push(a["--plugin=".len()..].to_string()),
+            _ if a.starts_with('-') => return refuse("ranlib_option", a),
+            _ => archives.push(a.clone()),
+        }
+        i += 1;
+    }
+    let [archive] = archives.as_slice() else {
+        return refuse("ranlib_option", &format!("{} archives", archives.len()));
+    };
+    ArParse::Archive(ArInvocation {
+        operation: 's',
+        modifiers,
+        archive: archive.clone(),
+        members: Vec::new(),
+        plugins,
+    })
+}
+
 fn refuse(label: &'static str, detail: &str) -> ArParse {
     ArParse::NonCacheable(label, detail.to_string())
 }
@@ -125,6 +164,27 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn ranlib_is_an_in_place_index() {
+        match parse_ranlib_args(&s(&["-D", "libx.a"])) {
+            ArParse::Archive(a) => {
+                assert_eq!((a.operation, a.modifiers.as_str()), ('s', "D"));
+                assert_eq!(a.archive, "libx.a");
+                assert!(a.members.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [&["-t", "l.a"][..], &["a.a", "b.a"], &[], &["--version"]] {
+            assert!(
+                matches!(
+                    parse_ranlib_args(&s(bad)),
+                    ArParse::NonCacheable("ranlib_option", _)
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

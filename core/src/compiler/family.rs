@@ -22,6 +22,9 @@ pub enum CompilerFamily {
     /// An archiver: GNU `ar`, `gcc-ar`, `llvm-ar`, optionally with a target
     /// prefix and/or version suffix.
     Ar,
+    /// An archive indexer: `ranlib`, `gcc-ranlib`, `llvm-ranlib`, decorated
+    /// like the archivers.
+    Ranlib,
     /// Anything else.
     Unknown,
 }
@@ -45,7 +48,8 @@ impl CompilerFamily {
     /// - `ld`, `ld.bfd`, `ld.gold`, `gold`, `ld.lld`, `lld`, `ld.mold`,
     ///   `mold` (with a target prefix) => `Ld`;
     /// - `ar`, `gcc-ar`, `llvm-ar` (with a target prefix and/or a dash
-    ///   version) => `Ar`;
+    ///   version) => `Ar`; `ranlib`, `gcc-ranlib`, `llvm-ranlib` likewise
+    ///   => `Ranlib`;
     /// - anything else (including `c++filt`, `cc1`) => `Unknown`.
     pub fn from_path(path: &Path) -> CompilerFamily {
         match path.file_name().and_then(|n| n.to_str()) {
@@ -100,12 +104,16 @@ fn tool_family(name: &str) -> Option<CompilerFamily> {
         "ld", "ld.bfd", "ld.gold", "gold", "ld.lld", "lld", "ld.mold", "mold",
     ];
     const ARCHIVERS: &[&str] = &["ar", "gcc-ar", "llvm-ar"];
+    const INDEXERS: &[&str] = &["ranlib", "gcc-ranlib", "llvm-ranlib"];
     if LINKERS.iter().any(|b| is_prefixed_base(name, b)) {
         return Some(CompilerFamily::Ld);
     }
     let stem = strip_dash_version(name);
     if ARCHIVERS.iter().any(|b| is_prefixed_base(stem, b)) {
         return Some(CompilerFamily::Ar);
+    }
+    if INDEXERS.iter().any(|b| is_prefixed_base(stem, b)) {
+        return Some(CompilerFamily::Ranlib);
     }
     None
 }
@@ -221,6 +229,14 @@ mod tests {
             "x86_64-linux-gnu-ar",
         ] {
             assert_eq!(fam(n), CompilerFamily::Ar, "{n}");
+        }
+        for n in [
+            "ranlib",
+            "gcc-ranlib-12",
+            "llvm-ranlib",
+            "x86_64-linux-gnu-ranlib",
+        ] {
+            assert_eq!(fam(n), CompilerFamily::Ranlib, "{n}");
         }
         for n in [
             "c++filt",

@@ -14,7 +14,7 @@ pub mod response_file;
 #[cfg(test)]
 mod tests;
 
-pub use ar_args::{parse_ar_args, ArInvocation, ArParse};
+pub use ar_args::{parse_ar_args, parse_ranlib_args, ArInvocation, ArParse};
 pub use family::{is_masquerade_name, CompilerFamily};
 pub use gcc::{
     parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason,

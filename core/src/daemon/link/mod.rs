@@ -1,6 +1,7 @@
 //! The link and archive pipeline: compiler-driver links (`cc a.o -o app`),
-//! direct linker calls (`ld`, `ld.gold`, `ld.lld`) and archiver calls
-//! (`ar`, `llvm-ar`). Like the compile pipeline it answers in two stages:
+//! direct linker calls (`ld`, `ld.gold`, `ld.lld`), archiver calls
+//! (`ar`, `llvm-ar`) and archive indexing (`ranlib`, as CMake runs it after
+//! `ar qc`). Like the compile pipeline it answers in two stages:
 //! [`probe`] keys the call (see [`key`]) and restores a hit inline; a miss
 //! becomes a [`run::LinkJob`] that runs the real tool on the blocking pool
 //! and stores what it produced (see [`outputs`]).
@@ -17,8 +18,8 @@ use super::route::Stage;
 use super::state::{DaemonState, Finished};
 use super::stats::Outcome;
 use crate::compiler::{
-    expand_response_files, parse_ar_args, parse_driver_link, parse_linker, ArParse, CompilerFamily,
-    LinkParse, LinkTool,
+    expand_response_files, parse_ar_args, parse_driver_link, parse_linker, parse_ranlib_args,
+    ArParse, CompilerFamily, LinkParse, LinkTool,
 };
 use crate::ipc::{CompileRequest, Response};
 use crate::key::resolve;
@@ -37,7 +38,10 @@ const COMPILE_ONLY: &[&str] = &["-c", "-E", "-S"];
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Option<Stage> {
     let started = Instant::now();
     let family = CompilerFamily::from_path(&req.compiler);
-    let is_tool = matches!(family, CompilerFamily::Ld | CompilerFamily::Ar);
+    let is_tool = matches!(
+        family,
+        CompilerFamily::Ld | CompilerFamily::Ar | CompilerFamily::Ranlib
+    );
     // emcc/em++ links (`-o app.js`/`.html`, with `.wasm` siblings) are
     // driver links too; their identity is emscripten's (see key.rs).
     if !is_tool && !family.is_c_family() && family != CompilerFamily::Emcc {
@@ -59,7 +63,8 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Option<Stage> {
         }
     };
     let job = match family {
-        CompilerFamily::Ar => plan_archive(d, req, &args),
+        CompilerFamily::Ar => plan_archive(d, req, &args, parse_ar_args(&args)),
+        CompilerFamily::Ranlib => plan_archive(d, req, &args, parse_ranlib_args(&args)),
         CompilerFamily::Ld => plan_link(d, req, &args, parse_linker(&args), LinkTool::Linker),
         _ => match parse_driver_link(&args, &req.cwd) {
             LinkParse::NotALink => return None,
@@ -102,8 +107,9 @@ fn plan_archive(
     d: &DaemonState,
     req: &CompileRequest,
     args: &[String],
+    parsed: ArParse,
 ) -> Result<LinkJob, Refusal> {
-    let inv = match parse_ar_args(args) {
+    let inv = match parsed {
         ArParse::Archive(inv) => inv,
         ArParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
     };
