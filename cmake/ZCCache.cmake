@@ -22,19 +22,13 @@
 # Xcode generators ignore launchers, so zccache cannot be used with them.
 # Per target: zccache_enable_for_target(<target>).
 
-# Included again as CMAKE_PROJECT_INCLUDE (see _zccache_defer_archive_rules):
-# at the end of project(), the languages are enabled and their archive
-# rules are defined, so they can be wrapped now.
-if(_ZCCACHE_ARCHIVE_RULES_DEFERRED)
+# Included again as CMAKE_PROJECT_INCLUDE (see _zccache_wrap_rules_later):
+# at the end of every project(), wrap the rules of the languages it enabled.
+if(_ZCCACHE_RULES_DEFERRED)
   if(_ZCCACHE_USER_PROJECT_INCLUDE)
     include("${_ZCCACHE_USER_PROJECT_INCLUDE}")
   endif()
-  get_property(_zccache_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
-  foreach(_zccache_lang IN LISTS _ZCCACHE_LANGUAGES)
-    if(_zccache_lang IN_LIST _zccache_enabled)
-      _zccache_wrap_archive_rules(${_zccache_lang})
-    endif()
-  endforeach()
+  _zccache_wrap_rules()
   return()
 endif()
 
@@ -142,13 +136,45 @@ macro(_zccache_wrap_archive_rules lang)
   endforeach()
 endmacro()
 
-# Included before the project's languages are enabled (as
-# CMAKE_PROJECT_TOP_LEVEL_INCLUDES is): the archive rules do not exist yet,
-# so include this file again at the end of every project() call
-# (CMAKE_PROJECT_INCLUDE, CMake >= 3.15), chaining a file the user set.
-macro(_zccache_defer_archive_rules)
-  set(_ZCCACHE_ARCHIVE_RULES_DEFERRED ON)
-  if(DEFINED CMAKE_PROJECT_INCLUDE)
+# CMake has no launcher for ASM before 3.27 or so; prefix its default compile
+# rule (`<CMAKE_ASM_COMPILER> … -c <SOURCE>`) with zccache when the assembler
+# is a gcc or clang driver (preprocessed `.S` files cache like C) and nobody
+# set an ASM launcher or changed the rule.
+macro(_zccache_wrap_asm_rule)
+  if(NOT DEFINED CMAKE_ASM_COMPILER_LAUNCHER
+     AND NOT DEFINED ENV{CMAKE_ASM_COMPILER_LAUNCHER}
+     AND CMAKE_ASM_COMPILER_ID MATCHES "^(GNU|Clang)$")
+    string(FIND "${CMAKE_ASM_COMPILE_OBJECT}" "<CMAKE_ASM_COMPILER> " _zccache_at)
+    if(_zccache_at EQUAL 0)
+      set(CMAKE_ASM_COMPILE_OBJECT "\"${ZCCACHE_PROGRAM}\" ${CMAKE_ASM_COMPILE_OBJECT}")
+    endif()
+  endif()
+endmacro()
+
+# Wrap the rules of the enabled languages: archive rules with ZCCACHE_LINK,
+# and ASM compiles. Idempotent: a wrapped rule no longer starts with its
+# placeholder.
+macro(_zccache_wrap_rules)
+  get_property(_zccache_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
+  foreach(_zccache_lang IN LISTS _ZCCACHE_LANGUAGES)
+    if(ZCCACHE_LINK AND _zccache_lang IN_LIST _zccache_enabled)
+      _zccache_wrap_archive_rules(${_zccache_lang})
+    endif()
+  endforeach()
+  if("ASM" IN_LIST _zccache_enabled)
+    _zccache_wrap_asm_rule()
+  endif()
+endmacro()
+
+# Rules only exist once project() or enable_language() has enabled a
+# language, which may come after this module (CMAKE_PROJECT_TOP_LEVEL_INCLUDES
+# runs before it; a subproject's project() enables more). So include this
+# file again at the end of every project() call (CMAKE_PROJECT_INCLUDE,
+# CMake >= 3.15), chaining a file the user set there.
+macro(_zccache_wrap_rules_later)
+  set(_ZCCACHE_RULES_DEFERRED ON)
+  if(DEFINED CMAKE_PROJECT_INCLUDE
+     AND NOT CMAKE_PROJECT_INCLUDE STREQUAL CMAKE_CURRENT_LIST_FILE)
     set(_ZCCACHE_USER_PROJECT_INCLUDE "${CMAKE_PROJECT_INCLUDE}")
   endif()
   set(CMAKE_PROJECT_INCLUDE "${CMAKE_CURRENT_LIST_FILE}")
@@ -162,14 +188,9 @@ if(_zccache_ok)
     if(ZCCACHE_LINK AND CMAKE_VERSION VERSION_GREATER_EQUAL 3.21)
       _zccache_set_launcher(CMAKE_${_zccache_lang}_LINKER_LAUNCHER)
     endif()
-    if(ZCCACHE_LINK)
-      _zccache_wrap_archive_rules(${_zccache_lang})
-    endif()
   endforeach()
-  get_property(_zccache_enabled GLOBAL PROPERTY ENABLED_LANGUAGES)
-  if(ZCCACHE_LINK AND NOT _zccache_enabled)
-    _zccache_defer_archive_rules()
-  endif()
+  _zccache_wrap_rules()
+  _zccache_wrap_rules_later()
   message(STATUS "zccache: using ${ZCCACHE_PROGRAM} for ${_zccache_langs}")
 endif()
 

@@ -2,7 +2,8 @@
 //! (static lib, shared lib, executable; C and C++; a precompiled header)
 //! through zccache: warm rebuilds are all hits and byte-identical to builds
 //! without zccache, a header edit rebuilds exactly its dependents, the
-//! depfiles leave no work behind, and the CMake module's modes behave.
+//! depfiles leave no work behind, and the CMake module's modes behave. The
+//! module also caches ASM compiles and static-library rules.
 
 mod common;
 use common::*;
@@ -252,6 +253,77 @@ fn cmake_module_modes_and_user_launchers() {
         rules.contains(&format!("{} /usr/bin/c++", zccache_bin().display())),
         "zccache for C++"
     );
+}
+
+/// A project whose static library has a preprocessed assembly file, in a
+/// subproject that enables ASM itself (as zstd does), plus a user
+/// `CMAKE_PROJECT_INCLUDE` that must still run.
+fn asm_project(sb: &Sandbox) -> PathBuf {
+    sb.write(
+        "asm/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.16)\nproject(top C)\nadd_subdirectory(lib)\n",
+    );
+    sb.write(
+        "asm/lib/CMakeLists.txt",
+        "project(sub C ASM)\nadd_library(fast STATIC f.S g.c)\n",
+    );
+    sb.write(
+        "asm/lib/f.S",
+        "#define RET ret\n.text\n.globl zc_f\nzc_f:\n  RET\n",
+    );
+    sb.write("asm/lib/g.c", "int zc_g(void) { return 7; }\n");
+    sb.write(
+        "user.cmake",
+        "message(STATUS \"user project include ran\")\n",
+    );
+    sb.path("asm")
+}
+
+#[test]
+fn cmake_asm_and_archive_rules_are_cached_through_the_module() {
+    if missing(&["cmake", "ninja", "gcc", "ar", "ranlib"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let src = asm_project(&sb);
+    let (b, lib) = (sb.path("b"), "lib/libfast.a");
+    ok(cmake_configure(&sb, &src, &b, "Ninja", &[]), "cmake (bare)");
+    build(&sb, "ninja", &b, &[]);
+    let bare = std::fs::read(b.join(lib)).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+    let module = format!("-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES={}", module_path(&sb));
+    let user = format!(
+        "-DCMAKE_PROJECT_INCLUDE={}",
+        sb.path("user.cmake").display()
+    );
+    let conf = ok(
+        cmake_configure(&sb, &src, &b, "Ninja", &[&module, &user]),
+        "cmake",
+    );
+    assert!(
+        text(&conf.stdout).contains("user project include ran"),
+        "the user's CMAKE_PROJECT_INCLUDE is chained: {}",
+        text(&conf.stdout)
+    );
+    sb.start();
+    build(&sb, "ninja", &b, &[]);
+    let cold = sb.counters();
+    // f.S, g.c, `ar qc`, `ranlib`.
+    assert_eq!((cold.hits, cold.misses), (0, 4), "cold: {}", sb.stats());
+    build(&sb, "ninja", &b, &["clean"]);
+    build(&sb, "ninja", &b, &[]);
+    let warm = sb.counters();
+    assert_eq!((warm.hits, warm.misses), (4, 4), "warm: {}", sb.stats());
+    assert_same(&std::fs::read(b.join(lib)).unwrap(), &bare, lib);
+    let noop = build(&sb, "ninja", &b, &["-n"]);
+    assert!(text(&noop.stdout).contains("no work to do"));
+    // Editing the assembly source misses it and both archive steps.
+    sb.write(
+        "asm/lib/f.S",
+        "#define RET nop; ret\n.text\n.globl zc_f\nzc_f:\n  RET\n",
+    );
+    build(&sb, "ninja", &b, &[]);
+    assert_eq!(sb.counters().misses, 7, "f.S, ar, ranlib: {}", sb.stats());
 }
 
 #[test]
