@@ -8,6 +8,7 @@
 //! cached: the "racy git" rule (git documentation, racy-git.txt).
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -142,12 +143,45 @@ impl MetadataCache {
     }
 }
 
+/// Files up to this size (bytes) are read whole; larger ones (rlibs,
+/// objects, libraries) are streamed through a buffer of this size, which
+/// avoids faulting in a fresh allocation as large as the file.
+const CHUNK: usize = 256 * 1024;
+/// Bytes kept from the end of one chunk before the next, so a time macro
+/// split across two reads is still found (`__TIMESTAMP__` is the longest).
+const MACRO_OVERLAP: usize = "__TIMESTAMP__".len() - 1;
+
 fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileDigest> {
-    let data = std::fs::read(path)?;
+    if fingerprint.size <= CHUNK as u64 {
+        let data = std::fs::read(path)?;
+        return Ok(FileDigest {
+            hash: *blake3::hash(&data).as_bytes(),
+            fingerprint,
+            has_time_macros: mentions_time_macros(&data),
+        });
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; MACRO_OVERLAP + CHUNK];
+    let (mut carry, mut has_time_macros) = (0, false);
+    loop {
+        let n = match file.read(&mut buf[carry..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let filled = carry + n;
+        hasher.update(&buf[carry..filled]);
+        has_time_macros = has_time_macros || mentions_time_macros(&buf[..filled]);
+        let keep = MACRO_OVERLAP.min(filled);
+        buf.copy_within(filled - keep..filled, 0);
+        carry = keep;
+    }
     Ok(FileDigest {
-        hash: *blake3::hash(&data).as_bytes(),
+        hash: *hasher.finalize().as_bytes(),
         fingerprint,
-        has_time_macros: mentions_time_macros(&data),
+        has_time_macros,
     })
 }
 
@@ -186,6 +220,26 @@ mod tests {
         let b = cache.digest(&p).unwrap();
         assert_ne!(a.hash, b.hash);
         assert_eq!(b.hash, *blake3::hash(b"#define A 2\n").as_bytes());
+    }
+
+    #[test]
+    fn large_files_are_streamed_with_the_same_digest_and_macro_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.h");
+        let fp = |p: &Path| StatFingerprint::of(&std::fs::metadata(p).unwrap());
+        // `__TIME__` straddles the first chunk boundary.
+        let mut data = vec![b'x'; CHUNK - 4];
+        data.extend_from_slice(b"__TIME__");
+        data.resize(3 * CHUNK + 5, b'y');
+        std::fs::write(&p, &data).unwrap();
+        let d = hash_file(&p, fp(&p)).unwrap();
+        assert_eq!(d.hash, *blake3::hash(&data).as_bytes());
+        assert!(d.has_time_macros);
+        data[CHUNK - 4..CHUNK + 4].copy_from_slice(b"__TIMER_");
+        std::fs::write(&p, &data).unwrap();
+        let d = hash_file(&p, fp(&p)).unwrap();
+        assert_eq!(d.hash, *blake3::hash(&data).as_bytes());
+        assert!(!d.has_time_macros);
     }
 
     #[test]
