@@ -22,6 +22,11 @@
 # Xcode generators ignore launchers, so zccache cannot be used with them.
 # Per target: zccache_enable_for_target(<target>).
 
+# include() gives this file its own policy scope: use modern policies here
+# (IN_LIST needs CMP0057) whatever the including project asked for. Macros
+# and functions keep the policies in effect where they are defined.
+cmake_policy(VERSION 3.10)
+
 # Included again as CMAKE_PROJECT_INCLUDE (see _zccache_wrap_rules_later):
 # at the end of every project(), wrap the rules of the languages it enabled.
 if(_ZCCACHE_RULES_DEFERRED)

@@ -255,6 +255,49 @@ fn cmake_module_modes_and_user_launchers() {
     );
 }
 
+/// Visual Studio and Xcode ignore launchers: the module warns and sets
+/// none. Those generators do not exist on Linux, so the module runs in
+/// script mode with `CMAKE_GENERATOR` set, as it would see it.
+#[test]
+fn cmake_module_warns_for_generators_without_launchers() {
+    if missing(&["cmake"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let probe = sb.write(
+        "probe.cmake",
+        format!(
+            "include(\"{}\")\nmessage(STATUS \"launcher=[${{CMAKE_C_COMPILER_LAUNCHER}}]\")\n",
+            module_path(&sb)
+        ),
+    );
+    for generator in ["Xcode", "Visual Studio 17 2022", "Ninja"] {
+        let out = sb.run(
+            "cmake",
+            &[
+                format!("-DCMAKE_GENERATOR={generator}"),
+                format!("-DZCCACHE_PROGRAM={}", zccache_bin().display()),
+                "-P".to_string(),
+                probe.to_string_lossy().into_owned(),
+            ],
+        );
+        assert_ok(&out, "cmake -P");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        let warned = stderr.contains(&format!(
+            "the {generator} generator ignores compiler launchers"
+        ));
+        let set = stdout.contains(&format!("launcher=[{}]", zccache_bin().display()));
+        if generator == "Ninja" {
+            assert!(!warned && set, "{generator}: {stdout}{stderr}");
+        } else {
+            assert!(
+                warned && stdout.contains("launcher=[]"),
+                "{generator}: {stdout}{stderr}"
+            );
+        }
+    }
+}
+
 /// A project whose static library has a preprocessed assembly file, in a
 /// subproject that enables ASM itself (as zstd does), plus a user
 /// `CMAKE_PROJECT_INCLUDE` that must still run.
