@@ -50,6 +50,79 @@ fn staticlib_hits_and_matches_bare() {
     assert!(sb.exists("out/s-x.d"));
 }
 
+/// `dylib` and `cdylib` (linked like a bin, one `.so` each) hit and are
+/// byte-identical to a bare rustc; a source edit misses. The cdylib call
+/// has no `--emit`, so the cache adds dep-info itself, which must not
+/// change the library.
+#[test]
+fn dylib_and_cdylib_hit_and_match_bare() {
+    let Some(sb) = sandbox() else { return };
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    for (ty, name, emit) in [
+        ("dylib", "d", "--emit=dep-info,link"),
+        ("cdylib", "c", "-Copt-level=0"),
+    ] {
+        let src = format!("{name}.rs");
+        sb.write(
+            &src,
+            "#[no_mangle]\npub extern \"C\" fn answer() -> u32 { 42 }\n",
+        );
+        let args = [
+            "--crate-name",
+            name,
+            "--crate-type",
+            ty,
+            emit,
+            "--out-dir",
+            "out",
+            &src,
+        ];
+        let so = format!("out/lib{name}.so");
+        assert_ok(&sb.run("rustc", &args), "bare rustc");
+        let bare = sb.read(&so);
+        sb.remove(&so);
+        let mut z = vec!["rustc"];
+        z.extend_from_slice(&args);
+        sb.compile_expect(&z, "miss");
+        sb.remove(&so);
+        sb.compile_expect(&z, "hit");
+        assert_same(&sb.read(&so), &bare, &format!("{ty} (hit)"));
+        sb.write(
+            &src,
+            "#[no_mangle]\npub extern \"C\" fn answer() -> u32 { 43 }\n",
+        );
+        sb.compile_expect(&z, "miss");
+    }
+}
+
+/// Without `--emit=dep-info`, adding it would change an rlib's embedded
+/// metadata: such calls run uncached, and the rlib equals a bare one.
+#[test]
+fn rlib_without_dep_info_runs_uncached() {
+    let Some(sb) = sandbox() else { return };
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    sb.write("l.rs", "pub fn answer() -> u32 { 42 }\n");
+    let args = [
+        "--crate-name",
+        "l",
+        "--crate-type",
+        "rlib",
+        "--out-dir",
+        "out",
+        "l.rs",
+    ];
+    assert_ok(&sb.run("rustc", &args), "bare rustc");
+    let bare = sb.read("out/libl.rlib");
+    let mut z = vec!["rustc"];
+    z.extend_from_slice(&args);
+    let before = sb.stats();
+    sb.zcc_ok(&z);
+    let after = sb.stats();
+    let n = |s: &serde_json::Value| reason_count(s, "non_cacheable_by_reason", "rustc_no_dep_info");
+    assert_eq!(n(&after) - n(&before), 1, "{after}");
+    assert_same(&sb.read("out/libl.rlib"), &bare, "rlib run by the launcher");
+}
+
 fn native_lib(sb: &Sandbox, value: u32) {
     sb.write(
         "nat/nat.c",
@@ -71,7 +144,7 @@ fn native_libraries_on_the_search_path_are_keyed() {
     );
     sb.write(
         "args.txt",
-        "--crate-name\nr\n--crate-type\nrlib\n-L\nnative=nat\n-l\nstatic=nat\n--out-dir\nout\n",
+        "--crate-name\nr\n--crate-type\nrlib\n--emit=dep-info,link\n-L\nnative=nat\n-l\nstatic=nat\n--out-dir\nout\n",
     );
     std::fs::create_dir_all(sb.path("out")).unwrap();
     native_lib(&sb, 1);

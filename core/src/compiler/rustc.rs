@@ -13,8 +13,17 @@ use std::path::Path;
 /// key: linker identity, link args, native libs).
 pub const LINKED_CRATE_TYPES: &[&str] = &["bin", "proc-macro", "dylib", "cdylib"];
 
-/// Crate types this cache serves (rustc book, "--crate-type").
-pub const CACHED_CRATE_TYPES: &[&str] = &["lib", "rlib", "staticlib", "bin", "proc-macro"];
+/// Crate types this cache serves: every stable one (rustc book,
+/// "--crate-type"); the linked ones key their link inputs.
+pub const CACHED_CRATE_TYPES: &[&str] = &[
+    "lib",
+    "rlib",
+    "staticlib",
+    "bin",
+    "proc-macro",
+    "dylib",
+    "cdylib",
+];
 
 /// Why a rustc invocation is not cached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +47,13 @@ pub enum RustcRefusal {
     /// `-C split-debuginfo`, `-C save-temps`, `-C profile-generate`, …).
     #[error("{0} has outputs the cache does not capture")]
     Outputs(String),
+    /// No `--emit=dep-info` for a crate whose output embeds crate metadata
+    /// (`lib`, `rlib`, `dylib`, `proc-macro`, or `--emit=metadata`): adding
+    /// dep-info, which the cache needs to learn the sources, changes that
+    /// metadata, so the output would differ from a plain rustc run. Cargo
+    /// always asks for dep-info.
+    #[error("no --emit=dep-info, and adding it would change the crate metadata")]
+    NoDepInfo,
     /// `--crate-name`, `--out-dir` missing.
     #[error("{0} is required for caching")]
     Missing(&'static str),
@@ -58,6 +74,7 @@ impl RustcRefusal {
             RustcRefusal::Incremental => "rustc_incremental",
             RustcRefusal::CrateType(_) => "rustc_crate_type",
             RustcRefusal::Emit(_) => "rustc_emit",
+            RustcRefusal::NoDepInfo => "rustc_no_dep_info",
             RustcRefusal::Outputs(_) => "rustc_outputs",
             RustcRefusal::Missing(_) => "rustc_missing_arg",
             RustcRefusal::Target(_) => "rustc_target",
@@ -110,6 +127,17 @@ impl RustcInvocation {
                 .crate_types
                 .iter()
                 .any(|t| LINKED_CRATE_TYPES.contains(&t.as_str()))
+    }
+
+    /// True when an output carries crate metadata: `--emit=metadata`, or a
+    /// crate type other than `bin`, `staticlib` and `cdylib` (rustc
+    /// reference, "Linkage").
+    pub fn embeds_metadata(&self) -> bool {
+        self.emit.iter().any(|e| e == "metadata")
+            || self
+                .crate_types
+                .iter()
+                .any(|t| !matches!(t.as_str(), "bin" | "staticlib" | "cdylib"))
     }
 
     /// The file names rustc writes into `out_dir` (rustc book, "--emit";
@@ -357,6 +385,9 @@ fn finish(mut inv: RustcInvocation, inputs: Vec<String>) -> Result<RustcInvocati
     }
     if let Some(t) = inv.target.as_deref().filter(|t| !t.contains("linux")) {
         return Err(RustcRefusal::Target(t.to_string()));
+    }
+    if !inv.emit.iter().any(|e| e == "dep-info") && inv.embeds_metadata() {
+        return Err(RustcRefusal::NoDepInfo);
     }
     Ok(inv)
 }

@@ -38,8 +38,11 @@ fn bin_and_proc_macro_names() {
     assert_eq!(bin.output_names(), vec!["app-9", "app-9.d"]);
     let test = parse("--crate-name t src/lib.rs --test -C extra-filename=-1 --out-dir /o").unwrap();
     assert_eq!(test.output_names(), vec!["t-1"]);
-    let pm = parse("--crate-name m src/lib.rs --crate-type proc-macro --out-dir /o").unwrap();
-    assert_eq!(pm.output_names(), vec!["libm.so"]);
+    let pm = parse(
+        "--crate-name m src/lib.rs --crate-type proc-macro --emit=dep-info,link --out-dir /o",
+    )
+    .unwrap();
+    assert_eq!(pm.output_names(), vec!["libm.so", "m.d"]);
 }
 
 #[test]
@@ -60,7 +63,7 @@ fn refusals_are_named() {
         "rustc_incremental"
     );
     assert_eq!(
-        r("--crate-name a a.rs --out-dir /o --crate-type cdylib"),
+        r("--crate-name a a.rs --out-dir /o --crate-type sdylib"),
         "rustc_crate_type"
     );
     assert_eq!(
@@ -74,12 +77,26 @@ fn refusals_are_named() {
         "rustc_target"
     );
     assert_eq!(r("--crate-name"), "rustc_bad_arg");
+    // Injecting dep-info would change the embedded crate metadata.
+    for ty in ["lib", "rlib", "dylib", "proc-macro"] {
+        let line = format!("--crate-name a a.rs --out-dir /o --crate-type {ty}");
+        assert_eq!(r(&line), "rustc_no_dep_info", "{ty}");
+    }
+    assert_eq!(
+        r("--crate-name a a.rs --out-dir /o --crate-type bin --emit=metadata,link"),
+        "rustc_no_dep_info"
+    );
+    for ty in ["bin", "staticlib", "cdylib"] {
+        let line = format!("--crate-name a a.rs --out-dir /o --crate-type {ty}");
+        assert!(parse(&line).is_ok(), "{ty} takes injected dep-info");
+    }
 }
 
 #[test]
 fn argfiles_expand_one_arg_per_line() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("args"), "--crate-name\nx y\n--out-dir\n/o\n").unwrap();
+    let lines = "--crate-name\nx y\n--out-dir\n/o\n--emit=dep-info,link\n";
+    std::fs::write(d.path().join("args"), lines).unwrap();
     let args = vec!["@args".to_string(), "a.rs".to_string()];
     let inv = parse_rustc_args(&args, d.path()).unwrap();
     assert_eq!(inv.crate_name, "x y");
