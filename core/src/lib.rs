@@ -8,6 +8,7 @@
 //! command line ([`cli`]). A compile request flows launcher → IPC → daemon
 //! pipeline → store, as described in `DESIGN.md` §3.
 
+pub mod cargo_warm;
 pub mod cli;
 pub mod compiler;
 pub mod config;
