@@ -113,9 +113,11 @@ pub fn check_group<'a>(
     safe_relative(unit)?;
     let roots = unit_dirs(profile, unit);
     let in_unit_dir = |p: &str| {
-        roots
-            .iter()
-            .any(|r| p == r || p.strip_prefix(r.as_str()).is_some_and(|t| t.starts_with('/')))
+        roots.iter().any(|r| {
+            p == r
+                || p.strip_prefix(r.as_str())
+                    .is_some_and(|t| t.starts_with('/'))
+        })
     };
     let deps = format!("{profile}/deps/");
     let in_deps = |p: &str| p.strip_prefix(&deps).is_some_and(|n| !n.contains('/'));
@@ -194,7 +196,15 @@ mod tests {
     #[test]
     fn only_plain_relative_paths_are_safe() {
         assert!(safe_relative("debug/deps/libx-0123456789abcdef.rlib").is_ok());
-        for bad in ["", "/etc/passwd", "debug/../../x", "./debug", "debug/./x", "a//b", "a/"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "debug/../../x",
+            "./debug",
+            "debug/./x",
+            "a//b",
+            "a/",
+        ] {
             assert!(safe_relative(bad).is_err(), "{bad}");
         }
     }

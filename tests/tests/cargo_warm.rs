@@ -69,7 +69,7 @@ fn fixture() -> Sandbox {
     sb.write("util/src/lib.rs", "pub fn twice(x: u8) -> u8 { 2 * x }\n");
     sb.write(
         "app/Cargo.toml",
-        &format!(
+        format!(
             "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
              [dependencies]\nutil = {{ path = \"../util\" }}\n\
              git-dep = {{ git = \"{url}\" }}\ngit-pm = {{ git = \"{url}\" }}\n"
@@ -97,7 +97,12 @@ fn commit_git(sb: &Sandbox, version: &str) {
     let git = |args: &[&str]| {
         let mut c = Command::new("git");
         c.args(["-c", "user.name=zc", "-c", "user.email=zc@example.com"])
-            .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
             .args(args)
             .current_dir(&repo);
         assert_ok(&run_cmd(&mut c, None), &format!("git {args:?}"));
@@ -184,8 +189,14 @@ fn warm_makes_git_crates_fresh_after_cargo_clean() {
     for unit in ["debug/git-dep-", "debug/git-pm-"] {
         assert!(listing.contains(&format!("restore {unit}")), "{listing}");
     }
-    assert!(!listing.contains("/app-") && !listing.contains("/util-"), "{listing}");
-    assert!(!sb.root.join("target").exists(), "--dry-run wrote into target/");
+    assert!(
+        !listing.contains("/app-") && !listing.contains("/util-"),
+        "{listing}"
+    );
+    assert!(
+        !sb.root.join("target").exists(),
+        "--dry-run wrote into target/"
+    );
 
     let warm = cargo_zccache_ok(&sb, &["warm"]);
     let err = text(&warm.stderr);
@@ -283,7 +294,8 @@ fn a_group_with_a_file_present_is_skipped_not_overwritten() {
         .trim_start_matches("libgdep-")
         .trim_end_matches(".rlib");
     assert!(
-        !sb.target(&format!("debug/.fingerprint/git-dep-{unit}")).exists(),
+        !sb.target(&format!("debug/.fingerprint/git-dep-{unit}"))
+            .exists(),
         "the skipped group's fingerprint was restored"
     );
 

@@ -128,7 +128,8 @@ fn print_dry_run(listing: &WarmListing, build_dir: &Path) {
 /// print one line about it. Never fails the build: problems are printed.
 pub fn save_after_build(args: &[OsString]) {
     let sub = args.first().and_then(|a| a.to_str()).unwrap_or("");
-    if !SNAPSHOT_SUBCOMMANDS.contains(&sub) || std::env::var_os(SNAPSHOT_ENV).is_some_and(|v| v == "0")
+    if !SNAPSHOT_SUBCOMMANDS.contains(&sub)
+        || std::env::var_os(SNAPSHOT_ENV).is_some_and(|v| v == "0")
     {
         return;
     }
@@ -155,7 +156,10 @@ fn save(args: &[OsString]) -> Result<Option<String>> {
         target_dir: ws.build_dir,
         groups,
     };
-    match report::client()?.call(&request).context("asking the daemon")? {
+    match report::client()?
+        .call(&request)
+        .context("asking the daemon")?
+    {
         Response::RustWarmSaved(r) => Ok(Some(saved_line(&r))),
         Response::Error { message } => bail!("{message}"),
         other => bail!("unexpected daemon reply {other:?}"),
@@ -214,6 +218,9 @@ mod tests {
             changed: false,
             ..Default::default()
         };
-        assert_eq!(saved_line(&r), "zccache: warm snapshot unchanged: 2 unit groups");
+        assert_eq!(
+            saved_line(&r),
+            "zccache: warm snapshot unchanged: 2 unit groups"
+        );
     }
 }

@@ -307,7 +307,10 @@ source = "git+file:///tmp/util#0123"
             vec!["debug", "x86_64-unknown-linux-gnu/release"]
         );
         let groups = scan(root, &names);
-        let units: Vec<_> = groups.iter().map(|g| (g.profile.as_str(), g.unit.as_str())).collect();
+        let units: Vec<_> = groups
+            .iter()
+            .map(|g| (g.profile.as_str(), g.unit.as_str()))
+            .collect();
         assert_eq!(
             units,
             vec![
@@ -339,8 +342,11 @@ source = "git+file:///tmp/util#0123"
         let root = dir.path();
         touch(root, "debug/.fingerprint/md-5-00000000000000aa/lib-md5");
         touch(root, "debug/deps/libmd5-00000000000000aa.rlib");
-        std::os::unix::fs::symlink("/etc/hostname", root.join("debug/deps/md5-00000000000000aa.d"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            "/etc/hostname",
+            root.join("debug/deps/md5-00000000000000aa.d"),
+        )
+        .unwrap();
         touch(root, "debug/.fingerprint/md-5-00000000000000bb/lib-md5");
         let names = LockNames::parse(LOCK).unwrap();
         let groups = scan(root, &names);

@@ -97,7 +97,10 @@ fn parse_metadata(stdout: &[u8]) -> Result<Workspace> {
         .or_else(|| path("target_directory"))
         .context("cargo metadata: no target_directory")?;
     if !build_dir.is_absolute() {
-        bail!("cargo metadata: target dir {} is not absolute", build_dir.display());
+        bail!(
+            "cargo metadata: target dir {} is not absolute",
+            build_dir.display()
+        );
     }
     Ok(Workspace { root, build_dir })
 }
@@ -169,7 +172,10 @@ mod tests {
         assert_eq!(loc.manifest_path, Some(PathBuf::from("a/Cargo.toml")));
         assert_eq!(loc.target_dir, Some(PathBuf::from("t")));
         assert_eq!(loc.config, vec![OsString::from("x=1")]);
-        assert_eq!(Location::from_args(&args("build --release")), Location::default());
+        assert_eq!(
+            Location::from_args(&args("build --release")),
+            Location::default()
+        );
     }
 
     #[test]

@@ -7,6 +7,5 @@ pub mod protocol;
 
 pub use protocol::{
     CompileRequest, ExecRequest, FpOp, Request, Response, SessionStats, StatusReport, WarmFile,
-    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport,
-    PROTOCOL_VERSION,
+    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
 };

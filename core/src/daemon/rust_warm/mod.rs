@@ -58,7 +58,9 @@ pub enum RustWarmError {
     Encode(String),
     /// Restoring one group failed (what was written of it was removed;
     /// the groups restored before it are complete).
-    #[error("unit group {group}: {source} (the {restored} groups restored before it are complete)")]
+    #[error(
+        "unit group {group}: {source} (the {restored} groups restored before it are complete)"
+    )]
     Group {
         /// `profile/unit`.
         group: String,
@@ -161,3 +163,6 @@ fn ensure_build_dir(build_dir: &Path) -> Result<(), RustWarmError> {
                 # For information about cache directory tags see https://bford.info/cachedir/\n";
     std::fs::write(&tag, text).map_err(|e| RustWarmError::io("write", &tag, e))
 }
+
+#[cfg(test)]
+mod tests;

@@ -48,7 +48,11 @@ pub fn restore(
     if snap.groups.is_empty() {
         return Ok(report);
     }
-    let _locks = lock_profiles(target_dir, snap.groups.iter().map(|g| g.profile.as_str()), true)?;
+    let _locks = lock_profiles(
+        target_dir,
+        snap.groups.iter().map(|g| g.profile.as_str()),
+        true,
+    )?;
     for g in &snap.groups {
         let files = g.files.iter().map(|f| f.path.as_str());
         if group_present(target_dir, &g.profile, &g.unit, files) {
@@ -56,7 +60,10 @@ pub fn restore(
             continue;
         }
         let bytes = restore_group(st, target_dir, g).map_err(|e| {
-            if matches!(e, RustWarmError::Store(StoreError::NotFound | StoreError::Corrupt { .. })) {
+            if matches!(
+                e,
+                RustWarmError::Store(StoreError::NotFound | StoreError::Corrupt { .. })
+            ) {
                 let _ = st.store.remove_record(RecordKind::Snapshot, scope);
             }
             RustWarmError::Group {
@@ -95,11 +102,7 @@ impl Undo {
 }
 
 /// Write one group; returns its bytes. On failure nothing of it is left.
-fn restore_group(
-    st: &DaemonState,
-    target_dir: &Path,
-    g: &SnapGroup,
-) -> Result<u64, RustWarmError> {
+fn restore_group(st: &DaemonState, target_dir: &Path, g: &SnapGroup) -> Result<u64, RustWarmError> {
     let mut undo = Undo::default();
     let result = write_group(st, target_dir, g, &mut undo);
     if result.is_err() {

@@ -31,7 +31,12 @@ pub fn save(
     require_absolute(target_dir)?;
     for g in groups {
         let files = g.files.iter().map(String::as_str);
-        check_group(&g.profile, &g.unit, g.dirs.iter().map(String::as_str), files)?;
+        check_group(
+            &g.profile,
+            &g.unit,
+            g.dirs.iter().map(String::as_str),
+            files,
+        )?;
     }
     let _locks = lock_profiles(target_dir, groups.iter().map(|g| g.profile.as_str()), false)?;
     let previous = snapshot::load(&st.store, scope)?.filter(|s| s.target_dir == target_dir);
@@ -83,7 +88,15 @@ fn save_group(
     let files = g
         .files
         .iter()
-        .map(|rel| save_file(st, target_dir, rel, known.get(rel.as_str()).copied(), report))
+        .map(|rel| {
+            save_file(
+                st,
+                target_dir,
+                rel,
+                known.get(rel.as_str()).copied(),
+                report,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(SnapGroup {
         profile: g.profile.clone(),

@@ -73,7 +73,13 @@ impl Snapshot {
         let snap: Snapshot = bincode::deserialize(body).ok()?;
         let valid = snap.groups.iter().all(|g| {
             let files = g.files.iter().map(|f| f.path.as_str());
-            check_group(&g.profile, &g.unit, g.dirs.iter().map(String::as_str), files).is_ok()
+            check_group(
+                &g.profile,
+                &g.unit,
+                g.dirs.iter().map(String::as_str),
+                files,
+            )
+            .is_ok()
         });
         valid.then_some(snap)
     }
@@ -124,7 +130,10 @@ pub fn load(store: &Store, scope: &RecordKey) -> Result<Option<Snapshot>, RustWa
     };
     let snap = Snapshot::decode(&bytes);
     if snap.is_none() {
-        tracing::warn!("rust warm: snapshot {} does not decode; removing it", scope.to_hex());
+        tracing::warn!(
+            "rust warm: snapshot {} does not decode; removing it",
+            scope.to_hex()
+        );
         let _ = store.remove_record(RecordKind::Snapshot, scope);
     }
     Ok(snap)
