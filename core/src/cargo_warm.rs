@@ -45,7 +45,7 @@ pub struct ScopeInputs<'a> {
     pub cargo_home: &'a Path,
 }
 
-/// The key of a snapshot: blake3 over [`SCOPE_TAG`] and the
+/// The key of a snapshot: blake3 over a version tag and the
 /// length-prefixed [`ScopeInputs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WarmScope(pub [u8; 32]);
