@@ -97,12 +97,42 @@ pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
         }
         _ => return None,
     };
-    Some(result.unwrap_or_else(|e| {
-        tracing::warn!("rust warm: {e}");
-        Response::Error {
-            message: e.to_string(),
+    Some(match result {
+        Ok(response) => {
+            log_done(&response);
+            response
         }
-    }))
+        Err(e) => {
+            tracing::warn!("rust warm: {e}");
+            Response::Error {
+                message: e.to_string(),
+            }
+        }
+    })
+}
+
+/// One daemon-log line per save or restore.
+fn log_done(response: &Response) {
+    match response {
+        Response::RustWarmSaved(r) => tracing::info!(
+            groups = r.groups,
+            files = r.files,
+            hashed = r.hashed_files,
+            stored_bytes = r.stored_bytes,
+            skipped = r.skipped_groups,
+            changed = r.changed,
+            "rust warm: snapshot saved"
+        ),
+        Response::RustWarmRestored(r) => tracing::info!(
+            found = r.found,
+            restored = r.restored_groups,
+            skipped = r.skipped_groups,
+            files = r.files,
+            bytes = r.bytes,
+            "rust warm: snapshot restored"
+        ),
+        _ => {}
+    }
 }
 
 /// Fail unless `dir` is absolute.
