@@ -3,7 +3,8 @@
 //! build` finds them `Fresh` and compiles only the workspace, with a
 //! byte-identical binary; a new Cargo.lock restores nothing stale; a group
 //! with a file already present is left alone; an empty cache and
-//! `--dry-run` write nothing. Real cargo, rustc and git; the git
+//! `--dry-run` write nothing; while cargo holds the build lock, warm fails
+//! with one line and writes nothing. Real cargo, rustc and git; the git
 //! dependencies come from a local repository (`file://`) with a private
 //! `CARGO_HOME`, so nothing touches the network.
 
@@ -337,4 +338,31 @@ fn warm_with_an_empty_cache_has_nothing_to_restore() {
         ],
     );
     assert!(text(&elsewhere.stderr).contains("nothing to restore"));
+}
+
+#[test]
+fn warm_fails_cleanly_while_cargo_holds_the_build_lock() {
+    if skip() {
+        return;
+    }
+    let sb = fixture();
+    cargo_zccache_ok(&sb, &["build"]);
+    plain_cargo(&sb, &["clean"]);
+    let path = sb.target("debug/.cargo-lock");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(&path).unwrap();
+    // What cargo does while it builds: an exclusive flock on .cargo-lock.
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a file descriptor we own; no memory effects.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let busy = cargo_zccache(&sb, &["warm"]);
+    drop(lock);
+    assert_eq!(busy.status.code(), Some(1), "{}", text(&busy.stderr));
+    let err = text(&busy.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cargo is using"), "{err}");
+    assert!(names_in(&sb.target("debug/.fingerprint")).is_empty());
+
+    let warm = cargo_zccache_ok(&sb, &["warm"]);
+    assert_eq!(count_after(&text(&warm.stderr), "restored "), 4);
 }
