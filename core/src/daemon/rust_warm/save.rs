@@ -8,11 +8,11 @@
 
 use super::snapshot::{self, SnapFile, SnapGroup, Snapshot};
 use super::{lock_profiles, require_absolute, RustWarmError};
-use crate::cargo_warm::check_group;
+use crate::cargo_warm::{check_group, WarmPathError};
 use crate::daemon::state::DaemonState;
 use crate::ipc::{WarmGroup, WarmSaveReport};
 use crate::store::{BlobId, RecordKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -29,15 +29,7 @@ pub fn save(
     groups: &[WarmGroup],
 ) -> Result<WarmSaveReport, RustWarmError> {
     require_absolute(target_dir)?;
-    for g in groups {
-        let files = g.files.iter().map(String::as_str);
-        check_group(
-            &g.profile,
-            &g.unit,
-            g.dirs.iter().map(String::as_str),
-            files,
-        )?;
-    }
+    check_groups(groups)?;
     let _locks = lock_profiles(target_dir, groups.iter().map(|g| g.profile.as_str()), false)?;
     let previous = snapshot::load(&st.store, scope)?.filter(|s| s.target_dir == target_dir);
     let known: HashMap<&str, &SnapFile> = previous
@@ -66,6 +58,25 @@ pub fn save(
         snapshot::put(&st.store, scope, &snap)?;
     }
     Ok(report)
+}
+
+/// Every group names only its own parts, and no file is listed twice (a
+/// restore would then fail on it forever).
+fn check_groups(groups: &[WarmGroup]) -> Result<(), RustWarmError> {
+    let mut seen = HashSet::new();
+    for g in groups {
+        let files = g.files.iter().map(String::as_str);
+        check_group(
+            &g.profile,
+            &g.unit,
+            g.dirs.iter().map(String::as_str),
+            files,
+        )?;
+        if let Some(twice) = g.files.iter().find(|f| !seen.insert(f.as_str())) {
+            return Err(WarmPathError::Unsafe(format!("{twice} (listed twice)")).into());
+        }
+    }
+    Ok(())
 }
 
 /// Fill the totals of `report` from `snap`.

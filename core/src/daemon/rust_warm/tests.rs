@@ -157,6 +157,11 @@ fn a_group_with_a_vanished_file_is_left_out_of_the_snapshot() {
     group.files.push("debug/deps/dep-0123456789abcdef.d".into());
     let r = save(&st, &SCOPE, &target, &[group]).unwrap();
     assert_eq!((r.groups, r.skipped_groups), (0, 1));
+    let twice = unit(&target);
+    assert!(matches!(
+        save(&st, &SCOPE, &target, &[twice.clone(), twice]),
+        Err(RustWarmError::Path(_))
+    ));
     let mut evil = unit(&target);
     evil.files.push("debug/deps/../../../etc/passwd".into());
     assert!(matches!(
