@@ -1,7 +1,8 @@
 //! Running a cargo subcommand through the cache: `RUSTC_WRAPPER` (cargo
 //! book, "build.rustc-wrapper"), `CARGO_INCREMENTAL=0` unless the user set
 //! it, optional `CC`/`CXX` masquerade links for cc-rs, the progress bar on a
-//! terminal, and the end report. Cargo's exit code is returned unchanged.
+//! terminal, and the end report; after a success, the warm snapshot
+//! (`warm`). Cargo's exit code is returned unchanged.
 
 use super::{progress, report};
 use anyhow::{Context, Result};
@@ -39,6 +40,9 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool) -> Result<i32> {
     match session.and_then(|id| report::end_session(&id)) {
         Ok(stats) => eprint!("{}", report::render(&stats)),
         Err(e) => eprintln!("zccache: no report: {e:#}"),
+    }
+    if code == 0 {
+        super::warm::save_after_build(args);
     }
     Ok(code)
 }

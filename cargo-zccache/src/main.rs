@@ -5,13 +5,16 @@
 //! runs `$CARGO` with `RUSTC_WRAPPER` pointing at zccache (and
 //! `CARGO_INCREMENTAL=0` unless set), draws a progress bar when stderr is a
 //! terminal, and prints an end report; cargo's exit code passes through.
-//! `stats`, `clear` and `setup` manage the cache.
+//! `stats`, `clear` and `setup` manage the cache; `warm` backfills the
+//! build dir's registry and git crates from the snapshot saved after the
+//! last successful run.
 
 mod cargo_run;
 mod locate;
 mod progress;
 mod report;
 mod setup;
+mod warm;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -46,9 +49,18 @@ enum Command {
     /// Write `build.rustc-wrapper` into the workspace's `.cargo/config.toml`
     /// so plain `cargo build` is cached too.
     Setup,
-    /// Backfill `target/` from the cache without running cargo (not
-    /// implemented yet).
-    Warm,
+    /// Backfill `target/` with the registry and git crates of `Cargo.lock`
+    /// from the cache, without running cargo (the snapshot of the last
+    /// successful `cargo zccache` build with the same Cargo.lock, toolchain
+    /// and target dir).
+    Warm {
+        /// List what would be restored or skipped; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Path to Cargo.toml.
+        #[arg(long, value_name = "PATH")]
+        manifest_path: Option<std::path::PathBuf>,
+    },
     /// Any cargo subcommand (`build`, `check`, `test`, `clippy`, `doc`,
     /// `run`, `bench`, `install`, …), run through the cache.
     #[command(external_subcommand)]
@@ -78,10 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Stats { args } => locate::run_zccache(&zccache, "stats", &args),
         Command::Clear => locate::run_zccache(&zccache, "clear", &[]),
         Command::Setup => setup::setup(&zccache),
-        Command::Warm => {
-            eprintln!("cargo-zccache: `warm` is not implemented yet; run `cargo zccache build` to fill the cache");
-            Ok(2)
-        }
+        Command::Warm {
+            dry_run,
+            manifest_path,
+        } => warm::warm(&zccache, dry_run, manifest_path),
         Command::Cargo(args) => cargo_run::run(&zccache, &args, cli.cc),
     }
 }

@@ -28,7 +28,9 @@ pub fn ensure_daemon(zccache: &Path) -> Result<()> {
 }
 
 /// Connect to the daemon of the configured cache dir.
-fn client() -> Result<Client> {
+///
+/// Errors: when the configuration cannot be loaded or nothing listens.
+pub fn client() -> Result<Client> {
     let cfg = Config::load().context("loading the zccache configuration")?;
     let socket = CacheLayout::new(&cfg.cache_dir.value).socket();
     Client::connect(&socket).with_context(|| format!("connecting to {}", socket.display()))

@@ -4,10 +4,12 @@
 //! each compiler family ([`compiler`]), content hashing with an in-memory
 //! metadata cache ([`hash`]), cache keys and direct-mode manifests ([`key`]),
 //! depfile handling ([`depfile`]), the content-addressed store ([`store`]),
-//! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]) and the
-//! command line ([`cli`]). A compile request flows launcher → IPC → daemon
+//! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]), the
+//! cargo warm snapshot rules shared with `cargo-zccache` ([`cargo_warm`])
+//! and the command line ([`cli`]). A compile request flows launcher → IPC → daemon
 //! pipeline → store, as described in `DESIGN.md` §3.
 
+pub mod cargo_warm;
 pub mod cli;
 pub mod compiler;
 pub mod config;

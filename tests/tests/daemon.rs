@@ -273,19 +273,13 @@ fn killed_daemon_is_replaced() {
     sb.stats();
 }
 
-/// A daemon from another release answers with another protocol version: the
-/// launcher stops it (it is verifiably this cache dir's daemon) and starts
-/// its own, and the compile is still correct.
-#[test]
-fn old_protocol_daemon_is_replaced() {
-    if missing(&["gcc"]) {
-        return;
-    }
-    let sb = Sandbox::new();
+/// A stand-in for a daemon of another release: a process whose argv names
+/// this cache dir, with its pid file, and a socket that answers every
+/// request with a frame of protocol version 999.
+fn fake_old_daemon(sb: &Sandbox) -> std::process::Child {
     std::fs::create_dir_all(&sb.cache).unwrap();
     std::fs::set_permissions(&sb.cache, std::fs::Permissions::from_mode(0o700)).unwrap();
-    // A stand-in for the old daemon process: its argv names this cache dir.
-    let mut old = std::process::Command::new("sh")
+    let old = std::process::Command::new("sh")
         .args(["-c", "sleep 60", "daemon", "--cache-dir"])
         .arg(&sb.cache)
         .spawn()
@@ -307,6 +301,34 @@ fn old_protocol_daemon_is_replaced() {
             let _ = s.write_all(&frame);
         }
     });
+    old
+}
+
+/// `zccache start` (which `cargo zccache` runs first) replaces a daemon of
+/// another protocol version too.
+#[test]
+fn start_replaces_an_old_protocol_daemon() {
+    let sb = Sandbox::new();
+    let mut old = fake_old_daemon(&sb);
+    sb.zcc_ok(&["start"]);
+    let status = old.try_wait().unwrap();
+    let _ = old.kill();
+    let _ = old.wait();
+    assert!(status.is_some(), "the old daemon should have been stopped");
+    let version = sb.stats()["protocol_version"].as_u64().unwrap_or(0);
+    assert!(version > 0 && version != 999);
+}
+
+/// A daemon from another release answers with another protocol version: the
+/// launcher stops it (it is verifiably this cache dir's daemon) and starts
+/// its own, and the compile is still correct.
+#[test]
+fn old_protocol_daemon_is_replaced() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut old = fake_old_daemon(&sb);
     compile_like_bare(&sb, Duration::from_secs(120), "old-protocol daemon");
     let status = old.try_wait().unwrap();
     let _ = old.kill();

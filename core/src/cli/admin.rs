@@ -195,18 +195,18 @@ fn meson_command(cmd: &MesonCmd) -> i32 {
     integrations::meson_native_file(&compilers, *install, output.as_deref())
 }
 
+/// Start the daemon if needed and ping it; a daemon that speaks another
+/// protocol version (an older zccache) is replaced.
 fn start(cfg: &Config) -> i32 {
-    match daemon_control::ensure_daemon(cfg) {
-        Ok(mut c) => match c.call(&Request::Ping) {
-            Ok(Response::Pong { pid }) => {
-                println!("zccache daemon running (pid {pid})");
-                0
-            }
-            other => {
-                eprintln!("zccache: daemon did not answer a ping: {other:?}");
-                1
-            }
-        },
+    match daemon_control::call(cfg, &Request::Ping) {
+        Ok(Response::Pong { pid }) => {
+            println!("zccache daemon running (pid {pid})");
+            0
+        }
+        Ok(other) => {
+            eprintln!("zccache: daemon did not answer a ping: {other:?}");
+            1
+        }
         Err(e) => {
             eprintln!("zccache: cannot start the daemon: {e}");
             1

@@ -13,6 +13,7 @@ pub mod miss;
 pub mod pch;
 pub mod plan;
 pub mod route;
+pub mod rust_warm;
 pub mod rustc;
 pub mod server;
 pub mod services;

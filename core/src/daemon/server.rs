@@ -186,6 +186,21 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
             })
             .await
         }
+        warm @ (Request::RustWarmSave { .. }
+        | Request::ListRustArtifacts { .. }
+        | Request::RustWarmRestore { .. }) => {
+            // Saving hashes and restoring copies whole build dirs: off the
+            // event loop, with heartbeats so the client can tell slow from wedged.
+            let job = tokio::task::spawn_blocking(move || {
+                super::rust_warm::handle(&st, &warm).unwrap_or(Response::Error {
+                    message: "unsupported request".to_string(),
+                })
+            });
+            return with_heartbeats(stream, job, |e| Response::Error {
+                message: format!("warm task failed: {e}"),
+            })
+            .await;
+        }
         other @ (Request::SessionStart { .. }
         | Request::SessionStats { .. }
         | Request::SessionEnd { .. }
@@ -211,7 +226,10 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
                 Stage::Work(work) => {
                     let _running = RunningGuard::new(&shared.running);
                     let job = tokio::task::spawn_blocking(move || work.run(&st, &req));
-                    return compile_with_heartbeats(stream, job).await;
+                    return with_heartbeats(stream, job, |e| Response::RunLocally {
+                        reason: format!("compile task failed: {e}"),
+                    })
+                    .await;
                 }
             }
         }
@@ -227,16 +245,19 @@ async fn blocking<F: FnOnce() -> Response + Send + 'static>(f: F) -> Response {
         })
 }
 
-async fn compile_with_heartbeats(
+/// Send `Working` every [`HEARTBEAT`] until `job` is done, then its
+/// response (`on_panic` of the join error if the job panicked).
+async fn with_heartbeats(
     stream: &mut UnixStream,
     mut job: tokio::task::JoinHandle<Response>,
+    on_panic: fn(tokio::task::JoinError) -> Response,
 ) -> bool {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
     loop {
         tokio::select! {
             done = &mut job => {
-                let response = done.unwrap_or_else(|e| Response::RunLocally { reason: format!("compile task failed: {e}") });
+                let response = done.unwrap_or_else(on_panic);
                 return send(stream, &response).await;
             }
             _ = beat.tick() => {

@@ -6,6 +6,6 @@ pub mod framing;
 pub mod protocol;
 
 pub use protocol::{
-    CompileRequest, ExecRequest, FpOp, Request, Response, SessionStats, StatusReport,
-    PROTOCOL_VERSION,
+    CompileRequest, ExecRequest, FpOp, Request, Response, SessionStats, StatusReport, WarmFile,
+    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
 };

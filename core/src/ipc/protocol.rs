@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +134,120 @@ pub enum Request {
         /// Absolute directory.
         dir: PathBuf,
     },
+    /// Save a cargo warm snapshot (`cargo zccache <build|…>` after a
+    /// successful run): the daemon stores each listed file as a blob and
+    /// replaces the snapshot of `scope`. Reply: [`Response::RustWarmSaved`].
+    RustWarmSave {
+        /// Key of the snapshot (`crate::cargo_warm::WarmScope`).
+        scope: [u8; 32],
+        /// Absolute cargo build dir the paths are relative to.
+        target_dir: PathBuf,
+        /// The unit groups to save.
+        groups: Vec<WarmGroup>,
+    },
+    /// List the snapshot of `scope` (feeds `cargo zccache warm --dry-run`).
+    /// Reply: [`Response::RustArtifacts`].
+    ListRustArtifacts {
+        /// Key of the snapshot.
+        scope: [u8; 32],
+    },
+    /// Restore the snapshot of `scope` into `target_dir` (`cargo zccache
+    /// warm`): each unit group none of whose files exist is written, the
+    /// others are left alone. Reply: [`Response::RustWarmRestored`].
+    RustWarmRestore {
+        /// Key of the snapshot.
+        scope: [u8; 32],
+        /// Absolute cargo build dir to restore into (must be the one the
+        /// snapshot was saved from).
+        target_dir: PathBuf,
+    },
+}
+
+/// One cargo unit of a build dir (cargo book, "Build cache"): the files
+/// cargo writes for the unit `<name>-<hash>` under one profile dir. Paths
+/// are relative to the build dir, `/`-separated, without `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmGroup {
+    /// The profile dir, e.g. `debug` or `x86_64-unknown-linux-gnu/release`.
+    pub profile: String,
+    /// The unit, `<package name>-<16 hex hash>`.
+    pub unit: String,
+    /// Directories of the unit (e.g. `debug/build/<unit>/out`), created on
+    /// restore even when empty.
+    pub dirs: Vec<String>,
+    /// Regular files of the unit.
+    pub files: Vec<String>,
+}
+
+/// A file of a saved snapshot, as listed by [`Request::ListRustArtifacts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmFile {
+    /// Path relative to the build dir.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// Modification time, ns since the Unix epoch; restored as is.
+    pub mtime_ns: u64,
+}
+
+/// A unit group of a saved snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmGroupListing {
+    /// The profile dir.
+    pub profile: String,
+    /// The unit, `<package name>-<hash>`.
+    pub unit: String,
+    /// Its directories.
+    pub dirs: Vec<String>,
+    /// Its files.
+    pub files: Vec<WarmFile>,
+}
+
+/// A saved snapshot, as listed by [`Request::ListRustArtifacts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmListing {
+    /// The absolute build dir it was saved from.
+    pub target_dir: PathBuf,
+    /// Its unit groups.
+    pub groups: Vec<WarmGroupListing>,
+}
+
+/// What [`Request::RustWarmSave`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmSaveReport {
+    /// Unit groups in the saved snapshot.
+    pub groups: u64,
+    /// Files in the saved snapshot.
+    pub files: u64,
+    /// Their total size, bytes.
+    pub bytes: u64,
+    /// Files read and hashed (the others were unchanged since the previous
+    /// snapshot: same size and mtime).
+    pub hashed_files: u64,
+    /// Bytes of new blobs written into the store.
+    pub stored_bytes: u64,
+    /// Groups left out: a file vanished, changed while it was read, or is
+    /// not a regular file.
+    pub skipped_groups: u64,
+    /// False when the snapshot equalled the previous one (nothing written).
+    pub changed: bool,
+}
+
+/// What [`Request::RustWarmRestore`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmRestoreReport {
+    /// False when no snapshot exists for the scope (nothing to do).
+    pub found: bool,
+    /// Groups written.
+    pub restored_groups: u64,
+    /// Groups left alone because a file or directory of theirs existed.
+    pub skipped_groups: u64,
+    /// Files written.
+    pub files: u64,
+    /// Bytes written.
+    pub bytes: u64,
 }
 
 /// A fingerprint operation.
@@ -295,6 +409,13 @@ pub enum Response {
         /// Files the daemon closed.
         files: u64,
     },
+    /// Reply to [`Request::RustWarmSave`].
+    RustWarmSaved(WarmSaveReport),
+    /// Reply to [`Request::ListRustArtifacts`]: `None` when no snapshot
+    /// exists for the scope.
+    RustArtifacts(Option<WarmListing>),
+    /// Reply to [`Request::RustWarmRestore`].
+    RustWarmRestored(WarmRestoreReport),
     /// Too many compiles are running: retry after this many ms. Not a failure.
     Busy {
         /// Suggested wait, ms.

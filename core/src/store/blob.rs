@@ -61,15 +61,44 @@ impl Store {
         dest: &Path,
         mode: Option<u32>,
     ) -> Result<u64, StoreError> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let (tmp, size) = self.materialize_temp(id, dir, dest)?;
+        self.finish_materialize(tmp, dest, mode)?;
+        Ok(size)
+    }
+
+    /// Write blob `id` into a new temp file (`.zccache-*`) in `dir`:
+    /// reflink (else copy), then verify the copy's blake3. Returns the temp
+    /// file (deleted on drop unless persisted; mtime now, mode not yet set)
+    /// and its size in bytes. For callers that set times and mode before
+    /// putting the file in place themselves (e.g. without replacing an
+    /// existing file, `tempfile::NamedTempFile::persist_noclobber`).
+    ///
+    /// Errors: as for [`Store::materialize_blob`], with `dir` in place of
+    /// `dest`.
+    pub fn materialize_blob_temp(
+        &self,
+        id: &BlobId,
+        dir: &Path,
+    ) -> Result<(NamedTempFile, u64), StoreError> {
+        self.materialize_temp(id, dir, dir)
+    }
+
+    /// [`Store::materialize_blob_temp`]; errors name `dest`.
+    fn materialize_temp(
+        &self,
+        id: &BlobId,
+        dir: &Path,
+        dest: &Path,
+    ) -> Result<(NamedTempFile, u64), StoreError> {
         let src = self.blob_path(id)?;
         if !src.is_file() {
             self.forget_blob(id, None);
             return Err(StoreError::NotFound);
         }
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
         let tmp = tempfile::Builder::new()
             .prefix(".zccache-")
             .make_in(dir, |path| copy_to_new(&src, path))
@@ -77,8 +106,7 @@ impl Store {
         let (hash, size) =
             hash_file(tmp.as_file()).map_err(|e| StoreError::io("read back", tmp.path(), e))?;
         self.check_hash(id, &src, &hash, size)?;
-        self.finish_materialize(tmp, dest, mode)?;
-        Ok(size)
+        Ok((tmp, size))
     }
 
     /// Read blob `id` fully into memory, verified.

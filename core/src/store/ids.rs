@@ -58,22 +58,28 @@ impl RecordKey {
     }
 }
 
-/// What a record holds: a cache entry or a manifest. Records of different
-/// kinds with the same key are distinct files.
+/// What a record holds: a cache entry, a manifest or a cargo warm
+/// snapshot. Records of different kinds with the same key are distinct
+/// files. New kinds are appended (bincode encodes the variant index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RecordKind {
     /// A cache entry (outputs of one compile).
     Entry,
     /// A manifest (maps an input context to entries).
     Manifest,
+    /// A cargo warm snapshot: the unit files of a target dir's registry and
+    /// git crates (`cargo zccache warm`, `crate::daemon::rust_warm`).
+    Snapshot,
 }
 
 impl RecordKind {
-    /// File-name extension of records of this kind (`entry` or `manifest`).
+    /// File-name extension of records of this kind (`entry`, `manifest` or
+    /// `snapshot`).
     pub fn extension(self) -> &'static str {
         match self {
             RecordKind::Entry => "entry",
             RecordKind::Manifest => "manifest",
+            RecordKind::Snapshot => "snapshot",
         }
     }
 
@@ -82,6 +88,7 @@ impl RecordKind {
         match ext {
             "entry" => Some(RecordKind::Entry),
             "manifest" => Some(RecordKind::Manifest),
+            "snapshot" => Some(RecordKind::Snapshot),
             _ => None,
         }
     }

@@ -5,8 +5,8 @@
 //! Layout under the store root (all directories 0700):
 //! - `blobs/xx/<blake3 hex>`: blob content, named by its blake3 hash
 //!   (`xx` = first two hex chars);
-//! - `records/xx/<key hex>.entry` and `records/xx/<key hex>.manifest`:
-//!   records, format in `record_file.rs`;
+//! - `records/xx/<key hex>.entry`, `.manifest` and `.snapshot`: records
+//!   (see [`RecordKind`]), format in `record_file.rs`;
 //! - `tmp/`: temp files, persisted (renamed) into place when complete, so a
 //!   crash never leaves a half-written visible file; emptied on open;
 //! - `index`: the saved index (sizes, blob lists, last use), format in `persist.rs`.
