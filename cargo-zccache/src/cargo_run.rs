@@ -37,12 +37,18 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool) -> Result<i32> {
         let status = cmd.args(args).status().context("running cargo")?;
         exit_code(status)
     };
-    match session.and_then(|id| report::end_session(&id)) {
-        Ok(stats) => eprint!("{}", report::render(&stats)),
-        Err(e) => eprintln!("zccache: no report: {e:#}"),
-    }
+    let misses = match session.and_then(|id| report::end_session(&id)) {
+        Ok(stats) => {
+            eprint!("{}", report::render(&stats));
+            Some(stats.misses)
+        }
+        Err(e) => {
+            eprintln!("zccache: no report: {e:#}");
+            None
+        }
+    };
     if code == 0 {
-        super::warm::save_after_build(args);
+        super::warm::save_after_build(args, misses);
     }
     Ok(code)
 }

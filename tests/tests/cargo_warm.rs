@@ -225,6 +225,23 @@ fn warm_makes_git_crates_fresh_after_cargo_clean() {
     let log = text(&again.stderr);
     assert!(!log.contains("Compiling"), "{log}");
     assert!(log.contains("Fresh app v0.1.0"), "{log}");
+
+    // An all-hit build with the same units keeps the snapshot without
+    // rereading the build dir, and the kept snapshot still restores.
+    plain_cargo(&sb, &["clean"]);
+    let hits = cargo_zccache_ok(&sb, &["build"]);
+    let err = text(&hits.stderr);
+    assert!(err.contains("0 misses"), "{err}");
+    assert!(
+        err.contains("zccache: warm snapshot kept: 4 unit groups, no rustc ran"),
+        "{err}"
+    );
+    plain_cargo(&sb, &["clean"]);
+    let warm = cargo_zccache_ok(&sb, &["warm"]);
+    assert_eq!(count_after(&text(&warm.stderr), "restored "), 4);
+    let build = plain_cargo(&sb, &["build", "-v", "--offline"]);
+    assert!(text(&build.stderr).contains("Fresh git-dep v0.1.0"));
+    assert_eq!(app_output(&sb), "dep-v1 generated 14\n");
 }
 
 #[test]

@@ -14,10 +14,13 @@ mod scope;
 
 use super::report;
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use zccache_core::cargo_warm::group_present;
-use zccache_core::ipc::{Request, Response, WarmListing, WarmRestoreReport, WarmSaveReport};
+use zccache_core::cargo_warm::{group_present, WarmScope};
+use zccache_core::ipc::{
+    Request, Response, WarmGroup, WarmListing, WarmRestoreReport, WarmSaveReport,
+};
 
 /// Subcommands after whose success a snapshot is saved.
 const SNAPSHOT_SUBCOMMANDS: &[&str] = &[
@@ -125,23 +128,29 @@ fn print_dry_run(listing: &WarmListing, build_dir: &Path) {
 }
 
 /// After `cargo <args…>` exited 0: save the snapshot of its build dir and
-/// print one line about it. Never fails the build: problems are printed.
-pub fn save_after_build(args: &[OsString]) {
+/// print one line about it. `misses` is the session's rustc miss count
+/// (`None` when unknown). Never fails the build: problems are printed.
+pub fn save_after_build(args: &[OsString], misses: Option<u64>) {
     let sub = args.first().and_then(|a| a.to_str()).unwrap_or("");
     if !SNAPSHOT_SUBCOMMANDS.contains(&sub)
         || std::env::var_os(SNAPSHOT_ENV).is_some_and(|v| v == "0")
     {
         return;
     }
-    match save(&args[1..]) {
+    match save(&args[1..], misses == Some(0)) {
         Ok(Some(line)) => eprintln!("{line}"),
         Ok(None) => {}
         Err(e) => eprintln!("zccache: warm snapshot not saved: {e:#}"),
     }
 }
 
-/// Save the snapshot; `None` when there is nothing to save.
-fn save(args: &[OsString]) -> Result<Option<String>> {
+/// Save the snapshot; `None` when there is nothing to save. With
+/// `all_hits` (no rustc ran: every unit was fresh or served from the cache)
+/// and a snapshot that already lists exactly the scanned groups and files,
+/// the snapshot is kept as it is: its outputs are what the cache just
+/// restored, and rereading every restored file (fresh mtimes defeat the
+/// daemon's size+mtime shortcut) would cost a full pass over the build dir.
+fn save(args: &[OsString], all_hits: bool) -> Result<Option<String>> {
     let ws = scope::workspace(&scope::Location::from_args(args))?;
     let Some((lock, scope)) = scope::scope(&ws)? else {
         return Ok(None);
@@ -150,6 +159,12 @@ fn save(args: &[OsString]) -> Result<Option<String>> {
     let groups = scan::scan(&ws.build_dir, &names);
     if groups.is_empty() {
         return Ok(None);
+    }
+    if all_hits && snapshot_lists(&scope, &groups)? {
+        return Ok(Some(format!(
+            "zccache: warm snapshot kept: {} unit groups, no rustc ran",
+            groups.len()
+        )));
     }
     let request = Request::RustWarmSave {
         scope: scope.0,
@@ -164,6 +179,37 @@ fn save(args: &[OsString]) -> Result<Option<String>> {
         Response::Error { message } => bail!("{message}"),
         other => bail!("unexpected daemon reply {other:?}"),
     }
+}
+
+/// True when the scope's snapshot has exactly `groups`: the same units,
+/// each with the same files.
+fn snapshot_lists(scope: &WarmScope, groups: &[WarmGroup]) -> Result<bool> {
+    let request = Request::ListRustArtifacts { scope: scope.0 };
+    let listing = match report::client()?
+        .call(&request)
+        .context("asking the daemon")?
+    {
+        Response::RustArtifacts(Some(listing)) => listing,
+        Response::RustArtifacts(None) => return Ok(false),
+        Response::Error { message } => bail!("{message}"),
+        other => bail!("unexpected daemon reply {other:?}"),
+    };
+    let stored: BTreeSet<(&str, &str, BTreeSet<&str>)> = listing
+        .groups
+        .iter()
+        .map(|g| {
+            let files = g.files.iter().map(|f| f.path.as_str()).collect();
+            (g.profile.as_str(), g.unit.as_str(), files)
+        })
+        .collect();
+    let scanned: BTreeSet<(&str, &str, BTreeSet<&str>)> = groups
+        .iter()
+        .map(|g| {
+            let files = g.files.iter().map(String::as_str).collect();
+            (g.profile.as_str(), g.unit.as_str(), files)
+        })
+        .collect();
+    Ok(stored == scanned)
 }
 
 /// The one line printed after a save.
