@@ -42,6 +42,8 @@ pub(super) enum Deny {
 pub(super) enum Action {
     /// Kept verbatim in `common_args`.
     Keep,
+    /// `-D`/`-U`: kept verbatim; a preprocessor define (see `defines`).
+    Define,
     /// `-c`.
     Compile,
     /// `-o`.
@@ -149,7 +151,7 @@ static OPTIONS: &[OptSpec] = &[
     o("-idirafter", JS, SearchDir(SearchDirKind::After)),
     o("-cxx-isystem", JS, SearchDir(SearchDirKind::System)),
     // Options with a value, kept as given.
-    o("-D", JS, Keep), o("-U", JS, Keep), o("-A", JS, Keep),
+    o("-D", JS, Define), o("-U", JS, Define), o("-A", JS, Keep),
     o("-include", JS, Keep), o("-imacros", JS, Keep), o("-iprefix", JS, Keep),
     o("-iwithprefix", JS, Keep), o("-iwithprefixbefore", JS, Keep), o("-iwithsysroot", JS, Keep),
     o("-isysroot", JS, Keep), o("-iframework", JS, Keep), o("-isystem-after", JS, Keep),
@@ -325,7 +327,7 @@ const G_MODIFIERS: &[&str] = &[
 ];
 
 /// `-g` spellings whose level may be given as a trailing digit (`-ggdb0`).
-const G_LEVELLED: &[&str] = &[
+pub(super) const G_LEVELLED: &[&str] = &[
     "-g", "-ggdb", "-gstabs", "-gstabs+", "-gxcoff", "-gxcoff+", "-gvms",
 ];
 
