@@ -100,7 +100,17 @@ mod tests {
     #[test]
     fn every_define_spelling_leaves_the_rest_in_order() {
         let args = s(&[
-            "-O2", "-DA", "-D", "B=1", "-I", "inc", "-UC", "-U", "D", "-fPIC", "-Dlib_EXPORTS",
+            "-O2",
+            "-DA",
+            "-D",
+            "B=1",
+            "-I",
+            "inc",
+            "-UC",
+            "-U",
+            "D",
+            "-fPIC",
+            "-Dlib_EXPORTS",
             "-Wall",
         ]);
         let got = split_defines(&args, CompilerFamily::Gcc);
@@ -113,7 +123,9 @@ mod tests {
 
     #[test]
     fn values_of_other_options_are_not_defines() {
-        let args = s(&["-Xlinker", "-DX", "-include", "-Ufoo.h", "-undef", "-std=c11"]);
+        let args = s(&[
+            "-Xlinker", "-DX", "-include", "-Ufoo.h", "-undef", "-std=c11",
+        ]);
         let got = split_defines(&args, CompilerFamily::Clang);
         assert_eq!(got.rest, args);
         assert!(got.defines.is_empty());
@@ -156,7 +168,14 @@ mod tests {
         ] {
             assert_eq!(sharing_blocker(&s(&["-O2", a])), Some(a), "{a}");
         }
-        for a in ["-g", "-g2", "-gdwarf-3", "-ggdb", "-fno-record-gcc-switches", "-flto"] {
+        for a in [
+            "-g",
+            "-g2",
+            "-gdwarf-3",
+            "-ggdb",
+            "-fno-record-gcc-switches",
+            "-flto",
+        ] {
             assert_eq!(sharing_blocker(&s(&["-O2", a])), None, "{a}");
         }
     }

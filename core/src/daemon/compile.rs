@@ -114,6 +114,11 @@ pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -
                     context,
                     reason,
                 };
+                if uncacheable.is_none() {
+                    if let Some(served) = super::define_sibling::try_serve(&m) {
+                        return Ok(served);
+                    }
+                }
                 compile_source(&m, uncacheable)
             }
         })
