@@ -398,6 +398,60 @@ fn adopt(m: &MissContext, context: &RecordKey, set: IncludeSet) {
 mod tests {
     use super::*;
 
+    fn group_of(args: &[&str]) -> Result<RecordKey, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let inv = match crate::compiler::parse_gcc_args(&args, CompilerFamily::Gcc) {
+            crate::compiler::Parsed::Cacheable(inv) => inv,
+            other => panic!("{other:?}"),
+        };
+        let plan = Plan {
+            inv,
+            identity: [7; 32],
+            key_env: vec![],
+            search_dirs: vec![],
+        };
+        let req = CompileRequest {
+            compiler: "/usr/bin/gcc".into(),
+            args,
+            cwd: "/nonexistent/build".into(),
+            env: vec![],
+            client_pid: 1,
+            umask: 0o022,
+        };
+        group_key(&req, &plan, 0, &[1; 32])
+    }
+
+    #[test]
+    fn group_ignores_defines_and_output_names_only() {
+        let st = group_of(&[
+            "-O2", "-DA", "-MD", "-MT", "st/a.o", "-MF", "st/a.o.d", "-o", "st/a.o", "-c", "a.c",
+        ]);
+        let sh = group_of(&[
+            "-O2",
+            "-DA",
+            "-D",
+            "lib_EXPORTS",
+            "-Ux",
+            "-MD",
+            "-MT",
+            "sh/a.o",
+            "-MF",
+            "sh/a.o.d",
+            "-o",
+            "sh/a.o",
+            "-c",
+            "a.c",
+        ]);
+        assert_eq!(st, sh);
+        let o3 = group_of(&["-O3", "-DA", "-MD", "-o", "st/a.o", "-c", "a.c"]);
+        assert_ne!(st, o3, "other options split groups");
+        let no_dep = group_of(&["-O2", "-DA", "-o", "st/a.o", "-c", "a.c"]);
+        assert_ne!(st, no_dep, "the depfile request is part of the group");
+        let rec = group_of(&["-O2", "-frecord-gcc-switches", "-c", "a.c"]);
+        assert_eq!(rec, Err("option -frecord-gcc-switches".to_string()));
+        assert!(group_of(&["-O2", "-c", "a.h"]).is_err(), "PCH producers");
+    }
+
     #[test]
     fn registry_is_bounded_and_keeps_the_latest_member() {
         let s = Siblings::default();
