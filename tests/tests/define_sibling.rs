@@ -189,6 +189,48 @@ fn clang_command_line_recording_is_passed_through() {
     }
 }
 
+#[test]
+fn variants_compiled_at_the_same_time_compile_once() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let sb = project();
+    // Slow enough (about a second at -O2) that the second compile starts
+    // while the first runs; either may lead, the other waits for it.
+    let mut src = String::from("#include \"h.h\"\n");
+    for n in 0..600 {
+        src.push_str(&format!(
+            "int f{n}(int x) {{ int s = 0; for (int i = 0; i < x; i++) s += (i * {n}) ^ (s >> 3); return s + V; }}\n"
+        ));
+    }
+    sb.write("a.c", src);
+    let st = args("gcc", "st", &[], &[]);
+    let sh = args("gcc", "sh", &[], &["-DFOO_EXPORTS"]);
+    let (o1, bare_st) = sb.bare("gcc", &refs(&st)[1..], &["st/a.o", "st/a.o.d"]);
+    let (o2, bare_sh) = sb.bare("gcc", &refs(&sh)[1..], &["sh/a.o", "sh/a.o.d"]);
+    assert_ok(&o1, "bare st");
+    assert_ok(&o2, "bare sh");
+    sb.start();
+    let mut first = sb.zcc_cmd(&refs(&st));
+    first.stdout(std::process::Stdio::null());
+    let mut first = first.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sb.zcc_ok(&refs(&sh));
+    let status = wait_limited(
+        &mut first,
+        "first compile",
+        std::time::Duration::from_secs(300),
+    );
+    assert!(status.success());
+    let c = sb.counters();
+    assert_eq!((c.hits, c.misses), (1, 1), "{}", sb.stats());
+    assert_eq!(preprocessor_hits(&sb), 1);
+    assert_same(&sb.read("st/a.o"), &bare_st[0], "st object");
+    assert_same(&sb.read("st/a.o.d"), &bare_st[1], "st depfile");
+    assert_same(&sb.read("sh/a.o"), &bare_sh[0], "sh object");
+    assert_same(&sb.read("sh/a.o.d"), &bare_sh[1], "sh depfile");
+}
+
 const CMAKE_LISTS: &str = "cmake_minimum_required(VERSION 3.16)
 project(siblings C)
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)

@@ -114,12 +114,10 @@ pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -
                     context,
                     reason,
                 };
-                if uncacheable.is_none() {
-                    if let Some(served) = super::define_sibling::try_serve(&m) {
-                        return Ok(served);
-                    }
+                match uncacheable {
+                    None => super::define_sibling::compile_miss(&m),
+                    Some(_) => compile_source(&m, uncacheable),
                 }
-                compile_source(&m, uncacheable)
             }
         })
         .collect();

@@ -34,6 +34,10 @@
 //!    and add the include set to this compile's manifest, so the next
 //!    build is a plain direct hit.
 //!
+//! When the group's other variant is still compiling, this one may wait for
+//! it (see [`super::sibling_flights`]): only when a first pair of `-E` runs
+//! already shows the same output, and for at most [`MAX_WAIT`].
+//!
 //! Any failure compiles normally. Options that put defines into the object
 //! without showing them in the `-E` output, or that change what `-E`
 //! prints, block sharing ([`crate::compiler::sharing_blocker`]); so do PCH
@@ -42,8 +46,9 @@
 use super::compile::SourceResult;
 use super::dep_targets;
 use super::hit::restore_entry;
-use super::miss::{compiler_command, include_list, process_alive, MissContext};
+use super::miss::{compile_source, compiler_command, include_list, process_alive, MissContext};
 use super::plan::Plan;
+use super::sibling_flights::{Flights, Joined};
 use super::state::DaemonState;
 use super::stats::Outcome;
 use crate::compiler::{sharing_blocker, split_defines, CompilerFamily};
@@ -55,7 +60,7 @@ use crate::store::{RecordKey, RecordKind};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Groups remembered by [`Siblings`]; the oldest is forgotten first.
 pub const MAX_GROUPS: usize = 4096;
@@ -69,11 +74,15 @@ struct Sibling {
     args: Vec<String>,
 }
 
+/// Longest wait for a group member in flight.
+pub const MAX_WAIT: Duration = Duration::from_secs(120);
+
 /// Group key → the last stored member of the group, at most
-/// [`MAX_GROUPS`] groups (in memory only).
+/// [`MAX_GROUPS`] groups, and the members in flight (in memory only).
 #[derive(Debug, Default)]
 pub struct Siblings {
     inner: Mutex<Registry>,
+    flights: Flights,
 }
 
 #[derive(Debug, Default)]
@@ -123,14 +132,45 @@ pub fn register(
     }
 }
 
-/// Serve the miss `m` from a define sibling's entry when one proves
-/// equivalent (module docs). `None`: there is none, or the proof failed;
-/// compile normally. Runs the compiler's preprocessor twice, so call it
-/// on the blocking pool only.
-pub fn try_serve(m: &MissContext) -> Option<SourceResult> {
-    let (context, source_hash) = m.context.as_ref()?;
-    let group = group_key(m.req, m.plan, m.index, source_hash).ok()?;
-    let sibling = m.d.siblings.get(&group)?;
+/// Serve the keyed, cacheable miss `m`: from a define sibling's entry when
+/// one proves equivalent (module docs), else by compiling it
+/// ([`compile_source`]). May run the preprocessor and wait for a sibling in
+/// flight, so call it on the blocking pool only.
+///
+/// Errors: those of [`compile_source`].
+pub fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
+    let Some((context, source_hash)) = m.context.as_ref() else {
+        return compile_source(m, None);
+    };
+    let Ok(group) = group_key(m.req, m.plan, m.index, source_hash) else {
+        return compile_source(m, None);
+    };
+    if let Some(served) = try_serve(m, &group, context, source_hash) {
+        return Ok(served);
+    }
+    let args = &m.plan.inv.common_args;
+    match m.d.siblings.flights.join(group, *context, args) {
+        Joined::Lead(_lead) => compile_source(m, None),
+        Joined::Alone => compile_source(m, None),
+        Joined::Follow(flight) => {
+            if alike(m, flight.args()) && flight.wait(MAX_WAIT) {
+                if let Some(served) = try_serve(m, &group, context, source_hash) {
+                    return Ok(served);
+                }
+            }
+            compile_source(m, None)
+        }
+    }
+}
+
+/// The proof against the group's stored sibling, if there is one.
+fn try_serve(
+    m: &MissContext,
+    group: &RecordKey,
+    context: &RecordKey,
+    source_hash: &Digest,
+) -> Option<SourceResult> {
+    let sibling = m.d.siblings.get(group)?;
     if sibling.context == *context {
         return None;
     }
@@ -147,6 +187,18 @@ pub fn try_serve(m: &MissContext) -> Option<SourceResult> {
             tracing::debug!(%why, "define sibling not used; compiling");
             None
         }
+    }
+}
+
+/// True when `-E` prints the same for this compile and for `args` (the
+/// pre-check before waiting for a sibling in flight).
+fn alike(m: &MissContext, args: &[String]) -> bool {
+    match (
+        preprocess(m, &m.plan.inv.common_args, &[]),
+        preprocess(m, args, &[]),
+    ) {
+        (Ok(a), Ok(b)) => a.stdout == b.stdout && a.stderr == b.stderr,
+        _ => false,
     }
 }
 

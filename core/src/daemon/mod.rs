@@ -18,6 +18,7 @@ pub mod rustc;
 pub mod server;
 pub mod services;
 pub mod session;
+pub mod sibling_flights;
 pub mod state;
 pub mod stats;
 
