@@ -289,6 +289,9 @@ fn print_stats(r: &StatusReport, json: bool) {
         0.0
     };
     println!("hits             {} ({rate:.1}%)", r.cache_hits);
+    if r.preprocessor_hits > 0 {
+        println!("  {:<22} {}", "via preprocessor", r.preprocessor_hits);
+    }
     println!("misses           {}", r.cache_misses);
     for (reason, n) in &r.misses_by_reason {
         println!("  {reason:<22} {n}");

@@ -213,7 +213,9 @@ impl CompileInvocation {
 }
 
 impl SourceInput {
-    fn is_header(&self) -> bool {
+    /// True when this source compiles to a precompiled header (a
+    /// `*-header` language, or a header extension without `-x`).
+    pub fn is_header(&self) -> bool {
         match &self.language {
             Some(lang) => lang.ends_with("-header"),
             None => extension(&self.path).is_some_and(is_header_extension),
@@ -358,7 +360,7 @@ impl State {
 
     fn apply(&mut self, action: Action, arg: &str, value: &str, raw: &[String]) {
         match action {
-            Action::Keep => self.common.extend_from_slice(raw),
+            Action::Keep | Action::Define => self.common.extend_from_slice(raw),
             Action::Compile => self.compile = true,
             Action::Output => self.output = Some(value.to_string()),
             Action::Language => self.language = (value != "none").then(|| value.to_string()),

@@ -42,6 +42,8 @@ pub(super) enum Deny {
 pub(super) enum Action {
     /// Kept verbatim in `common_args`.
     Keep,
+    /// `-D`/`-U`: kept verbatim; a preprocessor define (see `defines`).
+    Define,
     /// `-c`.
     Compile,
     /// `-o`.
@@ -149,7 +151,7 @@ static OPTIONS: &[OptSpec] = &[
     o("-idirafter", JS, SearchDir(SearchDirKind::After)),
     o("-cxx-isystem", JS, SearchDir(SearchDirKind::System)),
     // Options with a value, kept as given.
-    o("-D", JS, Keep), o("-U", JS, Keep), o("-A", JS, Keep),
+    o("-D", JS, Define), o("-U", JS, Define), o("-A", JS, Keep),
     o("-include", JS, Keep), o("-imacros", JS, Keep), o("-iprefix", JS, Keep),
     o("-iwithprefix", JS, Keep), o("-iwithprefixbefore", JS, Keep), o("-iwithsysroot", JS, Keep),
     o("-isysroot", JS, Keep), o("-iframework", JS, Keep), o("-isystem-after", JS, Keep),
@@ -228,6 +230,8 @@ static OPTIONS: &[OptSpec] = &[
     o("-fsave-optimization-record", Prefix, UNSUP), o("-foptimization-record-file=", Prefix, UNSUP),
     o("-fproc-stat-report", Prefix, UNSUP), o("-fsyntax-only", Flag, UNSUP),
     o("-fdriver-only", Flag, UNSUP), o("-gtoggle", Flag, UNSUP),
+    // clang records its whole command line, temp output paths included.
+    o("-frecord-command-line", Flag, UNSUP), o("-grecord-command-line", Flag, UNSUP),
     o("-aux-info", Separate, UNSUP), o("-working-directory", JS, UNSUP),
     o("-index-store-path", Separate, UNSUP), o("-time", Prefix, UNSUP),
     // Informational modes that print instead of (or besides) compiling.
@@ -242,7 +246,7 @@ static OPTIONS: &[OptSpec] = &[
 /// Classifies one option argument (it starts with `-` and is not `-`).
 /// Returns `None` for an option the parser does not know.
 pub(super) fn classify(arg: &str, family: CompilerFamily) -> Option<Match<'_>> {
-    if let Some(m) = emcc_setting(arg, family) {
+    if let Some(m) = emcc_setting(arg, family).or_else(|| clang_records(arg, family)) {
         return Some(m);
     }
     let mut best: Option<(usize, Match<'_>)> = None;
@@ -287,6 +291,21 @@ fn emcc_setting(arg: &str, family: CompilerFamily) -> Option<Match<'_>> {
     })
 }
 
+/// For clang (and emcc, which drives it) `-frecord-gcc-switches` and
+/// `-grecord-gcc-switches` are aliases of `-frecord-command-line` and
+/// `-grecord-command-line`: the object records the whole command line,
+/// including the daemon's temp output path, so they are non-cacheable.
+/// gcc's own spellings record only code-generation options (no `-o`,
+/// `-I`, `-D`; gcc's `gen_producer_string`) and stay cacheable.
+fn clang_records(arg: &str, family: CompilerFamily) -> Option<Match<'_>> {
+    let clang = matches!(family, CompilerFamily::Clang | CompilerFamily::Emcc);
+    let records = arg == "-frecord-gcc-switches" || arg == "-grecord-gcc-switches";
+    (clang && records).then_some(Match {
+        action: UNSUP,
+        value: Value::None,
+    })
+}
+
 fn match_spec<'a>(spec: &OptSpec, arg: &'a str) -> Option<Value<'a>> {
     let rest = arg.strip_prefix(spec.name)?;
     match (spec.shape, rest.is_empty()) {
@@ -325,7 +344,7 @@ const G_MODIFIERS: &[&str] = &[
 ];
 
 /// `-g` spellings whose level may be given as a trailing digit (`-ggdb0`).
-const G_LEVELLED: &[&str] = &[
+pub(super) const G_LEVELLED: &[&str] = &[
     "-g", "-ggdb", "-gstabs", "-gstabs+", "-gxcoff", "-gxcoff+", "-gvms",
 ];
 
@@ -460,6 +479,19 @@ mod tests {
             cls("-MFdep.d").map(|m| m.value),
             Some(Value::Joined("dep.d"))
         );
+    }
+
+    #[test]
+    fn clang_command_line_recording_is_denied() {
+        for a in ["-frecord-command-line", "-grecord-command-line"] {
+            assert_eq!(cls(a).map(|m| m.action), Some(UNSUP), "{a}");
+        }
+        let clang = |a| classify(a, CompilerFamily::Clang).map(|m| m.action);
+        assert_eq!(clang("-frecord-gcc-switches"), Some(UNSUP));
+        assert_eq!(clang("-grecord-gcc-switches"), Some(UNSUP));
+        assert_eq!(cls("-frecord-gcc-switches").map(|m| m.action), Some(Keep));
+        assert_eq!(cls("-grecord-gcc-switches").map(|m| m.action), Some(Debug));
+        assert_eq!(clang("-fno-record-command-line"), Some(Keep));
     }
 
     #[test]

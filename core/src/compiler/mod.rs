@@ -5,6 +5,7 @@
 //! reading response files).
 
 pub mod ar_args;
+pub mod defines;
 pub mod family;
 pub mod gcc;
 mod gcc_options;
@@ -15,6 +16,7 @@ pub mod response_file;
 mod tests;
 
 pub use ar_args::{parse_ar_args, parse_ranlib_args, ArInvocation, ArParse};
+pub use defines::{sharing_blocker, split_defines, DefineSplit};
 pub use family::{is_masquerade_name, CompilerFamily};
 pub use gcc::{
     parse_gcc_args, CompileInvocation, DepKind, DepTarget, DepfileRequest, NonCacheableReason,

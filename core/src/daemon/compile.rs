@@ -114,7 +114,10 @@ pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -
                     context,
                     reason,
                 };
-                compile_source(&m, uncacheable)
+                match uncacheable {
+                    None => super::define_sibling::compile_miss(&m),
+                    Some(_) => compile_source(&m, uncacheable),
+                }
             }
         })
         .collect();

@@ -63,6 +63,21 @@ impl Explanations {
         g.previous.insert(output.to_string(), now);
     }
 
+    /// Append `note` to the explanation of the latest miss of `output`
+    /// (e.g. that the direct-mode miss was served by the preprocessor
+    /// fallback after all); nothing happens when none is recorded.
+    pub fn annotate(&self, output: &str, note: &str) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        if let Some(why) = g.why.get_mut(output) {
+            why.push_str("; ");
+            why.push_str(note);
+        }
+        if let Some((_, why)) = g.last_miss.as_mut().filter(|(o, _)| o == output) {
+            why.push_str("; ");
+            why.push_str(note);
+        }
+    }
+
     /// Why the most recent miss of `output` happened (or of the most recent
     /// miss of all when `output` is `None`), prefixed by the output path.
     pub fn explain(&self, output: Option<&str>) -> Option<String> {

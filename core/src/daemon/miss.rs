@@ -203,7 +203,8 @@ pub(crate) fn compiler_command(req: &CompileRequest, argv: &[String]) -> Command
     cmd
 }
 
-fn process_alive(pid: u32) -> bool {
+/// True while process `pid` exists.
+pub(crate) fn process_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }
@@ -222,6 +223,32 @@ fn publish(temps: &TempOutputs, object: &Path, user_dep: Option<&Path>) -> std::
         std::fs::rename(&temps.depfile, dep)?;
     }
     Ok(())
+}
+
+/// The files the compile of source `index` read besides the source, as
+/// the compiler named them in its depfile `dep_text` (in depfile order),
+/// plus the PCH files of its forced includes: the file list of an include
+/// set.
+///
+/// Errors: the depfile parse error, as text.
+pub(crate) fn include_list(
+    cwd: &Path,
+    plan: &Plan,
+    index: usize,
+    dep_text: &[u8],
+) -> Result<Vec<String>, String> {
+    let rules = depfile::parse(dep_text).map_err(|e| e.to_string())?;
+    let source = resolve(cwd, &plan.inv.sources[index].path);
+    let mut headers: Vec<String> = depfile::prerequisites(&rules)
+        .into_iter()
+        .filter(|p| resolve(cwd, p) != source)
+        .collect();
+    headers.extend(super::pch::pch_inputs(
+        cwd,
+        &plan.inv.common_args,
+        &plan.search_dirs,
+    ));
+    Ok(headers)
 }
 
 /// Storing one successful compile.
@@ -273,25 +300,22 @@ impl StoreJob<'_> {
             entry: key,
         });
         d.save_manifest(self.context, manifest)?;
+        if stdout.is_empty() && stderr.is_empty() {
+            let m = self.m;
+            super::define_sibling::register(
+                d,
+                m.req,
+                m.plan,
+                m.index,
+                self.context,
+                self.source_hash,
+            );
+        }
         Ok(size)
     }
 
-    /// The files the compiler read besides the source, as it named them.
     fn headers(&self, dep_text: &[u8]) -> Result<Vec<String>, Skip> {
-        let rules = depfile::parse(dep_text).map_err(|e| Skip::Depfile(e.to_string()))?;
-        let cwd = &self.m.req.cwd;
-        let source = resolve(cwd, &self.m.plan.inv.sources[self.m.index].path);
-        let mut headers: Vec<String> = depfile::prerequisites(&rules)
-            .into_iter()
-            .filter(|p| resolve(cwd, p) != source)
-            .collect();
-        let plan = self.m.plan;
-        headers.extend(super::pch::pch_inputs(
-            cwd,
-            &plan.inv.common_args,
-            &plan.search_dirs,
-        ));
-        Ok(headers)
+        include_list(&self.m.req.cwd, self.m.plan, self.m.index, dep_text).map_err(Skip::Depfile)
     }
 
     fn check_source(&self) -> Result<(), Skip> {

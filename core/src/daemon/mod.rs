@@ -2,6 +2,7 @@
 //! opens the store, binds the socket and serves until shutdown.
 
 pub mod compile;
+pub mod define_sibling;
 pub mod dep_targets;
 pub mod emscripten;
 pub mod exec;
@@ -18,6 +19,7 @@ pub mod rustc;
 pub mod server;
 pub mod services;
 pub mod session;
+pub mod sibling_flights;
 pub mod state;
 pub mod stats;
 

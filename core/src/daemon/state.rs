@@ -43,6 +43,9 @@ pub struct DaemonState {
     pub journal: Journal,
     /// Miss explanations.
     pub explanations: Explanations,
+    /// The last stored compile of each define group (see
+    /// [`super::define_sibling`]).
+    pub siblings: super::define_sibling::Siblings,
     /// Bound on concurrently running compiles (backpressure above it).
     pub max_jobs: usize,
     /// "Busy" replies sent.
@@ -70,6 +73,7 @@ impl DaemonState {
             sessions: Sessions::default(),
             journal: Journal::start(),
             explanations: Explanations::default(),
+            siblings: Default::default(),
             max_jobs: default_max_jobs(),
             backpressure_replies: AtomicU64::new(0),
             fp_states: Mutex::new(HashMap::new()),
@@ -242,6 +246,7 @@ impl<'a> Finished<'a> {
 pub fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
     match o {
         Outcome::Hit { .. } => ("hit", None),
+        Outcome::PreprocessorHit { .. } => ("hit", Some("preprocessor")),
         Outcome::CachedError { .. } => ("cached_error", None),
         Outcome::Miss(r) => ("miss", Some(r)),
         Outcome::CompileFailed(r) => ("miss", Some(r)),

@@ -13,6 +13,14 @@ pub enum Outcome {
         /// Saved compile time, ms.
         saved_ms: u64,
     },
+    /// A direct-mode miss served from the entry of a compile that differed
+    /// only in its defines, after the preprocessor showed both alike (see
+    /// `define_sibling`); counted as a hit.
+    PreprocessorHit {
+        /// Saved compile time (the original compile's, less the
+        /// preprocessor runs), ms.
+        saved_ms: u64,
+    },
     /// A failed compile replayed from the cache (saved ms).
     CachedError {
         /// Saved compile time, ms.
@@ -31,6 +39,7 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 struct Counters {
     hits: u64,
+    preprocessor_hits: u64,
     misses: u64,
     non_cacheable: u64,
     errors: u64,
@@ -56,6 +65,11 @@ impl Stats {
         match outcome {
             Outcome::Hit { saved_ms } => {
                 c.hits += 1;
+                c.time_saved_ms += saved_ms;
+            }
+            Outcome::PreprocessorHit { saved_ms } => {
+                c.hits += 1;
+                c.preprocessor_hits += 1;
                 c.time_saved_ms += saved_ms;
             }
             Outcome::CachedError { saved_ms } => {
@@ -102,6 +116,7 @@ impl Stats {
     pub fn fill(&self, report: &mut StatusReport) {
         let Ok(c) = self.inner.lock() else { return };
         report.cache_hits = c.hits;
+        report.preprocessor_hits = c.preprocessor_hits;
         report.cache_misses = c.misses;
         report.non_cacheable = c.non_cacheable;
         report.errors = c.errors;
@@ -123,6 +138,7 @@ mod tests {
     fn counts_by_reason() {
         let s = Stats::default();
         s.record(&Outcome::Hit { saved_ms: 5 });
+        s.record(&Outcome::PreprocessorHit { saved_ms: 2 });
         s.record(&Outcome::Miss("first_compile"));
         s.record(&Outcome::CompileFailed("first_compile"));
         s.record(&Outcome::NonCacheable("link"));
@@ -137,9 +153,10 @@ mod tests {
                 r.errors,
                 r.compile_failed
             ),
-            (1, 2, 1, 1, 1)
+            (2, 2, 1, 1, 1)
         );
         assert_eq!(r.misses_by_reason["first_compile"], 2);
-        assert_eq!(r.time_saved_ms, 5);
+        assert_eq!(r.time_saved_ms, 7);
+        assert_eq!(r.preprocessor_hits, 1);
     }
 }

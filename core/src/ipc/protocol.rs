@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +314,10 @@ pub struct StatusReport {
     pub socket: String,
     /// Compiles served from the cache (per source).
     pub cache_hits: u64,
+    /// Of `cache_hits`: direct-mode misses served from the entry of a
+    /// compile that differed only in `-D`/`-U`, proven alike by the
+    /// preprocessor (journal outcome `hit`, reason `preprocessor`).
+    pub preprocessor_hits: u64,
     /// Compiles that ran the compiler and were stored (or tried to be).
     pub cache_misses: u64,
     /// Requests passed through unchanged.
