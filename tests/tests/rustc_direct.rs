@@ -123,6 +123,36 @@ fn rlib_without_dep_info_runs_uncached() {
     assert_same(&sb.read("out/libl.rlib"), &bare, "rlib run by the launcher");
 }
 
+/// `rustc -vV`, which cargo and build scripts run through the wrapper, is
+/// answered from the daemon's memory byte for byte and is not counted as a
+/// compile; `rustc -V` still runs rustc (non-cacheable).
+#[test]
+fn version_queries_are_answered_exactly() {
+    let Some(sb) = sandbox() else { return };
+    let bare = sb.run("rustc", &["-vV"]);
+    assert_ok(&bare, "rustc -vV");
+    let before = sb.counters();
+    for _ in 0..2 {
+        let out = sb.zcc_ok(&["rustc", "-vV"]);
+        assert_eq!(text(&out.stdout), text(&bare.stdout));
+        assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    }
+    let after = sb.counters();
+    assert_eq!(
+        (after.hits, after.misses, after.non_cacheable),
+        (before.hits, before.misses, before.non_cacheable),
+        "-vV is not a compile"
+    );
+    let short = sb.zcc_ok(&["rustc", "-V"]);
+    assert_eq!(text(&short.stdout), text(&sb.run("rustc", &["-V"]).stdout));
+    let st = sb.stats();
+    assert_eq!(
+        reason_count(&st, "non_cacheable_by_reason", "rustc_informational"),
+        1,
+        "{st}"
+    );
+}
+
 fn native_lib(sb: &Sandbox, value: u32) {
     sb.write(
         "nat/nat.c",

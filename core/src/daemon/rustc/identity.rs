@@ -3,10 +3,17 @@
 //! (`<sysroot>/lib/rustlib/*/lib`, the std/core rlibs every crate links).
 //! Computed once per rustc binary version and kept in memory.
 //!
-//! Keyed by the binary's path and stat fingerprint; for a rustup proxy
-//! (which picks a toolchain from `RUSTUP_TOOLCHAIN` and `rust-toolchain`
-//! files, rustup book "Overrides") the toolchain variable and the cwd join
-//! the key.
+//! Keyed by the binary's path and stat fingerprint. A rustup proxy picks
+//! its toolchain at every run (rustup book, "Overrides": `RUSTUP_TOOLCHAIN`,
+//! directory overrides and the default in `settings.toml`, and
+//! `rust-toolchain`/`rust-toolchain.toml` files in the cwd and its
+//! ancestors), and `rustup update` replaces a toolchain under the same
+//! proxy; so for a proxy the key also holds the toolchain variable, the cwd,
+//! and the stat fingerprints of `settings.toml`, of every toolchain file on
+//! the way up from the cwd, and of every installed toolchain's `rustc`.
+//!
+//! The `rustc -vV` text is kept too: cargo and build scripts ask for it
+//! (through `RUSTC_WRAPPER`) and [`version_output`] answers from memory.
 
 use crate::hash::{Digest, StatFingerprint};
 use crate::ipc::CompileRequest;
@@ -14,13 +21,30 @@ use crate::key::KeyBuilder;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// What selects a rustc's identity.
-type IdentityKey = (PathBuf, StatFingerprint, Option<String>, Option<PathBuf>);
+/// What selects a rustc's identity: the binary's path and fingerprint,
+/// and for a rustup proxy what selects its toolchain ([`ProxyKey`]).
+type IdentityKey = (PathBuf, StatFingerprint, Option<ProxyKey>);
 
-fn cache() -> &'static Mutex<HashMap<IdentityKey, Digest>> {
-    static CACHE: OnceLock<Mutex<HashMap<IdentityKey, Digest>>> = OnceLock::new();
+/// For a rustup proxy: `RUSTUP_TOOLCHAIN`, the cwd, and the fingerprints
+/// (absent = `None`) of the files rustup reads to pick and run a toolchain.
+type ProxyKey = (
+    Option<String>,
+    PathBuf,
+    Vec<(PathBuf, Option<StatFingerprint>)>,
+);
+
+/// One known rustc: its identity digest and its `rustc -vV` stdout
+/// (`None` when that run wrote to stderr, which is not kept).
+#[derive(Debug, Clone)]
+struct Known {
+    digest: Digest,
+    version: Option<Arc<Vec<u8>>>,
+}
+
+fn cache() -> &'static Mutex<HashMap<IdentityKey, Known>> {
+    static CACHE: OnceLock<Mutex<HashMap<IdentityKey, Known>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -29,28 +53,73 @@ fn cache() -> &'static Mutex<HashMap<IdentityKey, Digest>> {
 ///
 /// Errors: a message when rustc cannot be stat'ed or run.
 pub fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
+    known(req).map(|k| k.digest)
+}
+
+/// The exact stdout of `rustc -vV` for the request's rustc (same memory as
+/// [`rustc_identity`]; rustc runs only when the rustc is new); `None` when
+/// that run also wrote to stderr (a rustup notice), so it cannot be
+/// replayed exactly.
+///
+/// Errors: as for [`rustc_identity`].
+pub fn version_output(req: &CompileRequest) -> Result<Option<Arc<Vec<u8>>>, String> {
+    known(req).map(|k| k.version)
+}
+
+fn known(req: &CompileRequest) -> Result<Known, String> {
     let key = identity_key(req)?;
-    if let Some(d) = cache().lock().ok().and_then(|m| m.get(&key).copied()) {
-        return Ok(d);
+    if let Some(k) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(k);
     }
-    let digest = compute(req)?;
+    let k = compute(req)?;
     if let Ok(mut m) = cache().lock() {
-        m.insert(key, digest);
+        m.insert(key, k.clone());
     }
-    Ok(digest)
+    Ok(k)
 }
 
 fn identity_key(req: &CompileRequest) -> Result<IdentityKey, String> {
     let meta = std::fs::metadata(&req.compiler)
         .map_err(|e| format!("cannot stat {}: {e}", req.compiler.display()))?;
-    let proxy = is_rustup_proxy(&req.compiler);
+    let proxy = is_rustup_proxy(&req.compiler).then(|| proxy_key(req));
+    Ok((req.compiler.clone(), StatFingerprint::of(&meta), proxy))
+}
+
+/// What a rustup proxy reads to pick and run its toolchain (rustup book,
+/// "Overrides" and "Environment variables").
+fn proxy_key(req: &CompileRequest) -> ProxyKey {
+    let home = rustup_home(req);
+    let mut files = vec![home.join("settings.toml")];
+    for dir in req.cwd.ancestors() {
+        files.push(dir.join("rust-toolchain"));
+        files.push(dir.join("rust-toolchain.toml"));
+    }
+    if let Ok(toolchains) = std::fs::read_dir(home.join("toolchains")) {
+        let mut rustcs: Vec<PathBuf> = toolchains
+            .flatten()
+            .map(|t| t.path().join("bin/rustc"))
+            .collect();
+        rustcs.sort();
+        files.extend(rustcs);
+    }
+    let fingerprints = files
+        .into_iter()
+        .map(|f| {
+            let fp = std::fs::metadata(&f).ok().map(|m| StatFingerprint::of(&m));
+            (f, fp)
+        })
+        .collect();
     let toolchain = env(req, "RUSTUP_TOOLCHAIN").map(str::to_string);
-    Ok((
-        req.compiler.clone(),
-        StatFingerprint::of(&meta),
-        toolchain,
-        proxy.then(|| req.cwd.clone()),
-    ))
+    (toolchain, req.cwd.clone(), fingerprints)
+}
+
+/// `RUSTUP_HOME`, else `~/.rustup` (rustup book, "Environment variables").
+fn rustup_home(req: &CompileRequest) -> PathBuf {
+    if let Some(h) = env(req, "RUSTUP_HOME") {
+        return PathBuf::from(h);
+    }
+    let home = env(req, "HOME").map(PathBuf::from).or_else(dirs::home_dir);
+    home.unwrap_or_default().join(".rustup")
 }
 
 /// True when `rustc` is rustup's proxy (the same file as a `rustup` next
@@ -69,9 +138,9 @@ fn env<'a>(req: &'a CompileRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn compute(req: &CompileRequest) -> Result<Digest, String> {
-    let version = run(req, &["-vV"])?;
-    let sysroot = run(req, &["--print", "sysroot"])?;
+fn compute(req: &CompileRequest) -> Result<Known, String> {
+    let (version, stderr) = run(req, &["-vV"])?;
+    let (sysroot, _) = run(req, &["--print", "sysroot"])?;
     let sysroot = String::from_utf8_lossy(&sysroot).trim().to_string();
     let mut b = KeyBuilder::new("rustc-identity");
     b.field("version", &version);
@@ -79,10 +148,14 @@ fn compute(req: &CompileRequest) -> Result<Digest, String> {
     for line in sysroot_listing(Path::new(&sysroot)) {
         b.field("lib", line.as_bytes());
     }
-    Ok(b.finish().0)
+    Ok(Known {
+        digest: b.finish().0,
+        version: stderr.is_empty().then(|| Arc::new(version)),
+    })
 }
 
-fn run(req: &CompileRequest, args: &[&str]) -> Result<Vec<u8>, String> {
+/// Run the request's rustc with `args`: (stdout, stderr).
+fn run(req: &CompileRequest, args: &[&str]) -> Result<(Vec<u8>, Vec<u8>), String> {
     let out = Command::new(&req.compiler)
         .args(args)
         .current_dir(&req.cwd)
@@ -94,7 +167,7 @@ fn run(req: &CompileRequest, args: &[&str]) -> Result<Vec<u8>, String> {
     if !out.status.success() {
         return Err(format!("{} {args:?} failed", req.compiler.display()));
     }
-    Ok(out.stdout)
+    Ok((out.stdout, out.stderr))
 }
 
 /// `name size mtime` of every file in `<sysroot>/lib/rustlib/*/lib`,
@@ -117,4 +190,88 @@ fn sysroot_listing(sysroot: &Path) -> Vec<String> {
     }
     lines.sort();
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake rustup layout: `<dir>/bin/rustc` hard-linked to
+    /// `<dir>/bin/rustup` (so it is a proxy), a `RUSTUP_HOME` with a
+    /// settings file and one toolchain, and a project dir as the cwd.
+    fn proxy_request(dir: &Path) -> CompileRequest {
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("rustup"), "proxy").unwrap();
+        std::fs::hard_link(bin.join("rustup"), bin.join("rustc")).unwrap();
+        let home = dir.join("rustup-home");
+        std::fs::create_dir_all(home.join("toolchains/stable/bin")).unwrap();
+        std::fs::write(
+            home.join("settings.toml"),
+            "default_toolchain = \"stable\"\n",
+        )
+        .unwrap();
+        std::fs::write(home.join("toolchains/stable/bin/rustc"), "v1").unwrap();
+        std::fs::create_dir_all(dir.join("project/src")).unwrap();
+        CompileRequest {
+            compiler: bin.join("rustc"),
+            args: vec!["-vV".into()],
+            cwd: dir.join("project/src"),
+            env: vec![("RUSTUP_HOME".into(), home.display().to_string())],
+            client_pid: 0,
+            umask: 0o022,
+        }
+    }
+
+    #[test]
+    fn a_proxy_key_follows_what_rustup_reads_to_pick_a_toolchain() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = proxy_request(dir.path());
+        let key = || identity_key(&req).unwrap();
+        let first = key();
+        assert!(first.2.is_some(), "a rustup proxy is recognised");
+        assert_eq!(key(), first, "stable while nothing changes");
+        let steps: [(&str, &str); 3] = [
+            (
+                "rustup-home/settings.toml",
+                "default_toolchain = \"nightly\"\n",
+            ),
+            (
+                "project/rust-toolchain.toml",
+                "[toolchain]\nchannel = \"beta\"\n",
+            ),
+            (
+                "rustup-home/toolchains/stable/bin/rustc",
+                "v2 after rustup update",
+            ),
+        ];
+        let mut before = first;
+        for (file, text) in steps {
+            std::fs::write(dir.path().join(file), text).unwrap();
+            let now = key();
+            assert_ne!(now, before, "{file} must change the identity key");
+            before = now;
+        }
+        let mut other = req.clone();
+        other
+            .env
+            .push(("RUSTUP_TOOLCHAIN".into(), "nightly".into()));
+        assert_ne!(identity_key(&other).unwrap(), before);
+    }
+
+    #[test]
+    fn a_plain_rustc_key_is_its_path_and_fingerprint_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let rustc = dir.path().join("rustc");
+        std::fs::write(&rustc, "real").unwrap();
+        let req = CompileRequest {
+            compiler: rustc,
+            args: vec![],
+            cwd: dir.path().to_path_buf(),
+            env: vec![],
+            client_pid: 0,
+            umask: 0o022,
+        };
+        assert!(identity_key(&req).unwrap().2.is_none());
+    }
 }

@@ -4,7 +4,9 @@
 //! 1. [`probe`] (inline on the event loop): parse the argv, compute the
 //!    context key, find a manifest input set that still holds, restore the
 //!    entry's outputs into `--out-dir` and replay stdout/stderr and the exit
-//!    code. Informational calls (`-vV`, `--print`) and anything not provably
+//!    code. `rustc -vV`, which cargo and build scripts ask at startup, is
+//!    answered from the identity's memory ([`identity::version_output`]);
+//!    other informational calls (`--print`, `-V`) and anything not provably
 //!    cacheable answer `RunLocally` at once.
 //! 2. [`run::RustcMiss`] (blocking pool): run rustc with dep-info forced on,
 //!    then store its outputs, output streams and input set.
@@ -31,6 +33,9 @@ use manifest::RustcManifest;
 /// Probe a rustc request: a hit is served here; a miss becomes work.
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     let started = std::time::Instant::now();
+    if let Some(answer) = answer_version_query(req) {
+        return Stage::Done(answer);
+    }
     let plan = match context::plan(d, req) {
         Ok(p) => p,
         Err(r) => return Stage::Done(refuse(d, req, started, r)),
@@ -58,6 +63,37 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
         reason,
         started,
     }))
+}
+
+/// `rustc -vV` in any spelling: replay the identity's `-vV` stdout (not a
+/// compile, so not counted). `None` for anything else, or when the
+/// identity cannot replay it exactly (then rustc runs as usual).
+fn answer_version_query(req: &CompileRequest) -> Option<Response> {
+    let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
+    let verbose_version = matches!(
+        args.as_slice(),
+        ["-vV"]
+            | ["-Vv"]
+            | ["-V", "-v"]
+            | ["-v", "-V"]
+            | ["--version", "--verbose"]
+            | ["--verbose", "--version"]
+    );
+    if !verbose_version {
+        return None;
+    }
+    match identity::version_output(req) {
+        Ok(Some(stdout)) => Some(Response::Compiled {
+            exit_code: 0,
+            stdout: stdout.to_vec(),
+            stderr: Vec::new(),
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "rustc -vV not answered from memory");
+            None
+        }
+    }
 }
 
 /// Count a finished rustc call (stats, session, journal).
