@@ -153,6 +153,61 @@ fn version_queries_are_answered_exactly() {
     );
 }
 
+/// cargo's target-info query (`rustc - --print=…` with stdin on
+/// /dev/null) is run once and then answered from memory, byte for byte,
+/// per argv: a flag that changes the cfgs gets its own answer.
+#[test]
+fn cargos_target_info_query_is_answered_from_memory() {
+    if missing(&["rustc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_DEBUG", "1");
+    sb.start();
+    let query = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = "- --crate-name ___ --print=file-names --crate-type bin \
+             --crate-type rlib --print=sysroot --print=split-debuginfo --print=crate-name \
+             --print=cfg"
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let answered = || {
+        let log = std::fs::read_to_string(sb.cache.join("logs/daemon.log")).unwrap_or_default();
+        log.matches("target-info query answered from memory")
+            .count()
+    };
+    for extra in [&[][..], &["-C", "debug-assertions=off"][..]] {
+        let args = query(extra);
+        let bare = sb.run("rustc", &args);
+        assert_ok(&bare, "bare rustc --print");
+        let mut z = vec!["rustc".to_string()];
+        z.extend(args.clone());
+        let before = answered();
+        for round in 0..2 {
+            let out = sb.zcc_ok(&z);
+            assert_eq!(
+                text(&out.stdout),
+                text(&bare.stdout),
+                "{extra:?} round {round}"
+            );
+            assert_eq!(text(&out.stderr), text(&bare.stderr));
+        }
+        assert_eq!(answered() - before, 1, "the second call came from memory");
+    }
+    let plain = text(&sb.run("rustc", &query(&[])).stdout);
+    let on = text(
+        &sb.run("rustc", &query(&["-C", "debug-assertions=off"]))
+            .stdout,
+    );
+    assert_ne!(
+        plain, on,
+        "the flag changes the cfgs, so the answers differ"
+    );
+}
+
 fn native_lib(sb: &Sandbox, value: u32) {
     sb.write(
         "nat/nat.c",

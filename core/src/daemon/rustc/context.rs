@@ -91,7 +91,9 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal>
     })
 }
 
-fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
+/// The request variables that key a rustc call: `CARGO_*` (but the
+/// jobserver's) and [`KEY_ENV`], sorted.
+pub fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = env
         .iter()
         .filter(|(k, _)| {

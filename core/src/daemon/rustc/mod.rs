@@ -5,9 +5,11 @@
 //!    context key, find a manifest input set that still holds, restore the
 //!    entry's outputs into `--out-dir` and replay stdout/stderr and the exit
 //!    code. `rustc -vV`, which cargo and build scripts ask at startup, is
-//!    answered from the identity's memory ([`identity::version_output`]);
-//!    other informational calls (`--print`, `-V`) and anything not provably
-//!    cacheable answer `RunLocally` at once.
+//!    answered from the identity's memory ([`identity::version_output`]),
+//!    and cargo's target-info query from memory after one run
+//!    ([`print_query`]); other informational calls (`-V`, other
+//!    `--print`s) and anything not provably cacheable answer `RunLocally`
+//!    at once.
 //! 2. [`run::RustcMiss`] (blocking pool): run rustc with dep-info forced on,
 //!    then store its outputs, output streams and input set.
 
@@ -15,6 +17,7 @@ pub mod context;
 pub mod entry;
 pub mod identity;
 pub mod manifest;
+pub mod print_query;
 pub mod restore;
 pub mod run;
 pub mod stream;
@@ -35,6 +38,9 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     let started = std::time::Instant::now();
     if let Some(answer) = answer_version_query(req) {
         return Stage::Done(answer);
+    }
+    if let Some(stage) = print_query::probe(req) {
+        return stage;
     }
     let plan = match context::plan(d, req) {
         Ok(p) => p,
