@@ -47,7 +47,7 @@ use super::compile::SourceResult;
 use super::dep_targets;
 use super::hit::restore_entry;
 use super::miss::{compile_source, compiler_command, include_list, process_alive, MissContext};
-use super::plan::Plan;
+use super::plan::{key_source_fields, Plan};
 use super::sibling_flights::{Flights, Joined};
 use super::state::DaemonState;
 use super::stats::Outcome;
@@ -229,19 +229,7 @@ fn group_key(
     b.field("compiler-path", req.compiler.as_os_str().as_encoded_bytes());
     b.field("compiler", &plan.identity);
     b.strings("args", &rest);
-    b.field(
-        "language",
-        source.language.as_deref().unwrap_or("").as_bytes(),
-    );
-    b.field("source-path", source.path.as_bytes());
-    b.field("source", source_hash);
-    for (k, v) in &plan.key_env {
-        b.field("env", format!("{k}={v}").as_bytes());
-    }
-    if let Some(dep) = &inv.depfile {
-        let args = dep.to_args("", &inv.object_path(i));
-        b.strings("depfile", &dep_targets::key_args(&args));
-    }
+    key_source_fields(&mut b, plan, i, source_hash);
     b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
     Ok(b.finish())
 }

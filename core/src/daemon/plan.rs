@@ -146,19 +146,12 @@ fn search_dirs(inv: &CompileInvocation, env: &[(String, String)]) -> Vec<String>
     dirs
 }
 
-/// The context key of source `i` (see [`crate::key`]).
-pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest) -> RecordKey {
+/// Key fields of source `i` shared by the context key and the define
+/// group key: its language, path and content hash, the keyed environment,
+/// and the depfile options with the target left out (see `dep_targets`).
+pub fn key_source_fields(b: &mut KeyBuilder, plan: &Plan, i: usize, source_hash: &Digest) {
     let inv = &plan.inv;
     let source = &inv.sources[i];
-    let mut b = KeyBuilder::new("c-compile");
-    b.field("compiler", &plan.identity);
-    let name = req
-        .compiler
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    b.field("compiler-name", name.as_bytes());
-    b.strings("args", &inv.common_args);
     b.field(
         "language",
         source.language.as_deref().unwrap_or("").as_bytes(),
@@ -175,6 +168,22 @@ pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Di
             &super::dep_targets::key_args(&dep.to_args("", &object)),
         );
     }
+}
+
+/// The context key of source `i` (see [`crate::key`]).
+pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest) -> RecordKey {
+    let inv = &plan.inv;
+    let source = &inv.sources[i];
+    let mut b = KeyBuilder::new("c-compile");
+    b.field("compiler", &plan.identity);
+    let name = req
+        .compiler
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    b.field("compiler-name", name.as_bytes());
+    b.strings("args", &inv.common_args);
+    key_source_fields(&mut b, plan, i, source_hash);
     if let Some(cwd) = embedded_cwd(inv, &req.cwd) {
         b.field("cwd", cwd.as_bytes());
     }
