@@ -139,6 +139,7 @@ fn env<'a>(req: &'a CompileRequest, name: &str) -> Option<&'a str> {
 }
 
 fn compute(req: &CompileRequest) -> Result<Known, String> {
+    let req = &super::run::without_jobserver(req);
     let (version, stderr) = run(req, &["-vV"])?;
     let (sysroot, _) = run(req, &["--print", "sysroot"])?;
     let sysroot = String::from_utf8_lossy(&sysroot).trim().to_string();

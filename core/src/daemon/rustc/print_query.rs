@@ -16,6 +16,7 @@
 
 use super::context::key_env;
 use super::identity::rustc_identity;
+use super::run::without_jobserver;
 use crate::daemon::route::{PendingWork, Stage};
 use crate::daemon::state::DaemonState;
 use crate::ipc::{CompileRequest, Response};
@@ -132,6 +133,7 @@ struct RunQuery {
 
 impl PendingWork for RunQuery {
     fn run(self: Box<Self>, _d: &DaemonState, req: &CompileRequest) -> Response {
+        let req = &without_jobserver(req);
         let out = Command::new(&req.compiler)
             .args(&req.args)
             .current_dir(&req.cwd)

@@ -150,8 +150,10 @@ fn next_tick() -> i64 {
 /// about it in diagnostics we store.
 const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
 
-/// The request with the jobserver variables removed.
-fn without_jobserver(req: &CompileRequest) -> CompileRequest {
+/// The request with the jobserver variables removed: their file
+/// descriptors exist in the launcher, not in the daemon, and rustc warns
+/// about a jobserver it cannot reach.
+pub fn without_jobserver(req: &CompileRequest) -> CompileRequest {
     let mut r = req.clone();
     r.env.retain(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()));
     r
