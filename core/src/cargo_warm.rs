@@ -71,7 +71,7 @@ impl WarmScope {
 
     /// The first 16 hex chars, for messages.
     pub fn short_hex(&self) -> String {
-        self.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::hash::to_hex(&self.0)[..16].to_string()
     }
 }
 

@@ -155,16 +155,27 @@ fn compute(req: &CompileRequest) -> Result<Known, String> {
     })
 }
 
-/// Run the request's rustc with `args`: (stdout, stderr).
-fn run(req: &CompileRequest, args: &[&str]) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let out = Command::new(&req.compiler)
+/// Run the request's rustc with `args` as the launcher would (its cwd and
+/// exact env), stdin on `/dev/null`, capturing the output.
+///
+/// Errors: when rustc cannot be started.
+pub fn run_query<S: AsRef<std::ffi::OsStr>>(
+    req: &CompileRequest,
+    args: &[S],
+) -> std::io::Result<std::process::Output> {
+    Command::new(&req.compiler)
         .args(args)
         .current_dir(&req.cwd)
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", req.compiler.display()))?;
+}
+
+/// Run the request's rustc with `args`: (stdout, stderr) of a success.
+fn run(req: &CompileRequest, args: &[&str]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let out =
+        run_query(req, args).map_err(|e| format!("cannot run {}: {e}", req.compiler.display()))?;
     if !out.status.success() {
         return Err(format!("{} {args:?} failed", req.compiler.display()));
     }

@@ -75,16 +75,15 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
 /// compile, so not counted). `None` for anything else, or when the
 /// identity cannot replay it exactly (then rustc runs as usual).
 fn answer_version_query(req: &CompileRequest) -> Option<Response> {
-    let args: Vec<&str> = req.args.iter().map(String::as_str).collect();
-    let verbose_version = matches!(
-        args.as_slice(),
-        ["-vV"]
-            | ["-Vv"]
-            | ["-V", "-v"]
-            | ["-v", "-V"]
-            | ["--version", "--verbose"]
-            | ["--verbose", "--version"]
-    );
+    let verbose_version = match req.args.as_slice() {
+        [a] => a == "-vV" || a == "-Vv",
+        [a, b] => {
+            let version = |x: &str| x == "-V" || x == "--version";
+            let verbose = |x: &str| x == "-v" || x == "--verbose";
+            (version(a) && verbose(b)) || (verbose(a) && version(b))
+        }
+        _ => false,
+    };
     if !verbose_version {
         return None;
     }

@@ -15,7 +15,7 @@
 //! else goes the usual way. Answers are not counted as compiles.
 
 use super::context::key_env;
-use super::identity::rustc_identity;
+use super::identity::{run_query, rustc_identity};
 use super::run::without_jobserver;
 use crate::daemon::route::{PendingWork, Stage};
 use crate::daemon::state::DaemonState;
@@ -23,7 +23,6 @@ use crate::ipc::{CompileRequest, Response};
 use crate::key::KeyBuilder;
 use crate::store::RecordKey;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 /// `--print` kinds answered (rustc book, "--print"): each depends only on
@@ -134,14 +133,7 @@ struct RunQuery {
 impl PendingWork for RunQuery {
     fn run(self: Box<Self>, _d: &DaemonState, req: &CompileRequest) -> Response {
         let req = &without_jobserver(req);
-        let out = Command::new(&req.compiler)
-            .args(&req.args)
-            .current_dir(&req.cwd)
-            .env_clear()
-            .envs(req.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output();
-        let out = match out {
+        let out = match run_query(req, &req.args) {
             Ok(o) => o,
             Err(e) => {
                 let reason = format!("cannot run {}: {e}", req.compiler.display());
