@@ -313,6 +313,50 @@ fn files_named_by_link_args_are_keyed() {
     );
 }
 
+/// A `-C link-arg=-l…` library found through `LIBRARY_PATH` (no `-L`) is
+/// keyed by content too.
+#[test]
+fn link_arg_libraries_on_library_path_are_keyed() {
+    let Some(mut sb) = sandbox() else { return };
+    sb.set_env("LIBRARY_PATH", sb.path("extra"));
+    sb.write(
+        "app.rs",
+        "extern \"C\" { static zc_marker: u32; static zc_lib: u32; }\n\
+         fn main() { unsafe { println!(\"{} {}\", zc_marker, zc_lib) } }\n",
+    );
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    let z = [
+        "rustc",
+        "--crate-name",
+        "app",
+        "--crate-type",
+        "bin",
+        "--out-dir",
+        "out",
+        "-C",
+        "link-arg=extra/extra.o",
+        "-C",
+        "link-arg=-lzcx",
+        "app.rs",
+    ];
+    let app = sb.path("out/app");
+    let run_app = || {
+        let out = sb.run::<&str>(app.to_str().unwrap(), &[]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    link_arg_inputs(&sb, 1);
+    sb.compile_expect(&z, "miss");
+    assert_eq!(run_app().trim(), "1 10");
+    sb.compile_expect(&z, "hit");
+    // Only the library changes; the object named by path stays.
+    sb.write("extra/x.c", "unsigned zc_lib = 40;\n");
+    assert_ok(&sb.run("cc", &["-c", "extra/x.c", "-o", "extra/x.o"]), "cc");
+    sb.remove("extra/libzcx.a");
+    assert_ok(&sb.run("ar", &["rcs", "extra/libzcx.a", "extra/x.o"]), "ar");
+    sb.compile_expect(&z, "miss");
+    assert_eq!(run_app().trim(), "1 40");
+}
+
 #[test]
 fn link_args_naming_extra_outputs_are_not_cached() {
     let Some(sb) = sandbox() else { return };

@@ -194,16 +194,26 @@ pub fn archive_key(
 fn search_dirs(req: &CompileRequest, inv: &LinkInvocation, tool: LinkTool) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = inv.lib_dirs.iter().map(|l| resolve(&req.cwd, l)).collect();
     if tool == LinkTool::Driver {
-        if let Some((_, v)) = req.env.iter().find(|(k, _)| k == "LIBRARY_PATH") {
-            dirs.extend(
-                v.split(':')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| resolve(&req.cwd, s)),
-            );
-        }
+        dirs.extend(library_path_dirs(req));
     }
     dirs.extend(default_dirs(req, inv, tool).iter().cloned());
     dirs
+}
+
+/// The request's `LIBRARY_PATH` dirs, in order, resolved against its cwd:
+/// where a gcc/clang driver looks for `-l` libraries after the `-L` dirs
+/// (gcc manual, LIBRARY_PATH).
+pub fn library_path_dirs(req: &CompileRequest) -> impl Iterator<Item = PathBuf> + '_ {
+    let value = req
+        .env
+        .iter()
+        .find(|(k, _)| k == "LIBRARY_PATH")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    value
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(|s| resolve(&req.cwd, s))
 }
 
 /// The files `-l<lib>` may pick in the first dir that has any: both

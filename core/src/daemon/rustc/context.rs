@@ -21,7 +21,7 @@
 use super::identity::rustc_identity;
 use crate::compiler::link_args::{parse_driver_link, LinkParse};
 use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
-use crate::daemon::link::key::resolve_library;
+use crate::daemon::link::key::{library_path_dirs, resolve_library};
 use crate::daemon::plan::Refusal;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
@@ -132,8 +132,9 @@ fn native_libs(
 /// hashes, read the way a linker driver reads them (rustc passes link args
 /// to `cc`; gcc manual, "Options for Linking"): named inputs, linker
 /// scripts and `-Wl,@file`s, and `-l` libraries resolved in the link
-/// args' `-L` dirs then rustc's own non-dependency `-L` dirs. Libraries
-/// only in the linker's default dirs are system libraries and not keyed.
+/// args' `-L` dirs, rustc's own non-dependency `-L` dirs, then
+/// `LIBRARY_PATH`. Libraries only in the linker's default dirs are system
+/// libraries and not keyed.
 ///
 /// Errors: [`Refusal::NonCacheable`] when the link args name outputs we do
 /// not capture (`-Wl,-Map=…`), are not reproducible (`--build-id=uuid`),
@@ -175,6 +176,7 @@ fn link_arg_inputs(
         .map(String::as_str)
         .chain(search_dirs(inv))
         .map(|dir| resolve(&req.cwd, dir))
+        .chain(library_path_dirs(req))
         .collect();
     for lib in &link.libs {
         files.extend(resolve_library(lib, &dirs));
