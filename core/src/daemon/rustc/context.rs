@@ -7,7 +7,8 @@
 //!   expanded argv verbatim (absolute `--out-dir`, `-C metadata`,
 //!   `-C extra-filename`, `--cfg`, RUSTFLAGS-derived args, `--target`);
 //! - the content of every `--extern` file;
-//! - native libraries named by `-l` that are found in `-L` dirs;
+//! - native libraries named by `-l` that are found in `-L` dirs or
+//!   `LIBRARY_PATH`;
 //! - for linked crate types, the linker's identity (`-C linker`, else `cc`)
 //!   and the content of every file the `-C link-arg(s)` name: objects,
 //!   archives, linker scripts, `-Wl,@file`s, and `-l` libraries found in
@@ -27,6 +28,7 @@ use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
 use crate::store::RecordKey;
+use std::path::PathBuf;
 
 /// Variables outside `CARGO_*` that change what rustc produces: unstable
 /// features, custom target specs, the forced version string, the linker's
@@ -107,18 +109,19 @@ pub fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// Every `lib<name>.a` / `lib<name>.so` found for the `-l` names in the
-/// non-dependency `-L` dirs, with its content hash. Libraries found only in
-/// the linker's default paths are system libraries and are not keyed.
+/// non-dependency `-L` dirs and `LIBRARY_PATH` ([`native_dirs`]), with its
+/// content hash. Libraries found only in the linker's default paths are
+/// system libraries and are not keyed.
 fn native_libs(
     d: &DaemonState,
     req: &CompileRequest,
     inv: &RustcInvocation,
 ) -> Vec<(String, crate::hash::Digest)> {
     let mut out = Vec::new();
-    for dir in search_dirs(inv) {
+    for dir in native_dirs(req, inv) {
         for name in &inv.native_libs {
             for file in [format!("lib{name}.a"), format!("lib{name}.so")] {
-                let p = resolve(&req.cwd, dir).join(&file);
+                let p = dir.join(&file);
                 if let Ok(dg) = d.meta.digest(&p) {
                     out.push((p.to_string_lossy().into_owned(), dg.hash));
                 }
@@ -164,19 +167,17 @@ fn link_arg_inputs(
         let detail = link.extra_outputs.join(" ");
         return Err(Refusal::NonCacheable("rustc_link_outputs", detail));
     }
-    let mut files: Vec<std::path::PathBuf> = link
+    let mut files: Vec<PathBuf> = link
         .inputs
         .iter()
         .filter(|i| *i != OBJECTS)
         .map(|i| resolve(&req.cwd, i))
         .collect();
-    let dirs: Vec<std::path::PathBuf> = link
+    let dirs: Vec<PathBuf> = link
         .lib_dirs
         .iter()
-        .map(String::as_str)
-        .chain(search_dirs(inv))
         .map(|dir| resolve(&req.cwd, dir))
-        .chain(library_path_dirs(req))
+        .chain(native_dirs(req, inv))
         .collect();
     for lib in &link.libs {
         files.extend(resolve_library(lib, &dirs));
@@ -193,13 +194,17 @@ fn link_arg_inputs(
         .collect()
 }
 
-/// rustc's `-L` dirs that hold native libraries (all kinds but
-/// `dependency` and `crate`; rustc book, "-L").
-fn search_dirs(inv: &RustcInvocation) -> impl Iterator<Item = &str> {
+/// Where native libraries are looked for, in order: rustc's `-L` dirs
+/// that hold them (all kinds but `dependency` and `crate`; rustc book,
+/// "-L"), then `LIBRARY_PATH`, which the linker driver also searches for
+/// the `-l` rustc passes on (gcc manual, LIBRARY_PATH).
+fn native_dirs(req: &CompileRequest, inv: &RustcInvocation) -> Vec<PathBuf> {
     inv.lib_dirs
         .iter()
         .filter(|(kind, _)| kind != "dependency" && kind != "crate")
-        .map(|(_, dir)| dir.as_str())
+        .map(|(_, dir)| resolve(&req.cwd, dir))
+        .chain(library_path_dirs(req))
+        .collect()
 }
 
 /// blake3 of the linker binary (`-C linker`, else `cc` on the request's
