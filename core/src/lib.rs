@@ -3,7 +3,8 @@
 //! The crate holds everything the `zccache` binary does: argv parsing for
 //! each compiler family ([`compiler`]), content hashing with an in-memory
 //! metadata cache ([`hash`]), cache keys and direct-mode manifests ([`key`]),
-//! depfile handling ([`depfile`]), the content-addressed store ([`store`]),
+//! depfile handling ([`depfile`]), the storage facade over the content-addressed
+//! store with the one entry and manifest format ([`storage`]),
 //! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]), the
 //! cargo warm snapshot rules shared with `cargo-zccache` ([`cargo_warm`])
 //! and the command line ([`cli`]). A compile request flows launcher → IPC → daemon
@@ -16,11 +17,10 @@ pub mod config;
 pub mod daemon;
 pub mod depfile;
 pub mod dircache;
-pub mod entry;
 pub mod fingerprint;
 pub mod hash;
 pub mod include_scan;
 pub mod ipc;
 pub mod key;
 pub mod paths;
-pub mod store;
+pub mod storage;

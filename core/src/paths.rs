@@ -94,6 +94,37 @@ impl CacheLayout {
     }
 }
 
+/// `p` made absolute against `cwd`.
+pub fn resolve(cwd: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    }
+}
+
+/// Lexical normalisation: drop `.` components and fold `x/..`.
+///
+/// This follows what the compiler does when it joins include names to
+/// search dirs, which is textual.
+pub fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +146,15 @@ mod tests {
         l.ensure().unwrap();
         let mode = std::fs::metadata(&l.root).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[cfg(test)]
+mod lexical_tests {
+    use super::*;
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
     }
 }

@@ -18,11 +18,11 @@ use super::route::{PendingWork, Stage};
 use super::state::DaemonState;
 use super::state::Finished;
 use super::stats::Outcome;
-use crate::entry::Entry;
 use crate::hash::Digest;
 use crate::ipc::{CompileRequest, Response};
-use crate::key::{resolve, ManifestMiss};
-use crate::store::{RecordKey, RecordKind, StoreError};
+use crate::key::lookup::Probe as InputsProbe;
+use crate::key::{find, resolve, ManifestMiss};
+use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
 use std::time::Instant;
 
 /// The result of one source of a request.
@@ -240,7 +240,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
                 stdout: entry.stdout,
                 stderr: entry.stderr,
                 outcome: Outcome::Hit {
-                    saved_ms: entry.compile_ms,
+                    saved_ms: entry.run_ms,
                 },
                 bytes_read: bytes,
                 bytes_written: 0,
@@ -248,7 +248,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
         }
         Err(e) => {
             tracing::warn!(error = %e, "cached entry unusable; recompiling");
-            let _ = d.store.remove_record(RecordKind::Entry, &entry_key);
+            d.storage.remove_entry(&entry_key);
             d.explanations.note(
                 &output,
                 inputs,
@@ -269,9 +269,16 @@ fn lookup(
     context: &RecordKey,
 ) -> Result<(RecordKey, Entry), (&'static str, String)> {
     let manifest = d
+        .storage
         .manifest(context)
         .ok_or(("first_compile", String::new()))?;
-    let (entry_key, refresh) = match manifest.find(&req.cwd, &d.meta) {
+    let probe = InputsProbe {
+        cwd: &req.cwd,
+        env: &[],
+        meta: &d.meta,
+        noun: "header",
+    };
+    let (entry_key, refresh) = match find(&manifest, &probe) {
         Ok(found) => found,
         Err(ManifestMiss::InputsChanged(why)) => return Err(("inputs_changed", why)),
     };
@@ -280,7 +287,8 @@ fn lookup(
         // dirs that are also source dirs change on every compile.
         let mut updated = (*manifest).clone();
         updated.refresh(&refresh);
-        d.remember_manifest(*context, std::sync::Arc::new(updated));
+        d.storage
+            .remember_manifest(*context, std::sync::Arc::new(updated));
     }
     let missing = || {
         (
@@ -288,15 +296,11 @@ fn lookup(
             "the cache entry was evicted or cleared".to_string(),
         )
     };
-    let bytes = match d.store.get_record(RecordKind::Entry, &entry_key) {
-        Ok(Some(b)) => b,
-        Ok(None) => return Err(missing()),
+    match d.storage.get_entry(&entry_key, EntryKind::Compile) {
+        Ok(Some(entry)) => Ok((entry_key, entry)),
         Err(StoreError::Corrupt { .. }) => {
-            return Err(("corrupt_entry", "the cache entry was corrupt".to_string()))
+            Err(("corrupt_entry", "the cache entry was corrupt".to_string()))
         }
-        Err(_) => return Err(missing()),
-    };
-    let entry = Entry::decode(&bytes)
-        .ok_or(("corrupt_entry", "the cache entry was corrupt".to_string()))?;
-    Ok((entry_key, entry))
+        Ok(None) | Err(_) => Err(missing()),
+    }
 }

@@ -52,11 +52,11 @@ use super::sibling_flights::{Flights, Joined};
 use super::state::DaemonState;
 use super::stats::Outcome;
 use crate::compiler::{sharing_blocker, split_defines, CompilerFamily};
-use crate::entry::Entry;
 use crate::hash::{coarse_now_ns, Digest, StatFingerprint};
 use crate::ipc::CompileRequest;
-use crate::key::{resolve, IncludeSet, KeyBuilder};
-use crate::store::{RecordKey, RecordKind};
+use crate::key::lookup::Probe;
+use crate::key::{find, resolve, KeyBuilder};
+use crate::storage::{Content, Entry, EntryKind, InputSet, OutputRole, RecordKey};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -237,7 +237,7 @@ fn group_key(
 /// The sibling's entry as found, with the stat data of its inputs.
 struct Pinned {
     entry: RecordKey,
-    set: IncludeSet,
+    set: InputSet,
     fingerprints: Vec<StatFingerprint>,
 }
 
@@ -271,7 +271,7 @@ fn serve(
         stdout: entry.stdout,
         stderr: entry.stderr,
         outcome: Outcome::PreprocessorHit {
-            saved_ms: entry.compile_ms.saturating_sub(spent),
+            saved_ms: entry.run_ms.saturating_sub(spent),
         },
         bytes_read: bytes,
         bytes_written: 0,
@@ -286,12 +286,19 @@ fn serve(
 fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinned, String> {
     let (d, cwd) = (m.d, &m.req.cwd);
     let now = coarse_now_ns();
-    let manifest = d.manifest(&sibling.context).ok_or("no sibling manifest")?;
-    let (entry, _) = manifest
-        .find(cwd, &d.meta)
-        .map_err(|e| format!("the sibling misses: {e:?}"))?;
+    let manifest = d
+        .storage
+        .manifest(&sibling.context)
+        .ok_or("no sibling manifest")?;
+    let probe = Probe {
+        cwd,
+        env: &[],
+        meta: &d.meta,
+        noun: "header",
+    };
+    let (entry, _) = find(&manifest, &probe).map_err(|e| format!("the sibling misses: {e:?}"))?;
     let set = manifest
-        .include_sets
+        .sets
         .iter()
         .find(|s| s.entry == entry)
         .cloned()
@@ -322,12 +329,11 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
 
 /// The entry `key`, when it replays no output.
 fn quiet_entry(d: &DaemonState, key: &RecordKey) -> Result<Entry, String> {
-    let bytes = d
-        .store
-        .get_record(RecordKind::Entry, key)
+    let entry = d
+        .storage
+        .get_entry(key, EntryKind::Compile)
         .map_err(|e| e.to_string())?
         .ok_or("the sibling's entry is gone")?;
-    let entry = Entry::decode(&bytes).ok_or("the sibling's entry is corrupt")?;
     if !entry.stdout.is_empty() || !entry.stderr.is_empty() {
         return Err("the sibling's compile printed diagnostics".into());
     }
@@ -390,7 +396,7 @@ fn preprocess(
 /// Step 3 of the module docs.
 fn same_inputs(
     m: &MissContext,
-    set: &IncludeSet,
+    set: &InputSet,
     entry: &Entry,
     dep_text: &[u8],
 ) -> Result<(), String> {
@@ -402,10 +408,10 @@ fn same_inputs(
     let Some(dep) = &inv.depfile else {
         return Ok(());
     };
-    let text = entry
-        .depfile
-        .as_deref()
-        .ok_or("the sibling has no depfile")?;
+    let text = match entry.output(OutputRole::Depfile).map(|o| &o.content) {
+        Some(Content::Inline(text)) => text.as_slice(),
+        _ => return Err("the sibling has no depfile".into()),
+    };
     let args = dep.to_args("", &inv.object_path(m.index));
     let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));
     if retargeted.as_deref().unwrap_or(text) != dep_text {
@@ -416,14 +422,9 @@ fn same_inputs(
 
 /// Step 5 of the module docs: this compile's manifest gains the sibling's
 /// include set, and `explain` learns how the miss was served.
-fn adopt(m: &MissContext, context: &RecordKey, set: IncludeSet) {
+fn adopt(m: &MissContext, context: &RecordKey, set: InputSet) {
     let d = m.d;
-    let mut manifest = d
-        .manifest(context)
-        .map(|mf| (*mf).clone())
-        .unwrap_or_default();
-    manifest.add(set);
-    if let Err(e) = d.save_manifest(context, manifest) {
+    if let Err(e) = d.storage.add_input_set(context, set) {
         tracing::warn!(error = %e, "cannot save the manifest of a define-sibling hit");
     }
     let object = resolve(&m.req.cwd, &m.plan.inv.object_path(m.index));

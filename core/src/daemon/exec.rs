@@ -9,27 +9,17 @@ use super::stats::Outcome;
 use crate::depfile;
 use crate::hash::coarse_now_ns;
 use crate::ipc::{ExecRequest, Response};
-use crate::key::{entry_key, resolve, IncludeSet, KeyBuilder, Manifest, RecordedFile};
-use crate::store::{BlobId, RecordKey, RecordKind};
-use serde::{Deserialize, Serialize};
+use crate::key::lookup::Probe;
+use crate::key::{entry_key, find, resolve, KeyBuilder};
+use crate::storage::{
+    Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey, RecordedFile, RunRecord,
+};
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// One stored tool run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ExecEntry {
-    exit_code: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    /// Declared outputs: path as declared, blob and mode; `None` blob when
-    /// the tool did not create that file.
-    outputs: Vec<(String, Option<BlobId>, u32)>,
-    run_ms: u64,
-}
 
 /// What the tool produced for each declared output: absolute path and
 /// permission bits, or `None` when it did not create the file.
@@ -78,48 +68,42 @@ pub fn handle_exec(d: &DaemonState, req: &ExecRequest) -> Response {
 
 fn serve(d: &DaemonState, req: &ExecRequest, started: Instant) -> Result<Response, ExecError> {
     if req.non_deterministic {
-        let (entry, _) = run_tool(req)?;
+        let (run, _) = run_tool(req)?;
         return Ok(reply(
             d,
             req,
             started,
-            entry,
+            run,
             Outcome::NonCacheable("non_deterministic"),
         ));
     }
     let primary = primary_key(d, req)?;
     let lock = d.exec_locks.lock_for(primary);
     let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(entry) = lookup(d, req, &primary) {
-        let saved_ms = entry.run_ms;
-        return Ok(reply(d, req, started, entry, Outcome::Hit { saved_ms }));
+    if let Some(run) = lookup(d, req, &primary) {
+        let saved_ms = run.run_ms;
+        return Ok(reply(d, req, started, run, Outcome::Hit { saved_ms }));
     }
     let start = coarse_now_ns();
-    let (entry, out_blobs) = run_tool(req)?;
+    let (run, produced) = run_tool(req)?;
     // An input edited during the run would key this result wrongly.
     let unchanged = primary_key(d, req).ok() == Some(primary);
     let stored = if unchanged {
-        store(d, req, &primary, &entry, out_blobs, start)
+        store(d, req, &primary, &run, produced, start)
     } else {
         Err(Skip::Racy("a declared input".to_string()))
     };
     if let Err(e) = &stored {
         tracing::info!(reason = %e, "exec result not stored");
     }
-    Ok(reply(
-        d,
-        req,
-        started,
-        entry,
-        Outcome::Miss("first_compile"),
-    ))
+    Ok(reply(d, req, started, run, Outcome::Miss("first_compile")))
 }
 
 fn reply(
     d: &DaemonState,
     req: &ExecRequest,
     started: Instant,
-    e: ExecEntry,
+    e: RunRecord,
     outcome: Outcome,
 ) -> Response {
     d.record(Finished {
@@ -206,27 +190,47 @@ fn filtered_args(req: &ExecRequest) -> Result<Vec<String>, ExecError> {
         .collect())
 }
 
-fn lookup(d: &DaemonState, req: &ExecRequest, primary: &RecordKey) -> Option<ExecEntry> {
-    let manifest = d.manifest(primary)?;
-    let (key, _) = manifest.find(&req.cwd, &d.meta).ok()?;
-    let bytes = d.store.get_record(RecordKind::Entry, &key).ok()??;
-    let entry: ExecEntry = bincode::deserialize(&bytes).ok()?;
-    for (path, blob, mode) in &entry.outputs {
-        let dest = resolve(&req.cwd, path);
-        let ok = match blob {
-            Some(id) => d.store.materialize_blob(id, &dest, Some(*mode)).is_ok(),
-            None => std::fs::remove_file(&dest).is_ok() || !dest.exists(),
+fn lookup(d: &DaemonState, req: &ExecRequest, primary: &RecordKey) -> Option<RunRecord> {
+    let manifest = d.storage.manifest(primary)?;
+    let probe = Probe {
+        cwd: &req.cwd,
+        env: &[],
+        meta: &d.meta,
+        noun: "header",
+    };
+    let (key, _) = find(&manifest, &probe).ok()?;
+    let entry = d.storage.get_entry(&key, EntryKind::Exec).ok()??;
+    if entry.outputs.len() != req.output_files.len() || !restore_outputs(d, req, &entry) {
+        d.storage.remove_entry(&key);
+        return None;
+    }
+    Some(RunRecord {
+        stdout: entry.stdout,
+        stderr: entry.stderr,
+        exit_code: entry.exit_code,
+        run_ms: entry.run_ms,
+    })
+}
+
+/// Put each declared output in place (or remove it when the tool did not
+/// create it); false when any output could not be restored.
+fn restore_outputs(d: &DaemonState, req: &ExecRequest, entry: &Entry) -> bool {
+    for (declared, o) in req.output_files.iter().zip(&entry.outputs) {
+        let dest = resolve(&req.cwd, &declared.to_string_lossy());
+        let ok = match &o.content {
+            Content::Blob(id) => d.storage.materialize_blob(id, &dest, Some(o.mode)).is_ok(),
+            Content::Absent => std::fs::remove_file(&dest).is_ok() || !dest.exists(),
+            Content::Inline(_) => false,
         };
         if !ok {
-            let _ = d.store.remove_record(RecordKind::Entry, &key);
-            return None;
+            return false;
         }
     }
-    Some(entry)
+    true
 }
 
 /// Run the tool with exactly the declared env plus PATH.
-fn run_tool(req: &ExecRequest) -> Result<(ExecEntry, ProducedOutputs), ExecError> {
+fn run_tool(req: &ExecRequest) -> Result<(RunRecord, ProducedOutputs), ExecError> {
     let t0 = Instant::now();
     let mut cmd = Command::new(&req.tool);
     cmd.args(&req.args)
@@ -249,14 +253,13 @@ fn run_tool(req: &ExecRequest) -> Result<(ExecEntry, ProducedOutputs), ExecError
             Some((abs, mode))
         })
         .collect();
-    let entry = ExecEntry {
+    let run = RunRecord {
         exit_code: out.status.code().unwrap_or(1),
         stdout: out.stdout,
         stderr: out.stderr,
-        outputs: Vec::new(),
         run_ms: t0.elapsed().as_millis() as u64,
     };
-    Ok((entry, outputs))
+    Ok((run, outputs))
 }
 
 /// Why a run was not stored.
@@ -267,15 +270,15 @@ enum Skip {
     #[error("{0}")]
     Io(String),
     #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::storage::StoreError),
 }
 
 fn store(
     d: &DaemonState,
     req: &ExecRequest,
     primary: &RecordKey,
-    entry: &ExecEntry,
-    outputs: Vec<Option<(PathBuf, u32)>>,
+    run: &RunRecord,
+    produced: ProducedOutputs,
     start: i64,
 ) -> Result<(), Skip> {
     let deps = match &req.depfile {
@@ -296,33 +299,31 @@ fn store(
             hash: dg.hash,
         });
     }
-    let mut stored = entry.clone();
-    let mut blobs = Vec::new();
-    for (declared, out) in req.output_files.iter().zip(outputs) {
-        let item = match out {
-            Some((abs, mode)) => {
-                let (id, _) = d.store.put_blob_file(&abs)?;
-                blobs.push(id.clone());
-                (declared.to_string_lossy().into_owned(), Some(id), mode)
-            }
-            None => (declared.to_string_lossy().into_owned(), None, 0),
+    let mut outputs = Vec::with_capacity(produced.len());
+    for (i, out) in produced.into_iter().enumerate() {
+        let (content, mode) = match out {
+            Some((abs, mode)) => (Content::Blob(d.storage.put_blob_file(&abs)?.0), mode),
+            None => (Content::Absent, 0),
         };
-        stored.outputs.push(item);
+        let role = OutputRole::ExecOutput;
+        let name = i.to_string();
+        outputs.push(Output {
+            role,
+            name,
+            content,
+            mode,
+        });
     }
     let key = entry_key(primary, &files);
-    let bytes = bincode::serialize(&stored).map_err(|e| Skip::Io(e.to_string()))?;
-    d.store
-        .put_record(RecordKind::Entry, &key, &bytes, &blobs)?;
-    let mut manifest: Manifest = d
-        .manifest(primary)
-        .map(|m| (*m).clone())
-        .unwrap_or_default();
-    manifest.add(IncludeSet {
+    let entry = Entry::new(EntryKind::Exec, outputs, run.clone());
+    d.storage.put_entry(&key, &entry)?;
+    let set = InputSet {
         files,
+        env: Vec::new(),
         dir_checks: Vec::new(),
         entry: key,
-    });
-    d.save_manifest(primary, manifest)?;
+    };
+    d.storage.add_input_set(primary, set)?;
     Ok(())
 }
 

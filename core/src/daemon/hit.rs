@@ -5,9 +5,9 @@
 use super::dep_targets;
 use super::plan::Plan;
 use super::state::DaemonState;
-use crate::entry::Entry;
 use crate::ipc::CompileRequest;
 use crate::key::resolve;
+use crate::storage::{Content, Entry, OutputRole, StoreError};
 use std::io::Write;
 use std::path::Path;
 
@@ -16,7 +16,10 @@ use std::path::Path;
 pub enum RestoreError {
     /// The object blob is missing or corrupt, or cannot be written.
     #[error("object: {0}")]
-    Object(#[from] crate::store::StoreError),
+    Object(#[from] StoreError),
+    /// The entry has no object blob.
+    #[error("the entry has no object")]
+    NoObject,
     /// The depfile could not be written.
     #[error("depfile {path}: {source}")]
     Depfile {
@@ -40,10 +43,15 @@ pub fn restore_entry(
 ) -> Result<u64, RestoreError> {
     let object = plan.inv.object_path(i);
     let mode = 0o666 & !req.umask;
+    let blob = match entry.output(OutputRole::Object).map(|o| &o.content) {
+        Some(Content::Blob(id)) => id,
+        _ => return Err(RestoreError::NoObject),
+    };
     let bytes = d
-        .store
-        .materialize_blob(&entry.object, &resolve(&req.cwd, &object), Some(mode))?;
-    if let (Some(dep), Some(text)) = (&plan.inv.depfile, &entry.depfile) {
+        .storage
+        .materialize_blob(blob, &resolve(&req.cwd, &object), Some(mode))?;
+    let depfile = entry.output(OutputRole::Depfile).map(|o| &o.content);
+    if let (Some(dep), Some(Content::Inline(text))) = (&plan.inv.depfile, depfile) {
         let path = dep.path_for(&object);
         let args = dep.to_args("", &object);
         let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));

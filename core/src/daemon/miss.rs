@@ -7,11 +7,13 @@ use super::plan::Plan;
 use super::state::DaemonState;
 use super::stats::Outcome;
 use crate::depfile;
-use crate::entry::Entry;
 use crate::hash::{coarse_now_ns, Digest};
 use crate::ipc::CompileRequest;
-use crate::key::{entry_key, resolve, shadow_checks, IncludeSet, RecordedFile};
-use crate::store::{RecordKey, RecordKind};
+use crate::key::{entry_key, resolve, shadow_checks};
+use crate::storage::{
+    file_name_of, Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey, RecordedFile,
+    RunRecord,
+};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,7 +48,7 @@ enum Skip {
     #[error("depfile: {0}")]
     Depfile(String),
     #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::storage::StoreError),
 }
 
 /// Private output paths of one compile, removed on drop unless moved.
@@ -278,28 +280,28 @@ impl StoreJob<'_> {
             &self.m.plan.search_dirs,
             &d.listings,
         );
-        let (blob, size) = d.store.put_blob_file(&self.temps.object)?;
-        let user_dep = self.m.plan.inv.depfile.is_some().then(|| dep_text.clone());
+        let (blob, size) = d.storage.put_blob_file(&self.temps.object)?;
         let entry = Entry::new(
-            blob.clone(),
-            user_dep,
-            stdout.to_vec(),
-            stderr.to_vec(),
-            self.compile_ms,
+            EntryKind::Compile,
+            self.outputs(blob, dep_text),
+            RunRecord {
+                stdout: stdout.to_vec(),
+                stderr: stderr.to_vec(),
+                exit_code: 0,
+                run_ms: self.compile_ms,
+            },
         );
         let key = entry_key(self.context, &files);
-        d.store
-            .put_record(RecordKind::Entry, &key, &entry.encode(), &[blob])?;
-        let mut manifest = d
-            .manifest(self.context)
-            .map(|m| (*m).clone())
-            .unwrap_or_default();
-        manifest.add(IncludeSet {
-            files,
-            dir_checks,
-            entry: key,
-        });
-        d.save_manifest(self.context, manifest)?;
+        d.storage.put_entry(&key, &entry)?;
+        d.storage.add_input_set(
+            self.context,
+            InputSet {
+                files,
+                env: Vec::new(),
+                dir_checks,
+                entry: key,
+            },
+        )?;
         if stdout.is_empty() && stderr.is_empty() {
             let m = self.m;
             super::define_sibling::register(
@@ -312,6 +314,29 @@ impl StoreJob<'_> {
             );
         }
         Ok(size)
+    }
+
+    /// The entry's outputs: the object, and the user's depfile byte for
+    /// byte when they asked for one (retargeted on a hit).
+    fn outputs(&self, object: crate::storage::BlobId, dep_text: Vec<u8>) -> Vec<Output> {
+        let inv = &self.m.plan.inv;
+        let object_path = inv.object_path(self.m.index);
+        let mode = 0o666 & !self.m.req.umask;
+        let mut outputs = vec![Output::blob(
+            OutputRole::Object,
+            file_name_of(std::path::Path::new(&object_path)),
+            object,
+            mode,
+        )];
+        if let Some(dep) = &inv.depfile {
+            outputs.push(Output {
+                role: OutputRole::Depfile,
+                name: file_name_of(std::path::Path::new(&dep.path_for(&object_path))),
+                content: Content::Inline(dep_text),
+                mode,
+            });
+        }
+        outputs
     }
 
     fn headers(&self, dep_text: &[u8]) -> Result<Vec<String>, Skip> {

@@ -25,7 +25,7 @@ pub mod stats;
 
 use crate::config::Config;
 use crate::paths::CacheLayout;
-use crate::store::Store;
+use crate::storage::Storage;
 use fs4::fs_std::FileExt;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub enum DaemonError {
     },
     /// The store could not be opened.
     #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::storage::StoreError),
     /// The async runtime could not start.
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
@@ -80,8 +80,9 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     }
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let store = Store::open(&layout.store(), config.max_size.value)?;
-    let mut state = state::DaemonState::new(layout.clone(), store, config.idle_timeout_secs.value);
+    let storage = Storage::open(&layout.store(), config.max_size.value)?;
+    let mut state =
+        state::DaemonState::new(layout.clone(), storage, config.idle_timeout_secs.value);
     if config.max_jobs.value > 0 {
         state.max_jobs = config.max_jobs.value as usize;
     }
@@ -99,7 +100,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     std::fs::write(&pid_file, std::process::id().to_string()).map_err(io_err(&pid_file))?;
     tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
     rt.block_on(server::serve(listener, state.clone()));
-    let _ = state.store.flush_index();
+    let _ = state.storage.flush_index();
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(&pid_file);
     tracing::info!("daemon stopped");

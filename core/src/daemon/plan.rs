@@ -9,7 +9,7 @@ use crate::compiler::{
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
 use crate::key::KeyBuilder;
-use crate::store::RecordKey;
+use crate::storage::RecordKey;
 
 /// Environment variables that change what gcc/clang produce (gcc manual,
 /// "Environment Variables"; clang's `CCC_OVERRIDE_OPTIONS`; the locale

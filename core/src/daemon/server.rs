@@ -104,7 +104,7 @@ async fn housekeeping(shared: Arc<Shared>) {
         }
         if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             let st = st.clone();
-            let _ = tokio::task::spawn_blocking(move || st.store.flush_index()).await;
+            let _ = tokio::task::spawn_blocking(move || st.storage.flush_index()).await;
         }
     }
 }
@@ -273,7 +273,7 @@ async fn with_heartbeats(
 
 /// The status report of this daemon.
 pub fn status(st: &DaemonState) -> StatusReport {
-    let (entries, bytes) = st.store.usage();
+    let (entries, bytes) = st.storage.usage();
     let mut r = StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         protocol_version: PROTOCOL_VERSION,
@@ -283,12 +283,12 @@ pub fn status(st: &DaemonState) -> StatusReport {
         socket: st.layout.socket().display().to_string(),
         entries,
         bytes,
-        max_size: st.store.max_size(),
+        max_size: st.storage.max_size(),
         metadata_entries: st.meta.len() as u64,
         active_sessions: st.sessions.len() as u64,
         backpressure_replies: st.backpressure_replies.load(Ordering::Relaxed),
         max_jobs: st.max_jobs as u64,
-        dep_graph_contexts: st.manifests_in_memory() as u64,
+        dep_graph_contexts: st.storage.manifests_in_memory() as u64,
         ..StatusReport::default()
     };
     st.stats.fill(&mut r);
@@ -298,8 +298,7 @@ pub fn status(st: &DaemonState) -> StatusReport {
 fn clear(st: &DaemonState) -> Response {
     st.meta.clear();
     st.listings.clear();
-    st.forget_manifests();
-    match st.store.clear() {
+    match st.storage.clear() {
         Ok((entries, bytes)) => Response::Cleared { entries, bytes },
         Err(e) => Response::Error {
             message: format!("clear failed: {e}"),

@@ -10,7 +10,7 @@
 //! A request leads only while its own compile runs and never waits while
 //! it leads, so waits cannot form a cycle.
 
-use crate::store::RecordKey;
+use crate::storage::RecordKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! The daemon's shared state: configuration, store, metadata cache,
+//! The daemon's shared state: configuration, storage, metadata cache,
 //! in-memory manifests and counters. One instance behind an `Arc`.
 
 use super::explain::Explanations;
@@ -8,25 +8,20 @@ use super::stats::{Outcome, Stats};
 use crate::dircache::DirListings;
 use crate::hash::MetadataCache;
 use crate::ipc::CompileRequest;
-use crate::key::Manifest;
 use crate::paths::CacheLayout;
-use crate::store::RecordKey;
-use crate::store::{RecordKind, Store};
+use crate::storage::Storage;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
-
-/// Manifests kept in memory before the map is emptied (bounded memory).
-const MAX_CACHED_MANIFESTS: usize = 50_000;
 
 /// Everything the request handlers share.
 #[derive(Debug)]
 pub struct DaemonState {
     /// The cache dir layout.
     pub layout: CacheLayout,
-    /// The content-addressed store.
-    pub store: Store,
+    /// The storage facade (entries, manifests, blobs).
+    pub storage: Storage,
     /// path → fingerprint → digest.
     pub meta: MetadataCache,
     /// Directory listings for shadow checks.
@@ -54,17 +49,16 @@ pub struct DaemonState {
     pub exec_locks: super::exec::ExecLocks,
     /// Warm fingerprint states by cache file.
     pub fp_states: Mutex<HashMap<std::path::PathBuf, crate::fingerprint::FpState>>,
-    manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
     last_activity_ms: AtomicU64,
     temp_counter: AtomicU64,
 }
 
 impl DaemonState {
     /// New state over an opened store.
-    pub fn new(layout: CacheLayout, store: Store, idle_timeout_secs: u64) -> DaemonState {
+    pub fn new(layout: CacheLayout, storage: Storage, idle_timeout_secs: u64) -> DaemonState {
         DaemonState {
             layout,
-            store,
+            storage,
             meta: MetadataCache::new(),
             listings: DirListings::new(),
             stats: Stats::default(),
@@ -78,7 +72,6 @@ impl DaemonState {
             backpressure_replies: AtomicU64::new(0),
             fp_states: Mutex::new(HashMap::new()),
             exec_locks: Default::default(),
-            manifests: Mutex::new(HashMap::new()),
             last_activity_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),
         }
@@ -99,42 +92,6 @@ impl DaemonState {
     /// A unique number for temp file names within this daemon.
     pub fn next_temp_id(&self) -> u64 {
         self.temp_counter.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The manifest of a context, from memory or the store. `Ok(None)` when
-    /// there is none; a corrupt one counts as none (the store removes it).
-    pub fn manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
-        if let Some(m) = self.manifests.lock().ok()?.get(key) {
-            return Some(m.clone());
-        }
-        let bytes = self.store.get_record(RecordKind::Manifest, key).ok()??;
-        let m = Arc::new(Manifest::decode(&bytes)?);
-        self.remember_manifest(*key, m.clone());
-        Some(m)
-    }
-
-    /// Store an updated manifest (memory first, then disk).
-    ///
-    /// Errors: the store's error; memory is updated regardless.
-    pub fn save_manifest(
-        &self,
-        key: &RecordKey,
-        m: Manifest,
-    ) -> Result<(), crate::store::StoreError> {
-        let bytes = m.encode();
-        self.remember_manifest(*key, Arc::new(m));
-        self.store
-            .put_record(RecordKind::Manifest, key, &bytes, &[])
-    }
-
-    /// Replace the in-memory copy of a manifest (the store keeps its copy).
-    pub fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
-        if let Ok(mut map) = self.manifests.lock() {
-            if map.len() >= MAX_CACHED_MANIFESTS {
-                map.clear();
-            }
-            map.insert(key, m);
-        }
     }
 
     /// Count a finished request (per source): global counters, its session
@@ -184,18 +141,6 @@ impl DaemonState {
             output: f.output,
         };
         self.journal.write(&files, &line);
-    }
-
-    /// Number of manifests held in memory (dep-graph contexts).
-    pub fn manifests_in_memory(&self) -> usize {
-        self.manifests.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// Forget a manifest (after a corrupt read or on clear).
-    pub fn forget_manifests(&self) {
-        if let Ok(mut map) = self.manifests.lock() {
-            map.clear();
-        }
     }
 }
 

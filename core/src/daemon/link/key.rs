@@ -15,7 +15,7 @@ use crate::compiler::{ArInvocation, LinkInvocation, LinkTool};
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
-use crate::store::RecordKey;
+use crate::storage::RecordKey;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};

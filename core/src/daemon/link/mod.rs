@@ -23,8 +23,7 @@ use crate::compiler::{
 };
 use crate::ipc::{CompileRequest, Response};
 use crate::key::resolve;
-use crate::store::RecordKind;
-use outputs::LinkEntry;
+use crate::storage::{EntryKind, StoreError};
 use run::{JobKind, LinkJob};
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -93,11 +92,7 @@ fn plan_link(
     Ok(LinkJob {
         keyed,
         output: resolve(&req.cwd, &inv.output),
-        extra_outputs: inv
-            .extra_outputs
-            .iter()
-            .map(|p| resolve(&req.cwd, p))
-            .collect(),
+        extra_args: inv.extra_outputs.clone(),
         kind: JobKind::Link,
         started: Instant::now(),
     })
@@ -120,7 +115,7 @@ fn plan_archive(
     Ok(LinkJob {
         keyed,
         output: resolve(&req.cwd, &inv.archive),
-        extra_outputs: Vec::new(),
+        extra_args: Vec::new(),
         kind: JobKind::Archive,
         started: Instant::now(),
     })
@@ -149,25 +144,20 @@ fn warn_nondeterministic_once(d: &DaemonState, req: &CompileRequest, archive: &s
 
 /// Look the job up; restore a hit, or hand the job to the blocking pool.
 fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
-    let bytes = match d.store.get_record(RecordKind::Entry, &job.keyed.key) {
-        Ok(Some(b)) => b,
-        _ => {
+    let entry = match d.storage.get_entry(&job.keyed.key, EntryKind::Link) {
+        Ok(Some(entry)) => entry,
+        Err(StoreError::Corrupt { .. }) => {
+            return Stage::Work(Box::new(job.missing("corrupt_entry")));
+        }
+        Ok(None) | Err(_) => {
             let reason = job.kind.first_reason();
             return Stage::Work(Box::new(job.missing(reason)));
         }
     };
-    let Some(entry) = LinkEntry::decode(&bytes) else {
-        return Stage::Work(Box::new(job.missing("corrupt_entry")));
-    };
-    match outputs::restore(d, &entry, req.umask) {
+    match outputs::restore(d, &entry, &job.placement(req)) {
         Ok(()) => {
-            job.record(
-                d,
-                req,
-                Outcome::Hit {
-                    saved_ms: entry.run_ms,
-                },
-            );
+            let saved_ms = entry.run_ms;
+            job.record(d, req, Outcome::Hit { saved_ms });
             Stage::Done(Response::Compiled {
                 exit_code: 0,
                 stdout: entry.stdout,
@@ -176,7 +166,7 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
         }
         Err(e) => {
             tracing::warn!(error = %e, "cached link unusable; running the tool");
-            let _ = d.store.remove_record(RecordKind::Entry, &job.keyed.key);
+            d.storage.remove_entry(&job.keyed.key);
             Stage::Work(Box::new(job.missing("corrupt_entry")))
         }
     }

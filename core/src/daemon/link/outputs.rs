@@ -1,20 +1,17 @@
 //! The outputs of a link or archive call: which files it produced (the
 //! named output, outputs named by options such as `-Map`, and sibling
 //! files it created or changed next to the output), how they are stored
-//! (one blob each, in a [`LinkEntry`] record) and how a hit restores them
+//! (one blob each, in an [`Entry`] of kind `Link`) and how a hit restores them
 //! (executable bit kept, fresh mtimes, the named output last).
 
 use super::super::state::DaemonState;
 use crate::hash::StatFingerprint;
-use crate::store::{BlobId, StoreError};
-use serde::{Deserialize, Serialize};
+use crate::key::resolve;
+use crate::storage::{Content, Entry, Output, OutputRole, StoreError};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-
-/// Layout version of [`LinkEntry`]; another version is a miss.
-const LINK_ENTRY_FORMAT: u32 = 1;
 
 /// Extensions of sibling files a link may create next to its output
 /// (`app.map`, split DWARF `.dwo`/`.dwp`, `.pdb`, emscripten's `.wasm`,
@@ -25,56 +22,6 @@ const SIBLING_EXTENSIONS: &[&str] = &[
     "map", "dwo", "dwp", "pdb", "wasm", "js", "mjs", "mem", "data", "symbols", "debug", "lib",
     "exp", "ilk",
 ];
-
-/// One stored output file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredOutput {
-    /// Absolute path (the cwd is part of the key).
-    pub path: String,
-    /// Its content.
-    pub blob: BlobId,
-    /// Any execute bit was set.
-    pub executable: bool,
-}
-
-/// The stored result of one successful link or archive call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkEntry {
-    /// Always [`LINK_ENTRY_FORMAT`] when written by this build.
-    pub format: u32,
-    /// Outputs; the named output is last.
-    pub outputs: Vec<StoredOutput>,
-    /// The tool's stdout.
-    pub stdout: Vec<u8>,
-    /// The tool's stderr.
-    pub stderr: Vec<u8>,
-    /// How long the real call took, ms.
-    pub run_ms: u64,
-}
-
-impl LinkEntry {
-    /// A new entry of the current format.
-    pub fn new(outputs: Vec<StoredOutput>, stdout: Vec<u8>, stderr: Vec<u8>, run_ms: u64) -> Self {
-        LinkEntry {
-            format: LINK_ENTRY_FORMAT,
-            outputs,
-            stdout,
-            stderr,
-            run_ms,
-        }
-    }
-
-    /// Serialise with bincode.
-    pub fn encode(&self) -> Vec<u8> {
-        bincode::serialize(self).unwrap_or_default()
-    }
-
-    /// Deserialise; `None` for undecodable bytes or another format.
-    pub fn decode(bytes: &[u8]) -> Option<LinkEntry> {
-        let e: LinkEntry = bincode::deserialize(bytes).ok()?;
-        (e.format == LINK_ENTRY_FORMAT).then_some(e)
-    }
-}
 
 /// The state of the candidate siblings of an output before a link.
 #[derive(Debug, Default)]
@@ -153,36 +100,86 @@ pub enum OutputError {
     Store(#[from] StoreError),
 }
 
-/// Store each file as a blob. `files` must end with the named output.
+/// One file a link or archive call produced: its absolute path and the
+/// role and name it is stored under (see [`OutputRole`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Produced {
+    /// Where the tool wrote it.
+    pub path: PathBuf,
+    /// `LinkOutput`, `LinkSibling` or `LinkExtra`.
+    pub role: OutputRole,
+    /// The name stored in the entry.
+    pub name: String,
+}
+
+/// Store each produced file as a blob. `files` must end with the named
+/// output.
 ///
 /// Errors: [`OutputError`] (the call is then not cached).
-pub fn store_outputs(d: &DaemonState, files: &[PathBuf]) -> Result<Vec<StoredOutput>, OutputError> {
+pub fn store_outputs(d: &DaemonState, files: &[Produced]) -> Result<Vec<Output>, OutputError> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
-        let meta = std::fs::metadata(f).map_err(|source| OutputError::Stat {
-            path: f.display().to_string(),
+        let meta = std::fs::metadata(&f.path).map_err(|source| OutputError::Stat {
+            path: f.path.display().to_string(),
             source,
         })?;
-        let (blob, _) = d.store.put_blob_file(f)?;
-        out.push(StoredOutput {
-            path: f.to_string_lossy().into_owned(),
-            blob,
-            executable: meta.permissions().mode() & 0o111 != 0,
-        });
+        let (blob, _) = d.storage.put_blob_file(&f.path)?;
+        let mode = meta.permissions().mode() & 0o7777;
+        out.push(Output::blob(f.role, f.name.clone(), blob, mode));
     }
     Ok(out)
+}
+
+/// Where a stored output of a link goes: the named output, a sibling in
+/// its directory, or an option's output exactly as this call's (keyed)
+/// arguments name it.
+///
+/// Errors: [`StoreError::Corrupt`] for a name this call does not produce
+/// (a corrupt or hostile entry).
+fn destination(o: &Output, place: &Placement<'_>) -> Result<PathBuf, StoreError> {
+    let dir = place.output.parent().unwrap_or(Path::new("/"));
+    let corrupt = || StoreError::Corrupt {
+        what: format!("link entry output {:?}", o.name),
+    };
+    match o.role {
+        OutputRole::LinkOutput => Ok(place.output.to_path_buf()),
+        OutputRole::LinkSibling if o.is_plain_file_name() => Ok(dir.join(&o.name)),
+        OutputRole::LinkExtra if place.extra_args.contains(&o.name) => {
+            Ok(resolve(place.cwd, &o.name))
+        }
+        _ => Err(corrupt()),
+    }
+}
+
+/// Where a link call puts its outputs (from the request).
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    /// The request's cwd.
+    pub cwd: &'a Path,
+    /// The named output (absolute).
+    pub output: &'a Path,
+    /// Outputs named by options, as the arguments give them.
+    pub extra_args: &'a [String],
+    /// The requester's umask.
+    pub umask: u32,
 }
 
 /// Write every output of `entry` in order (the named output last, so its
 /// mtime is the newest), with mode `0o777`/`0o666` minus `umask`.
 ///
-/// Errors: the store's error; earlier outputs may already be in place
+/// Errors: the store's error, or [`StoreError::Corrupt`] for an output
+/// this call does not produce; earlier outputs may already be in place
 /// (each one is replaced atomically), and the caller then runs the tool.
-pub fn restore(d: &DaemonState, entry: &LinkEntry, umask: u32) -> Result<(), StoreError> {
+pub fn restore(d: &DaemonState, entry: &Entry, place: &Placement<'_>) -> Result<(), StoreError> {
     for o in &entry.outputs {
-        let mode = if o.executable { 0o777 } else { 0o666 } & !umask;
-        d.store
-            .materialize_blob(&o.blob, Path::new(&o.path), Some(mode))?;
+        let Content::Blob(blob) = &o.content else {
+            return Err(StoreError::Corrupt {
+                what: "link entry output without a blob".into(),
+            });
+        };
+        let dest = destination(o, place)?;
+        let mode = if o.mode & 0o111 != 0 { 0o777 } else { 0o666 } & !place.umask;
+        d.storage.materialize_blob(blob, &dest, Some(mode))?;
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ use super::super::route::PendingWork;
 use super::super::state::{DaemonState, Finished};
 use super::super::stats::Outcome;
 use super::key::Keyed;
-use super::outputs::{changed_siblings, snapshot, store_outputs, LinkEntry, OutputError};
+use super::outputs::{changed_siblings, snapshot, store_outputs, OutputError, Placement, Produced};
 use crate::ipc::{CompileRequest, Response};
-use crate::store::RecordKind;
+use crate::storage::{file_name_of, Entry, EntryKind, OutputRole, RunRecord};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -40,8 +40,8 @@ pub struct LinkJob {
     pub keyed: Keyed,
     /// The named output (absolute).
     pub output: PathBuf,
-    /// Outputs named by options (absolute).
-    pub extra_outputs: Vec<PathBuf>,
+    /// Outputs named by options, as the arguments give them.
+    pub extra_args: Vec<String>,
     /// Link or archive.
     pub kind: JobKind,
     /// When the request arrived (journal latency).
@@ -84,7 +84,7 @@ enum Skip {
     #[error("{0}")]
     Output(#[from] OutputError),
     #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::storage::StoreError),
 }
 
 impl PendingWork for MissedJob {
@@ -105,7 +105,7 @@ impl PendingWork for MissedJob {
         let outcome = if exit_code != 0 {
             Outcome::CompileFailed(self.reason)
         } else {
-            let stored = job.store(d, before.as_ref(), run_ms, &out);
+            let stored = job.store(d, &req.cwd, before.as_ref(), run_ms, &out);
             if let Err(e) = stored {
                 tracing::info!(reason = %e, "ran but not stored");
             }
@@ -124,32 +124,70 @@ impl LinkJob {
     fn store(
         &self,
         d: &DaemonState,
+        cwd: &std::path::Path,
         before: Option<&super::outputs::Snapshot>,
         run_ms: u64,
         out: &std::process::Output,
     ) -> Result<(), Skip> {
         self.check_inputs(d)?;
-        let mut files: Vec<PathBuf> = self
-            .extra_outputs
-            .iter()
-            .filter(|p| p.is_file())
-            .cloned()
-            .collect();
-        if let Some(before) = before {
-            for s in changed_siblings(&self.output, before) {
-                if !files.contains(&s) {
-                    files.push(s);
-                }
+        let stored = store_outputs(d, &self.produced(cwd, before))?;
+        let run = RunRecord {
+            stdout: out.stdout.clone(),
+            stderr: out.stderr.clone(),
+            exit_code: 0,
+            run_ms,
+        };
+        let entry = Entry::new(EntryKind::Link, stored, run);
+        d.storage.put_entry(&self.keyed.key, &entry)?;
+        Ok(())
+    }
+
+    /// The files the call produced: outputs named by options that exist,
+    /// siblings created or changed next to the named output, and the named
+    /// output last.
+    fn produced(
+        &self,
+        cwd: &std::path::Path,
+        before: Option<&super::outputs::Snapshot>,
+    ) -> Vec<Produced> {
+        let mut files: Vec<Produced> = Vec::new();
+        for arg in &self.extra_args {
+            let path = crate::key::resolve(cwd, arg);
+            if path.is_file() && !files.iter().any(|f| f.path == path) {
+                files.push(Produced {
+                    path,
+                    role: OutputRole::LinkExtra,
+                    name: arg.clone(),
+                });
             }
         }
-        files.retain(|f| *f != self.output);
-        files.push(self.output.clone());
-        let stored = store_outputs(d, &files)?;
-        let blobs: Vec<_> = stored.iter().map(|o| o.blob.clone()).collect();
-        let entry = LinkEntry::new(stored, out.stdout.clone(), out.stderr.clone(), run_ms);
-        d.store
-            .put_record(RecordKind::Entry, &self.keyed.key, &entry.encode(), &blobs)?;
-        Ok(())
+        for path in before
+            .map(|b| changed_siblings(&self.output, b))
+            .unwrap_or_default()
+        {
+            if !files.iter().any(|f| f.path == path) {
+                let name = file_name_of(&path);
+                let role = OutputRole::LinkSibling;
+                files.push(Produced { path, role, name });
+            }
+        }
+        files.retain(|f| f.path != self.output);
+        files.push(Produced {
+            path: self.output.clone(),
+            role: OutputRole::LinkOutput,
+            name: file_name_of(&self.output),
+        });
+        files
+    }
+
+    /// Where this call's outputs go on a hit.
+    pub fn placement<'a>(&'a self, req: &'a CompileRequest) -> Placement<'a> {
+        Placement {
+            cwd: &req.cwd,
+            output: &self.output,
+            extra_args: &self.extra_args,
+            umask: req.umask,
+        }
     }
 
     /// Every keyed input still hashes the same after the tool ran (the

@@ -1,7 +1,7 @@
 //! Cargo warm snapshots in the daemon (`RustWarmSave`, `ListRustArtifacts`,
 //! `RustWarmRestore`; see `crate::cargo_warm` for why they exist). The
 //! daemon owns the store, so it alone hashes files into blobs, writes the
-//! snapshot record (one [`RecordKind::Snapshot`](crate::store::RecordKind)
+//! snapshot record (one [`RecordKind::Snapshot`](crate::storage::RecordKind)
 //! per scope, evicted like any record) and materializes blobs back into a
 //! build dir. While it saves or restores, it holds cargo's own lock of each
 //! profile dir (`<profile>/.cargo-lock`, an exclusive `flock`), so a cargo
@@ -14,7 +14,7 @@ mod snapshot;
 use super::state::DaemonState;
 use crate::cargo_warm::WarmPathError;
 use crate::ipc::{Request, Response};
-use crate::store::{RecordKey, StoreError};
+use crate::storage::{RecordKey, StoreError};
 use fs4::fs_std::FileExt;
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -90,7 +90,7 @@ pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
             target_dir,
             groups,
         } => save::save(st, &RecordKey(*scope), target_dir, groups).map(Response::RustWarmSaved),
-        Request::ListRustArtifacts { scope } => snapshot::load(&st.store, &RecordKey(*scope))
+        Request::ListRustArtifacts { scope } => snapshot::load(&st.storage, &RecordKey(*scope))
             .map(|s| Response::RustArtifacts(s.map(|s| s.listing()))),
         Request::RustWarmRestore { scope, target_dir } => {
             restore::restore(st, &RecordKey(*scope), target_dir).map(Response::RustWarmRestored)

@@ -13,7 +13,7 @@ use super::{lock_profiles, require_absolute, RustWarmError};
 use crate::cargo_warm::group_present;
 use crate::daemon::state::DaemonState;
 use crate::ipc::WarmRestoreReport;
-use crate::store::{RecordKey, RecordKind, StoreError};
+use crate::storage::{RecordKey, StoreError};
 use std::fs::{FileTimes, Permissions};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -32,7 +32,7 @@ pub fn restore(
     target_dir: &Path,
 ) -> Result<WarmRestoreReport, RustWarmError> {
     require_absolute(target_dir)?;
-    let Some(snap) = snapshot::load(&st.store, scope)? else {
+    let Some(snap) = snapshot::load(&st.storage, scope)? else {
         return Ok(WarmRestoreReport::default());
     };
     if snap.target_dir != target_dir {
@@ -64,7 +64,7 @@ pub fn restore(
                 e,
                 RustWarmError::Store(StoreError::NotFound | StoreError::Corrupt { .. })
             ) {
-                let _ = st.store.remove_record(RecordKind::Snapshot, scope);
+                st.storage.remove_snapshot(scope);
             }
             RustWarmError::Group {
                 group: g.name(),
@@ -139,7 +139,7 @@ fn write_file(
         .parent()
         .ok_or_else(|| RustWarmError::io("restore", path, io::ErrorKind::InvalidInput.into()))?;
     create_dirs(dir, undo)?;
-    let (tmp, size) = st.store.materialize_blob_temp(&f.blob, dir)?;
+    let (tmp, size) = st.storage.materialize_blob_temp(&f.blob, dir)?;
     let file = tmp.as_file();
     file.set_permissions(Permissions::from_mode(f.mode & 0o7777))
         .map_err(|e| RustWarmError::io("chmod", tmp.path(), e))?;

@@ -6,7 +6,7 @@
 use super::RustWarmError;
 use crate::cargo_warm::check_group;
 use crate::ipc::{WarmFile, WarmGroupListing, WarmListing};
-use crate::store::{BlobId, RecordKey, RecordKind, Store};
+use crate::storage::{BlobId, RecordKey, Storage};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -118,11 +118,11 @@ impl Snapshot {
 /// by the store) or an undecodable payload (removed here) counts as none.
 ///
 /// Errors: [`RustWarmError::Store`] when the record cannot be read.
-pub fn load(store: &Store, scope: &RecordKey) -> Result<Option<Snapshot>, RustWarmError> {
-    let bytes = match store.get_record(RecordKind::Snapshot, scope) {
+pub fn load(store: &Storage, scope: &RecordKey) -> Result<Option<Snapshot>, RustWarmError> {
+    let bytes = match store.get_snapshot(scope) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Ok(None),
-        Err(crate::store::StoreError::Corrupt { what }) => {
+        Err(crate::storage::StoreError::Corrupt { what }) => {
             tracing::warn!("rust warm: dropped a corrupt snapshot: {what}");
             return Ok(None);
         }
@@ -134,7 +134,7 @@ pub fn load(store: &Store, scope: &RecordKey) -> Result<Option<Snapshot>, RustWa
             "rust warm: snapshot {} does not decode; removing it",
             scope.to_hex()
         );
-        let _ = store.remove_record(RecordKind::Snapshot, scope);
+        store.remove_snapshot(scope);
     }
     Ok(snap)
 }
@@ -142,9 +142,9 @@ pub fn load(store: &Store, scope: &RecordKey) -> Result<Option<Snapshot>, RustWa
 /// Store `snap` under `scope`, replacing any previous snapshot.
 ///
 /// Errors: [`RustWarmError::Store`] (e.g. a blob evicted meanwhile).
-pub fn put(store: &Store, scope: &RecordKey, snap: &Snapshot) -> Result<(), RustWarmError> {
+pub fn put(store: &Storage, scope: &RecordKey, snap: &Snapshot) -> Result<(), RustWarmError> {
     let payload = snap.encode()?;
-    store.put_record(RecordKind::Snapshot, scope, &payload, &snap.blobs())?;
+    store.put_snapshot(scope, &payload, &snap.blobs())?;
     Ok(())
 }
 

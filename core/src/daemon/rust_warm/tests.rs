@@ -6,7 +6,7 @@ use super::{restore::restore, save::save, RustWarmError};
 use crate::daemon::state::DaemonState;
 use crate::ipc::WarmGroup;
 use crate::paths::CacheLayout;
-use crate::store::{RecordKey, Store};
+use crate::storage::{RecordKey, Storage};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -17,8 +17,8 @@ const SCOPE: RecordKey = RecordKey([9; 32]);
 
 fn state(root: &Path) -> DaemonState {
     let layout = CacheLayout::new(&root.join("cache"));
-    let store = Store::open(&layout.store(), 1 << 30).unwrap();
-    DaemonState::new(layout, store, 0)
+    let storage = Storage::open(&layout.store(), 1 << 30).unwrap();
+    DaemonState::new(layout, storage, 0)
 }
 
 /// A unit with an executable build script and a fingerprint file, both

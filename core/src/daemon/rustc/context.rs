@@ -27,7 +27,7 @@ use crate::daemon::plan::Refusal;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
-use crate::store::RecordKey;
+use crate::storage::RecordKey;
 use std::path::PathBuf;
 
 /// Variables outside `CARGO_*` that change what rustc produces: unstable

@@ -14,9 +14,7 @@
 //!    then store its outputs, output streams and input set.
 
 pub mod context;
-pub mod entry;
 pub mod identity;
-pub mod manifest;
 pub mod print_query;
 pub mod restore;
 pub mod run;
@@ -28,10 +26,10 @@ use super::state::DaemonState;
 use super::state::Finished;
 use super::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
-use crate::store::{RecordKey, RecordKind, StoreError};
+use crate::key::find;
+use crate::key::lookup::Probe;
+use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
 use context::RustcPlan;
-use entry::RustcEntry;
-use manifest::RustcManifest;
 
 /// Probe a rustc request: a hit is served here; a miss becomes work.
 pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
@@ -58,7 +56,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cached rustc entry unusable; recompiling");
-                let _ = d.store.remove_record(RecordKind::Entry, &key);
+                d.storage.remove_entry(&key);
                 "corrupt_entry"
             }
         },
@@ -120,9 +118,9 @@ fn hit(
     req: &CompileRequest,
     plan: &RustcPlan,
     started: std::time::Instant,
-    entry: RustcEntry,
+    entry: Entry,
 ) -> Response {
-    let saved_ms = entry.compile_ms;
+    let saved_ms = entry.run_ms;
     let outcome = if entry.exit_code == 0 {
         Outcome::Hit { saved_ms }
     } else {
@@ -158,12 +156,6 @@ fn refuse(
     }
 }
 
-/// The manifest of a context, or `None`.
-pub fn load_manifest(d: &DaemonState, context: &RecordKey) -> Option<RustcManifest> {
-    let bytes = d.store.get_record(RecordKind::Manifest, context).ok()??;
-    RustcManifest::decode(&bytes)
-}
-
 /// Manifest → input set that still holds → entry.
 ///
 /// Errors: the miss reason label.
@@ -171,17 +163,21 @@ fn lookup(
     d: &DaemonState,
     req: &CompileRequest,
     plan: &RustcPlan,
-) -> Result<(RecordKey, RustcEntry), &'static str> {
-    let manifest = load_manifest(d, &plan.context).ok_or("first_compile")?;
-    let key = manifest.find(&req.cwd, &req.env, &d.meta).map_err(|why| {
-        tracing::debug!(crate_name = %plan.inv.crate_name, %why, "rustc inputs changed");
+) -> Result<(RecordKey, Entry), &'static str> {
+    let manifest = d.storage.manifest(&plan.context).ok_or("first_compile")?;
+    let probe = Probe {
+        cwd: &req.cwd,
+        env: &req.env,
+        meta: &d.meta,
+        noun: "source",
+    };
+    let (key, _) = find(&manifest, &probe).map_err(|why| {
+        tracing::debug!(crate_name = %plan.inv.crate_name, ?why, "rustc inputs changed");
         "inputs_changed"
     })?;
-    let bytes = match d.store.get_record(RecordKind::Entry, &key) {
-        Ok(Some(b)) => b,
-        Err(StoreError::Corrupt { .. }) => return Err("corrupt_entry"),
-        _ => return Err("entry_missing"),
-    };
-    let entry = RustcEntry::decode(&bytes).ok_or("corrupt_entry")?;
-    Ok((key, entry))
+    match d.storage.get_entry(&key, EntryKind::Rustc) {
+        Ok(Some(entry)) => Ok((key, entry)),
+        Err(StoreError::Corrupt { .. }) => Err("corrupt_entry"),
+        _ => Err("entry_missing"),
+    }
 }

@@ -21,7 +21,7 @@ use crate::daemon::route::{PendingWork, Stage};
 use crate::daemon::state::DaemonState;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::KeyBuilder;
-use crate::store::RecordKey;
+use crate::storage::RecordKey;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 

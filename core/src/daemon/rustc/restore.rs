@@ -2,12 +2,11 @@
 //! with a fresh mtime (so cargo's fingerprints, which compare mtimes, see
 //! the outputs as new) and the recorded permission bits.
 
-use super::entry::RustcEntry;
 use crate::compiler::rustc::RustcInvocation;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::resolve;
-use crate::store::StoreError;
+use crate::storage::{Content, Entry, StoreError};
 
 /// Put `entry`'s outputs in place.
 ///
@@ -18,13 +17,18 @@ pub fn restore(
     d: &DaemonState,
     req: &CompileRequest,
     inv: &RustcInvocation,
-    entry: &RustcEntry,
+    entry: &Entry,
 ) -> Result<(), StoreError> {
     let out_dir = resolve(&req.cwd, &inv.out_dir);
     for o in &entry.outputs {
+        let Content::Blob(blob) = &o.content else {
+            return Err(StoreError::Corrupt {
+                what: format!("rustc output {} without a blob", o.name),
+            });
+        };
         let mode = o.mode & !req.umask & 0o7777;
-        d.store
-            .materialize_blob(&o.blob, &out_dir.join(&o.name), Some(mode))?;
+        d.storage
+            .materialize_blob(blob, &out_dir.join(&o.name), Some(mode))?;
     }
     Ok(())
 }

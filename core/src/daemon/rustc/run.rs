@@ -8,9 +8,6 @@
 //! source changed during the compile (racy) or could not be read.
 
 use super::context::RustcPlan;
-use super::entry::{OutputFile, RustcEntry};
-use super::load_manifest;
-use super::manifest::{entry_key, file_hash, InputSet};
 use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
@@ -19,8 +16,8 @@ use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::hash::coarse_now_ns;
 use crate::ipc::{CompileRequest, Response};
-use crate::key::{resolve, RecordedFile};
-use crate::store::RecordKind;
+use crate::key::{resolve, rustc_entry_key};
+use crate::storage::{Entry, EntryKind, InputSet, Output, OutputRole, RecordedFile, RunRecord};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -52,7 +49,7 @@ enum Skip {
     #[error("the error names a missing input, which dep-info does not list")]
     MissingInput,
     #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::storage::StoreError),
 }
 
 /// Removes the injected dep-info file on drop.
@@ -222,37 +219,35 @@ impl StoreJob<'_> {
         } else {
             Vec::new()
         };
-        let entry = RustcEntry::new(
-            outputs,
-            stdout.to_vec(),
-            stderr.to_vec(),
+        let run = RunRecord {
+            stdout: stdout.to_vec(),
+            stderr: stderr.to_vec(),
             exit_code,
-            self.compile_ms,
-        );
-        let key = entry_key(&self.plan.context, &files, &info.env);
+            run_ms: self.compile_ms,
+        };
+        let entry = Entry::new(EntryKind::Rustc, outputs, run);
+        let key = rustc_entry_key(&self.plan.context, &files, &info.env);
         let d = self.d;
-        d.store
-            .put_record(RecordKind::Entry, &key, &entry.encode(), &entry.blobs())?;
-        let mut manifest = load_manifest(d, &self.plan.context).unwrap_or_default();
-        manifest.add(InputSet {
+        d.storage.put_entry(&key, &entry)?;
+        let set = InputSet {
             files,
             env: info.env,
+            dir_checks: Vec::new(),
             entry: key,
-        });
-        d.store.put_record(
-            RecordKind::Manifest,
-            &self.plan.context,
-            &manifest.encode(),
-            &[],
-        )?;
+        };
+        d.storage.add_input_set(&self.plan.context, set)?;
         Ok(())
     }
 
     fn record_files(&self, sources: &[String]) -> Result<Vec<RecordedFile>, Skip> {
         let mut files = Vec::with_capacity(sources.len());
         for s in sources {
-            let (hash, newest) = file_hash(&self.d.meta, &self.req.cwd, s)
-                .ok_or_else(|| Skip::Unreadable(s.clone()))?;
+            let digest = self
+                .d
+                .meta
+                .digest(&resolve(&self.req.cwd, s))
+                .map_err(|_| Skip::Unreadable(s.clone()))?;
+            let (hash, newest) = (digest.hash, digest.fingerprint.newest_ns());
             if newest > self.start {
                 return Err(Skip::Racy(s.clone()));
             }
@@ -264,19 +259,16 @@ impl StoreJob<'_> {
         Ok(files)
     }
 
-    fn outputs(&self) -> Result<Vec<OutputFile>, Skip> {
+    fn outputs(&self) -> Result<Vec<Output>, Skip> {
         let inv = &self.plan.inv;
         let dir = resolve(&self.req.cwd, &inv.out_dir);
         let mut outputs = Vec::new();
         for name in inv.output_names() {
             let path = dir.join(&name);
             let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
-            let (blob, _) = self.d.store.put_blob_file(&path)?;
-            outputs.push(OutputFile {
-                name,
-                blob,
-                mode: meta.permissions().mode() & 0o7777,
-            });
+            let (blob, _) = self.d.storage.put_blob_file(&path)?;
+            let mode = meta.permissions().mode() & 0o7777;
+            outputs.push(Output::blob(OutputRole::RustcOutput, name, blob, mode));
         }
         Ok(outputs)
     }

@@ -1,0 +1,248 @@
+//! Direct-mode lookup: match the input sets of a stored
+//! [`Manifest`] against the file system and the request's environment
+//! (ccache manual, "The direct mode"). A set holds when every recorded file
+//! still hashes the same, every recorded variable has the same value, and
+//! no shadow path has appeared; the first set that holds names the entry.
+
+use super::resolve;
+use crate::hash::{MetadataCache, StatFingerprint};
+use crate::storage::{DirCheck, DirRefresh, InputSet, Manifest, RecordKey, RecordedFile};
+use std::path::Path;
+
+/// Why a manifest did not yield an entry; used for miss reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestMiss {
+    /// No input set matched; the first mismatch found, for diagnostics
+    /// (e.g. "header inc/foo.h changed (hash 1a2b3c4d… → 5e6f7a8b…)").
+    InputsChanged(String),
+}
+
+/// What a lookup compares the stored sets with.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    /// The request's cwd (relative recorded paths resolve against it).
+    pub cwd: &'a Path,
+    /// The request's environment (for sets that recorded variables).
+    pub env: &'a [(String, String)],
+    /// The metadata cache that hashes files.
+    pub meta: &'a MetadataCache,
+    /// What to call a recorded file in messages ("header", "source").
+    pub noun: &'a str,
+}
+
+/// The entry key of the first set of `manifest` that still holds, plus the
+/// directory fingerprints that changed although none of their absent paths
+/// appeared (the caller may store them with [`Manifest::refresh`] so later
+/// lookups stay cheap).
+///
+/// Errors: [`ManifestMiss`] naming the first mismatch seen.
+pub fn find(
+    manifest: &Manifest,
+    probe: &Probe<'_>,
+) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {
+    let mut first_reason = None;
+    for (set_index, set) in manifest.sets.iter().enumerate() {
+        match check_set(set, set_index, probe) {
+            Ok(refresh) => return Ok((set.entry, refresh)),
+            Err(why) => {
+                first_reason.get_or_insert(why);
+            }
+        }
+    }
+    Err(ManifestMiss::InputsChanged(
+        first_reason.unwrap_or_else(|| "no include set recorded".to_string()),
+    ))
+}
+
+fn check_set(
+    set: &InputSet,
+    set_index: usize,
+    probe: &Probe<'_>,
+) -> Result<Vec<DirRefresh>, String> {
+    check_env(set, probe.env)?;
+    for f in &set.files {
+        check_file(f, probe)?;
+    }
+    let mut refresh = Vec::new();
+    for (i, check) in set.dir_checks.iter().enumerate() {
+        if let Some(fingerprint) = check_dir(check, &set.files)? {
+            refresh.push(DirRefresh {
+                set: set_index,
+                check: i,
+                fingerprint,
+            });
+        }
+    }
+    Ok(refresh)
+}
+
+fn check_env(set: &InputSet, env: &[(String, String)]) -> Result<(), String> {
+    for (name, value) in &set.env {
+        let now = env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        if now != value.as_ref() {
+            return Err(format!("env {name} changed"));
+        }
+    }
+    Ok(())
+}
+
+fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), String> {
+    let noun = probe.noun;
+    match probe.meta.digest(&resolve(probe.cwd, &f.path)) {
+        Ok(d) if d.hash == f.hash => Ok(()),
+        Ok(d) => Err(format!(
+            "{noun} {} changed (hash {}… → {}…)",
+            f.path,
+            &crate::hash::to_hex(&f.hash)[..8],
+            &crate::hash::to_hex(&d.hash)[..8]
+        )),
+        Err(_) => Err(format!("{noun} {} is gone", f.path)),
+    }
+}
+
+/// `Ok(None)`: unchanged. `Ok(Some(fp))`: changed (or racy) but every
+/// absent path is still absent; `fp` is the fingerprint taken *before* the
+/// absent paths were checked, so a later creation still changes it.
+fn check_dir(check: &DirCheck, files: &[RecordedFile]) -> Result<Option<StatFingerprint>, String> {
+    let now = std::fs::metadata(&check.dir)
+        .ok()
+        .map(|m| StatFingerprint::of(&m));
+    if !check.racy && now == Some(check.fingerprint) {
+        return Ok(None);
+    }
+    for p in &check.absent {
+        if std::fs::symlink_metadata(p).is_ok() {
+            return Err(shadow_message(p, files));
+        }
+    }
+    Ok(now.filter(|fp| *fp != check.fingerprint || !fp.is_racy()))
+}
+
+/// "new header shadows include/foo.h: /abs/src/foo.h", naming the recorded
+/// header with the same file name when there is one.
+fn shadow_message(new: &str, files: &[RecordedFile]) -> String {
+    let name = Path::new(new).file_name();
+    match files
+        .iter()
+        .find(|f| Path::new(&f.path).file_name() == name)
+    {
+        Some(f) => format!("new header shadows {}: {new}", f.path),
+        None => format!("new header {new} may shadow a recorded header"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{entry_key, rustc_entry_key, shadow_checks};
+    use super::*;
+    use crate::dircache::DirListings;
+
+    fn write(p: &Path, s: &str) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, s).unwrap();
+    }
+
+    fn probe<'a>(
+        root: &'a Path,
+        env: &'a [(String, String)],
+        meta: &'a MetadataCache,
+    ) -> Probe<'a> {
+        Probe {
+            cwd: root,
+            env,
+            meta,
+            noun: "header",
+        }
+    }
+
+    #[test]
+    fn new_shadowing_header_breaks_the_set() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        write(&root.join("src/a.c"), "#include \"foo.h\"\n");
+        write(&root.join("include/foo.h"), "#define FOO 1\n");
+        let checks = shadow_checks(
+            root,
+            "src/a.c",
+            &["include/foo.h".into()],
+            &["include".into()],
+            &DirListings::new(),
+        );
+        let meta = MetadataCache::new();
+        let files = vec![RecordedFile {
+            path: "include/foo.h".into(),
+            hash: meta.digest(&root.join("include/foo.h")).unwrap().hash,
+        }];
+        let set = InputSet {
+            entry: entry_key(&RecordKey([1; 32]), &files),
+            files,
+            env: vec![],
+            dir_checks: checks,
+        };
+        let mut m = Manifest::default();
+        m.add(set.clone());
+        assert_eq!(
+            find(&m, &probe(root, &[], &meta)).map(|f| f.0),
+            Ok(set.entry)
+        );
+        write(&root.join("src/foo.h"), "#define FOO 2\n");
+        let err = find(&m, &probe(root, &[], &meta)).unwrap_err();
+        let ManifestMiss::InputsChanged(why) = err;
+        assert!(why.contains("new header shadows include/foo.h"), "{why}");
+    }
+
+    #[test]
+    fn header_edit_breaks_the_set_after_a_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        write(&root.join("h.h"), "1");
+        let meta = MetadataCache::new();
+        let files = vec![RecordedFile {
+            path: "h.h".into(),
+            hash: meta.digest(&root.join("h.h")).unwrap().hash,
+        }];
+        let mut m = Manifest::default();
+        m.add(InputSet {
+            entry: entry_key(&RecordKey([0; 32]), &files),
+            files,
+            env: vec![],
+            dir_checks: vec![],
+        });
+        let m2 = Manifest::decode(&m.encode()).unwrap();
+        assert_eq!(m, m2);
+        assert!(find(&m2, &probe(root, &[], &meta)).is_ok());
+        write(&root.join("h.h"), "2");
+        assert!(find(&m2, &probe(root, &[], &meta)).is_err());
+    }
+
+    #[test]
+    fn env_and_file_changes_break_a_rustc_set() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.rs"), "fn a() {}").unwrap();
+        let meta = MetadataCache::new();
+        let hash = meta.digest(&dir.path().join("a.rs")).unwrap().hash;
+        let files = vec![RecordedFile {
+            path: "a.rs".into(),
+            hash,
+        }];
+        let env_dep = vec![("GREETING".to_string(), Some("hi".to_string()))];
+        let entry = rustc_entry_key(&RecordKey([0; 32]), &files, &env_dep);
+        let mut m = Manifest::default();
+        m.add(InputSet {
+            files,
+            env: env_dep,
+            dir_checks: vec![],
+            entry,
+        });
+        let env = |v: &str| vec![("GREETING".to_string(), v.to_string())];
+        let root = dir.path();
+        assert_eq!(
+            find(&m, &probe(root, &env("hi"), &meta)).map(|f| f.0),
+            Ok(entry)
+        );
+        assert!(find(&m, &probe(root, &env("ho"), &meta)).is_err());
+        assert!(find(&m, &probe(root, &[], &meta)).is_err());
+        std::fs::write(dir.path().join("a.rs"), "fn b() {}").unwrap();
+        assert!(find(&m, &probe(root, &env("hi"), &meta)).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The storage facade: the one door every pipeline goes through to read
+//! and write the cache (as ccache's `storage/` facade over its local and
+//! remote tiers).
+//!
+//! [`Storage`] offers typed operations: `get`/`put` of [`Entry`]s (the one
+//! entry format, [`entry`]) and [`Manifest`]s (the one manifest type,
+//! [`manifest`]), blob storage and materialisation, snapshot records of
+//! `cargo zccache warm`, usage, eviction and clearing. Today it has one
+//! tier, the local content-addressed store ([`local`]); it is also where
+//! remote tiers plug in. No pipeline touches the files of the store.
+//!
+//! Manifests are also kept in memory (bounded), since direct-mode lookups
+//! read them on every hit.
+
+pub mod entry;
+pub mod local;
+pub mod manifest;
+
+pub use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
+pub use local::{BlobId, RecordKey, StoreError};
+pub use manifest::{DirCheck, DirRefresh, InputSet, Manifest, RecordedFile};
+
+use local::{RecordKind, Store};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Manifests kept in memory before the map is emptied (bounded memory).
+const MAX_CACHED_MANIFESTS: usize = 50_000;
+
+/// The cache as the pipelines see it. `Send + Sync`; shared behind the
+/// daemon's `Arc`.
+#[derive(Debug)]
+pub struct Storage {
+    local: Store,
+    manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
+}
+
+impl Storage {
+    /// Open (or create) the local store at `root` with a size cap of
+    /// `max_size` bytes (see [`Store::open`]).
+    ///
+    /// Errors: [`StoreError`] when the store directories cannot be created.
+    pub fn open(root: &Path, max_size: u64) -> Result<Storage, StoreError> {
+        Ok(Storage::over(Store::open(root, max_size)?))
+    }
+
+    /// A facade over an already opened local store.
+    pub fn over(local: Store) -> Storage {
+        Storage {
+            local,
+            manifests: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The entry stored under `key`, which must be of `kind`: `Ok(None)`
+    /// when absent.
+    ///
+    /// Errors: [`StoreError::Corrupt`] when the record fails verification,
+    /// does not decode as the current entry format, or is of another kind
+    /// (it is removed); [`StoreError::Io`] when it cannot be read.
+    pub fn get_entry(&self, key: &RecordKey, kind: EntryKind) -> Result<Option<Entry>, StoreError> {
+        let Some(bytes) = self.local.get_record(RecordKind::Entry, key)? else {
+            return Ok(None);
+        };
+        match Entry::decode(&bytes) {
+            Some(e) if e.kind == kind => Ok(Some(e)),
+            _ => {
+                self.remove_entry(key);
+                Err(StoreError::Corrupt {
+                    what: format!("entry {} (format or kind)", key.to_hex()),
+                })
+            }
+        }
+    }
+
+    /// Store `entry` under `key`, replacing any previous one. Its blobs
+    /// must already be stored ([`Storage::put_blob_file`]).
+    ///
+    /// Errors: [`StoreError::NotFound`] when a blob was evicted meanwhile;
+    /// [`StoreError::ReadOnly`] / [`StoreError::Io`] when the store cannot
+    /// be written.
+    pub fn put_entry(&self, key: &RecordKey, entry: &Entry) -> Result<(), StoreError> {
+        self.local
+            .put_record(RecordKind::Entry, key, &entry.encode(), &entry.blobs())
+    }
+
+    /// Drop the entry under `key` (after it proved unusable); failures are
+    /// logged, never fatal.
+    pub fn remove_entry(&self, key: &RecordKey) {
+        if let Err(e) = self.local.remove_record(RecordKind::Entry, key) {
+            tracing::warn!(error = %e, "cannot remove a cache entry");
+        }
+    }
+
+    /// The manifest of a context, from memory or the store; `None` when
+    /// there is none (a corrupt or old-format one counts as none).
+    pub fn manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
+        if let Some(m) = self.manifests.lock().ok()?.get(key) {
+            return Some(m.clone());
+        }
+        let bytes = self.local.get_record(RecordKind::Manifest, key).ok()??;
+        let m = Arc::new(Manifest::decode(&bytes)?);
+        self.remember_manifest(*key, m.clone());
+        Some(m)
+    }
+
+    /// Store an updated manifest (memory first, then the store).
+    ///
+    /// Errors: the store's error; memory is updated regardless.
+    pub fn save_manifest(&self, key: &RecordKey, m: Manifest) -> Result<(), StoreError> {
+        let bytes = m.encode();
+        self.remember_manifest(*key, Arc::new(m));
+        self.local
+            .put_record(RecordKind::Manifest, key, &bytes, &[])
+    }
+
+    /// Add `set` to the manifest of `key` (creating it) and save it.
+    ///
+    /// Errors: as [`Storage::save_manifest`].
+    pub fn add_input_set(&self, key: &RecordKey, set: InputSet) -> Result<(), StoreError> {
+        let mut m = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
+        m.add(set);
+        self.save_manifest(key, m)
+    }
+
+    /// Replace the in-memory copy of a manifest (the store keeps its copy).
+    pub fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
+        if let Ok(mut map) = self.manifests.lock() {
+            if map.len() >= MAX_CACHED_MANIFESTS {
+                map.clear();
+            }
+            map.insert(key, m);
+        }
+    }
+
+    /// Number of manifests held in memory.
+    pub fn manifests_in_memory(&self) -> usize {
+        self.manifests.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Store the file at `path` as a blob; returns its id and size in bytes.
+    ///
+    /// Errors: [`StoreError::Io`] when it cannot be read;
+    /// [`StoreError::ReadOnly`] when the store cannot be written.
+    pub fn put_blob_file(&self, path: &Path) -> Result<(BlobId, u64), StoreError> {
+        self.local.put_blob_file(path)
+    }
+
+    /// True when blob `id` is stored.
+    pub fn has_blob(&self, id: &BlobId) -> bool {
+        self.local.has_blob(id)
+    }
+
+    /// Write blob `id` to `dest` atomically with permission bits `mode`
+    /// (0644 & !umask when `None`), verified; returns the bytes written.
+    ///
+    /// Errors: [`StoreError::NotFound`] / [`StoreError::Corrupt`] for a
+    /// missing or corrupt blob (`dest` untouched); [`StoreError::Io`] when
+    /// `dest` cannot be written.
+    pub fn materialize_blob(
+        &self,
+        id: &BlobId,
+        dest: &Path,
+        mode: Option<u32>,
+    ) -> Result<u64, StoreError> {
+        self.local.materialize_blob(id, dest, mode)
+    }
+
+    /// Write blob `id` into a new temp file in `dir`, verified; returns the
+    /// file (deleted on drop unless persisted) and its size in bytes.
+    ///
+    /// Errors: as [`Storage::materialize_blob`].
+    pub fn materialize_blob_temp(
+        &self,
+        id: &BlobId,
+        dir: &Path,
+    ) -> Result<(tempfile::NamedTempFile, u64), StoreError> {
+        self.local.materialize_blob_temp(id, dir)
+    }
+
+    /// The payload of the warm snapshot record under `scope`, verified;
+    /// `Ok(None)` when absent.
+    ///
+    /// Errors: [`StoreError::Corrupt`] (removed) / [`StoreError::Io`].
+    pub fn get_snapshot(&self, scope: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.local.get_record(RecordKind::Snapshot, scope)
+    }
+
+    /// Store the warm snapshot record under `scope`, referencing `blobs`.
+    ///
+    /// Errors: as [`Storage::put_entry`].
+    pub fn put_snapshot(
+        &self,
+        scope: &RecordKey,
+        payload: &[u8],
+        blobs: &[BlobId],
+    ) -> Result<(), StoreError> {
+        self.local
+            .put_record(RecordKind::Snapshot, scope, payload, blobs)
+    }
+
+    /// Drop the warm snapshot under `scope`; failures are logged.
+    pub fn remove_snapshot(&self, scope: &RecordKey) {
+        if let Err(e) = self.local.remove_record(RecordKind::Snapshot, scope) {
+            tracing::warn!(error = %e, "cannot remove a warm snapshot");
+        }
+    }
+
+    /// `(records, bytes)` held by the local store.
+    pub fn usage(&self) -> (u64, u64) {
+        self.local.usage()
+    }
+
+    /// The local store's size cap in bytes.
+    pub fn max_size(&self) -> u64 {
+        self.local.max_size()
+    }
+
+    /// Drop every entry, manifest and snapshot; returns `(records, bytes)`
+    /// removed.
+    ///
+    /// Errors: [`StoreError`] when the store cannot be emptied.
+    pub fn clear(&self) -> Result<(u64, u64), StoreError> {
+        if let Ok(mut map) = self.manifests.lock() {
+            map.clear();
+        }
+        self.local.clear()
+    }
+
+    /// Save the local store's index (on shutdown and periodically).
+    ///
+    /// Errors: [`StoreError`] when it cannot be written.
+    pub fn flush_index(&self) -> Result<(), StoreError> {
+        self.local.flush_index()
+    }
+}
