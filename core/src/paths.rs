@@ -125,6 +125,23 @@ pub fn normalize(p: &Path) -> PathBuf {
     out
 }
 
+/// Write `data` to `dest` through a temp file in the same directory and a
+/// rename, with permission bits `mode`.
+///
+/// Errors: the I/O error of any step.
+pub fn write_atomically(dest: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zccache-")
+        .tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,7 +103,7 @@ fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
     if std::fs::read(path).is_ok_and(|cur| cur == text.as_bytes()) {
         return Ok(());
     }
-    crate::daemon::hit::write_atomically(path, text.as_bytes(), 0o644)
+    crate::paths::write_atomically(path, text.as_bytes(), 0o644)
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub fn install(compilers: &Compilers, dest: Option<&Path>) -> Result<PathBuf, Na
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    crate::daemon::hit::write_atomically(&dest, text.as_bytes(), 0o644).map_err(write_err)?;
+    crate::paths::write_atomically(&dest, text.as_bytes(), 0o644).map_err(write_err)?;
     Ok(dest)
 }
 

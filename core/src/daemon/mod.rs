@@ -1,25 +1,15 @@
 //! The per-user daemon: one per cache dir. [`run`] takes the daemon lock,
-//! opens the store, binds the socket and serves until shutdown.
+//! opens the storage, binds the socket and serves until shutdown. The
+//! [`server`] reads requests and hands compile requests to the tool
+//! [`pipeline`]s; [`state`] is what they share.
 
-pub mod compile;
-pub mod define_sibling;
-pub mod dep_targets;
-pub mod emscripten;
-pub mod exec;
 pub mod explain;
-pub mod hit;
 pub mod journal;
-pub mod link;
-pub mod miss;
-pub mod pch;
-pub mod plan;
-pub mod route;
+pub mod pipeline;
 pub mod rust_warm;
-pub mod rustc;
 pub mod server;
 pub mod services;
 pub mod session;
-pub mod sibling_flights;
 pub mod state;
 pub mod stats;
 
@@ -81,12 +71,12 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let storage = Storage::open(&layout.store(), config.max_size.value)?;
-    let mut state =
-        state::DaemonState::new(layout.clone(), storage, config.idle_timeout_secs.value);
-    if config.max_jobs.value > 0 {
-        state.max_jobs = config.max_jobs.value as usize;
-    }
-    let state = Arc::new(state);
+    let state = Arc::new(state::DaemonState::new(
+        layout.clone(),
+        storage,
+        config.idle_timeout_secs.value,
+        config.max_jobs.value as usize,
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

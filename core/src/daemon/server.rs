@@ -2,7 +2,7 @@
 //! dispatch requests, send heartbeats while a compile runs, and stop on
 //! `Shutdown` or after the idle timeout.
 
-use super::route::{probe, Stage};
+use super::pipeline::{probe, Stage};
 use super::services;
 use super::session::SESSION_IDLE_TIMEOUT;
 use super::state::DaemonState;
@@ -177,7 +177,7 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
         Request::Shutdown => Response::ShuttingDown,
         Request::Status => Response::Status(Box::new(status(&st))),
         Request::Clear => blocking(move || clear(&st)).await,
-        Request::Exec(req) => blocking(move || super::exec::handle_exec(&st, &req)).await,
+        Request::Exec(req) => blocking(move || super::pipeline::exec::handle_exec(&st, &req)).await,
         fp @ Request::Fingerprint { .. } => {
             blocking(move || {
                 services::handle(&st, &fp).unwrap_or(Response::Error {

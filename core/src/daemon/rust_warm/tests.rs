@@ -18,7 +18,7 @@ const SCOPE: RecordKey = RecordKey([9; 32]);
 fn state(root: &Path) -> DaemonState {
     let layout = CacheLayout::new(&root.join("cache"));
     let storage = Storage::open(&layout.store(), 1 << 30).unwrap();
-    DaemonState::new(layout, storage, 0)
+    DaemonState::new(layout, storage, 0, 0)
 }
 
 /// A unit with an executable build script and a fingerprint file, both

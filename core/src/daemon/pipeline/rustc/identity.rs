@@ -15,12 +15,12 @@
 //! The `rustc -vV` text is kept too: cargo and build scripts ask for it
 //! (through `RUSTC_WRAPPER`) and [`version_output`] answers from memory.
 
+use super::super::runner::run_query;
 use crate::hash::{Digest, StatFingerprint};
 use crate::ipc::CompileRequest;
 use crate::key::KeyBuilder;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// What selects a rustc's identity: the binary's path and fingerprint,
@@ -139,7 +139,6 @@ fn env<'a>(req: &'a CompileRequest, name: &str) -> Option<&'a str> {
 }
 
 fn compute(req: &CompileRequest) -> Result<Known, String> {
-    let req = &super::run::without_jobserver(req);
     let (version, stderr) = run(req, &["-vV"])?;
     let (sysroot, _) = run(req, &["--print", "sysroot"])?;
     let sysroot = String::from_utf8_lossy(&sysroot).trim().to_string();
@@ -153,23 +152,6 @@ fn compute(req: &CompileRequest) -> Result<Known, String> {
         digest: b.finish().0,
         version: stderr.is_empty().then(|| Arc::new(version)),
     })
-}
-
-/// Run the request's rustc with `args` as the launcher would (its cwd and
-/// exact env), stdin on `/dev/null`, capturing the output.
-///
-/// Errors: when rustc cannot be started.
-pub fn run_query<S: AsRef<std::ffi::OsStr>>(
-    req: &CompileRequest,
-    args: &[S],
-) -> std::io::Result<std::process::Output> {
-    Command::new(&req.compiler)
-        .args(args)
-        .current_dir(&req.cwd)
-        .env_clear()
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
 }
 
 /// Run the request's rustc with `args`: (stdout, stderr) of a success.

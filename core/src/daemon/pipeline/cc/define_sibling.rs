@@ -43,71 +43,24 @@
 //! prints, block sharing ([`crate::compiler::sharing_blocker`]); so do PCH
 //! producers and consumers and emcc.
 
-use super::compile::SourceResult;
+use super::super::runner::{compiler_command, process_alive};
 use super::dep_targets;
 use super::hit::restore_entry;
-use super::miss::{compile_source, compiler_command, include_list, process_alive, MissContext};
+use super::miss::{compile_source, include_list, MissContext};
 use super::plan::{key_source_fields, Plan};
-use super::sibling_flights::{Flights, Joined};
-use super::state::DaemonState;
-use super::stats::Outcome;
+use super::result::SourceResult;
 use crate::compiler::{sharing_blocker, split_defines, CompilerFamily};
+use crate::daemon::state::define_groups::{Sibling, MAX_WAIT};
+use crate::daemon::state::sibling_flights::Joined;
+use crate::daemon::state::DaemonState;
+use crate::daemon::stats::Outcome;
 use crate::hash::{coarse_now_ns, Digest, StatFingerprint};
 use crate::ipc::CompileRequest;
 use crate::key::lookup::Probe;
 use crate::key::{find, resolve, KeyBuilder};
 use crate::storage::{Content, Entry, EntryKind, InputSet, OutputRole, RecordKey};
-use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Groups remembered by [`Siblings`]; the oldest is forgotten first.
-pub const MAX_GROUPS: usize = 4096;
-
-/// The last stored compile of a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Sibling {
-    /// Its context key (direct-mode manifest).
-    context: RecordKey,
-    /// Its common args (defines included), for its `-E` run.
-    args: Vec<String>,
-}
-
-/// Longest wait for a group member in flight.
-pub const MAX_WAIT: Duration = Duration::from_secs(120);
-
-/// Group key → the last stored member of the group, at most
-/// [`MAX_GROUPS`] groups, and the members in flight (in memory only).
-#[derive(Debug, Default)]
-pub struct Siblings {
-    inner: Mutex<Registry>,
-    flights: Flights,
-}
-
-#[derive(Debug, Default)]
-struct Registry {
-    map: HashMap<RecordKey, Sibling>,
-    order: VecDeque<RecordKey>,
-}
-
-impl Siblings {
-    fn insert(&self, group: RecordKey, sibling: Sibling) {
-        let Ok(mut r) = self.inner.lock() else { return };
-        if r.map.insert(group, sibling).is_none() {
-            r.order.push_back(group);
-        }
-        while r.order.len() > MAX_GROUPS {
-            if let Some(old) = r.order.pop_front() {
-                r.map.remove(&old);
-            }
-        }
-    }
-
-    fn get(&self, group: &RecordKey) -> Option<Sibling> {
-        self.inner.lock().ok()?.map.get(group).cloned()
-    }
-}
+use std::time::Instant;
 
 /// Record a stored compile of source `i` (context key `context`, source
 /// content `source_hash`) as its group's sibling. Compiles that may not
@@ -132,6 +85,20 @@ pub fn register(
     }
 }
 
+/// Compile `m` for real; a stored compile that printed nothing becomes its
+/// group's sibling (see [`register`]).
+///
+/// Errors: those of [`compile_source`].
+fn compile_and_register(m: &MissContext, source_hash: &Digest) -> Result<SourceResult, String> {
+    let r = compile_source(m, None)?;
+    if let (true, Some((context, _))) = (r.stored, &m.context) {
+        if r.stdout.is_empty() && r.stderr.is_empty() {
+            register(m.d, m.req, m.plan, m.index, context, source_hash);
+        }
+    }
+    Ok(r)
+}
+
 /// Serve the keyed, cacheable miss `m`: from a define sibling's entry when
 /// one proves equivalent (module docs), else by compiling it
 /// ([`compile_source`]). May run the preprocessor and wait for a sibling in
@@ -150,15 +117,15 @@ pub fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
     }
     let args = &m.plan.inv.common_args;
     match m.d.siblings.flights.join(group, *context, args) {
-        Joined::Lead(_lead) => compile_source(m, None),
-        Joined::Alone => compile_source(m, None),
+        Joined::Lead(_lead) => compile_and_register(m, source_hash),
+        Joined::Alone => compile_and_register(m, source_hash),
         Joined::Follow(flight) => {
             if alike(m, flight.args()) && flight.wait(MAX_WAIT) {
                 if let Some(served) = try_serve(m, &group, context, source_hash) {
                     return Ok(served);
                 }
             }
-            compile_source(m, None)
+            compile_and_register(m, source_hash)
         }
     }
 }
@@ -275,6 +242,7 @@ fn serve(
         },
         bytes_read: bytes,
         bytes_written: 0,
+        stored: false,
     })
 }
 
@@ -491,24 +459,5 @@ mod tests {
         let rec = group_of(&["-O2", "-frecord-gcc-switches", "-c", "a.c"]);
         assert_eq!(rec, Err("option -frecord-gcc-switches".to_string()));
         assert!(group_of(&["-O2", "-c", "a.h"]).is_err(), "PCH producers");
-    }
-
-    #[test]
-    fn registry_is_bounded_and_keeps_the_latest_member() {
-        let s = Siblings::default();
-        let sib = |n: u8| Sibling {
-            context: RecordKey([n; 32]),
-            args: vec![format!("-DN={n}")],
-        };
-        let key = |n: usize| RecordKey(*blake3::hash(&n.to_le_bytes()).as_bytes());
-        s.insert(key(0), sib(1));
-        s.insert(key(0), sib(2));
-        assert_eq!(s.get(&key(0)), Some(sib(2)));
-        for n in 1..=MAX_GROUPS {
-            s.insert(key(n), sib(3));
-        }
-        assert_eq!(s.get(&key(0)), None, "the oldest group is forgotten");
-        assert_eq!(s.get(&key(MAX_GROUPS)), Some(sib(3)));
-        assert_eq!(s.inner.lock().unwrap().map.len(), MAX_GROUPS);
     }
 }

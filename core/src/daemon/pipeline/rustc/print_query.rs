@@ -14,10 +14,10 @@
 //! the identity (no `native` CPU, no custom target spec file). Everything
 //! else goes the usual way. Answers are not counted as compiles.
 
+use super::super::runner::{run_query, without_jobserver};
+use super::super::stage::{PendingWork, Stage};
 use super::context::key_env;
-use super::identity::{run_query, rustc_identity};
-use super::run::without_jobserver;
-use crate::daemon::route::{PendingWork, Stage};
+use super::identity::rustc_identity;
 use crate::daemon::state::DaemonState;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::KeyBuilder;

@@ -9,9 +9,11 @@
 //! driver's implicit start files and libraries (`crt1.o`, `libgcc`,
 //! `libc`) and the linker binary the driver picks.
 
-use super::super::plan::Refusal;
-use super::super::state::DaemonState;
+use super::super::libsearch::{library_path_dirs, resolve_library};
+use super::super::refusal::Refusal;
+use super::super::runner::run_query;
 use crate::compiler::{ArInvocation, LinkInvocation, LinkTool};
+use crate::daemon::state::DaemonState;
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
@@ -65,7 +67,7 @@ fn base(
         == crate::compiler::CompilerFamily::Emcc;
     let identity = if emcc {
         // emcc is a Python driver: key its version, config and clang too.
-        super::super::emscripten::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
+        super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
     } else {
         d.meta
             .digest(&req.compiler)
@@ -200,44 +202,6 @@ fn search_dirs(req: &CompileRequest, inv: &LinkInvocation, tool: LinkTool) -> Ve
     dirs
 }
 
-/// The request's `LIBRARY_PATH` dirs, in order, resolved against its cwd:
-/// where a gcc/clang driver looks for `-l` libraries after the `-L` dirs
-/// (gcc manual, LIBRARY_PATH).
-pub fn library_path_dirs(req: &CompileRequest) -> impl Iterator<Item = PathBuf> + '_ {
-    let value = req
-        .env
-        .iter()
-        .find(|(k, _)| k == "LIBRARY_PATH")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    value
-        .split(':')
-        .filter(|s| !s.is_empty())
-        .map(|s| resolve(&req.cwd, s))
-}
-
-/// The files `-l<lib>` may pick in the first dir that has any: both
-/// `lib<lib>.so` and `lib<lib>.a` (which one depends on `-Bstatic` state,
-/// so both key the link), or exactly `<name>` for `-l:<name>` (GNU ld
-/// manual, -l).
-pub fn resolve_library(lib: &str, dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let names: Vec<String> = match lib.strip_prefix(':') {
-        Some(exact) => vec![exact.to_string()],
-        None => vec![format!("lib{lib}.so"), format!("lib{lib}.a")],
-    };
-    for dir in dirs {
-        let found: Vec<PathBuf> = names
-            .iter()
-            .map(|n| dir.join(n))
-            .filter(|p| p.is_file())
-            .collect();
-        if !found.is_empty() {
-            return found;
-        }
-    }
-    Vec::new()
-}
-
 type DirsMemo = Mutex<HashMap<(PathBuf, Vec<String>), Arc<Vec<PathBuf>>>>;
 
 /// The tool's default library dirs, asked once per tool and target args:
@@ -258,12 +222,16 @@ fn default_dirs(req: &CompileRequest, inv: &LinkInvocation, tool: LinkTool) -> A
 }
 
 fn query_default_dirs(req: &CompileRequest, inv: &LinkInvocation, tool: LinkTool) -> Vec<PathBuf> {
-    let mut cmd = std::process::Command::new(&req.compiler);
-    match tool {
-        LinkTool::Driver => cmd.args(&inv.target_args).arg("-print-search-dirs"),
-        LinkTool::Linker => cmd.arg("--verbose"),
+    let args: Vec<String> = match tool {
+        LinkTool::Driver => inv
+            .target_args
+            .iter()
+            .cloned()
+            .chain(["-print-search-dirs".to_string()])
+            .collect(),
+        LinkTool::Linker => vec!["--verbose".to_string()],
     };
-    let out = match cmd.stdin(std::process::Stdio::null()).output() {
+    let out = match run_query(req, &args) {
         Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
         Err(_) => String::new(),
     };

@@ -4,12 +4,10 @@
 
 use super::dep_targets;
 use super::plan::Plan;
-use super::state::DaemonState;
+use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::resolve;
 use crate::storage::{Content, Entry, OutputRole, StoreError};
-use std::io::Write;
-use std::path::Path;
 
 /// Errors while restoring an entry.
 #[derive(Debug, thiserror::Error)]
@@ -56,25 +54,8 @@ pub fn restore_entry(
         let args = dep.to_args("", &object);
         let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));
         let text = retargeted.as_deref().unwrap_or(text);
-        write_atomically(&resolve(&req.cwd, &path), text, mode)
+        crate::paths::write_atomically(&resolve(&req.cwd, &path), text, mode)
             .map_err(|source| RestoreError::Depfile { path, source })?;
     }
     Ok(bytes)
-}
-
-/// Write `data` to `dest` through a temp file in the same directory and a
-/// rename, with permission bits `mode`.
-///
-/// Errors: the I/O error of any step.
-pub fn write_atomically(dest: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".zccache-")
-        .tempfile_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
 }

@@ -7,11 +7,12 @@
 //! repeated failing `cargo check` replays them. Nothing is stored when a
 //! source changed during the compile (racy) or could not be read.
 
+use super::super::runner::without_jobserver;
+use super::super::stage::PendingWork;
 use super::context::RustcPlan;
 use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
-use crate::daemon::route::PendingWork;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::hash::coarse_now_ns;
@@ -140,20 +141,6 @@ fn next_tick() -> i64 {
     }
     // A clock that does not move: treat every input as racy.
     i64::MIN
-}
-
-/// Variables that hand rustc the client's jobserver pipes (cargo book,
-/// "Jobserver"); the fds do not exist in the daemon, and rustc would warn
-/// about it in diagnostics we store.
-const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
-
-/// The request with the jobserver variables removed: their file
-/// descriptors exist in the launcher, not in the daemon, and rustc warns
-/// about a jobserver it cannot reach.
-pub fn without_jobserver(req: &CompileRequest) -> CompileRequest {
-    let mut r = req.clone();
-    r.env.retain(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()));
-    r
 }
 
 /// The argv to run: unchanged when dep-info is requested, else the `--emit`

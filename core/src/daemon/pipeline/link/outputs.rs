@@ -4,7 +4,7 @@
 //! (one blob each, in an [`Entry`] of kind `Link`) and how a hit restores them
 //! (executable bit kept, fresh mtimes, the named output last).
 
-use super::super::state::DaemonState;
+use crate::daemon::state::DaemonState;
 use crate::hash::StatFingerprint;
 use crate::key::resolve;
 use crate::storage::{Content, Entry, Output, OutputRole, StoreError};

@@ -2,10 +2,11 @@
 //! depfile so the include set is known), store the result, then rename the
 //! outputs into place. A crash never leaves a half-written output or entry.
 
-use super::compile::SourceResult;
+use super::super::runner::{process_alive, run_compiler};
 use super::plan::Plan;
-use super::state::DaemonState;
-use super::stats::Outcome;
+use super::result::SourceResult;
+use crate::daemon::state::DaemonState;
+use crate::daemon::stats::Outcome;
 use crate::depfile;
 use crate::hash::{coarse_now_ns, Digest};
 use crate::ipc::CompileRequest;
@@ -14,9 +15,7 @@ use crate::storage::{
     file_name_of, Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey, RecordedFile,
     RunRecord,
 };
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Everything a miss needs to know.
@@ -81,65 +80,31 @@ pub fn compile_source(
         .as_ref()
         .map(|dep| resolve(&m.req.cwd, &dep.path_for(&object)));
     let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
-    let dep_arg = temps.depfile.to_string_lossy().into_owned();
-    let dep_args = match &inv.depfile {
-        Some(dep) => dep.to_args(&dep_arg, &object),
-        None => vec!["-MD".to_string(), "-MF".to_string(), dep_arg],
-    };
-    let argv = inv.compile_argv(m.index, &temps.object.to_string_lossy(), &dep_args);
     let start = coarse_now_ns();
     let t0 = Instant::now();
-    let out = run_compiler(m.req, &argv)
+    let out = run_compiler(m.req, &compile_argv(m, &temps))
         .map_err(|e| format!("cannot run {}: {e}", m.req.compiler.display()))?;
     let compile_ms = t0.elapsed().as_millis() as u64;
     let exit_code = out.status.code().unwrap_or(1);
+    let mut result = SourceResult {
+        exit_code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        outcome: Outcome::Error,
+        bytes_read: 0,
+        bytes_written: 0,
+        stored: false,
+    };
     if exit_code != 0 {
         remove_stale_outputs(&object_final, user_dep_final.as_deref());
-        return Ok(SourceResult {
-            exit_code,
-            stdout: out.stdout,
-            stderr: out.stderr,
-            outcome: match uncacheable {
-                Some(label) => Outcome::NonCacheable(label),
-                None => Outcome::CompileFailed(m.reason),
-            },
-            bytes_read: 0,
-            bytes_written: 0,
-        });
+        result.outcome = match uncacheable {
+            Some(label) => Outcome::NonCacheable(label),
+            None => Outcome::CompileFailed(m.reason),
+        };
+        return Ok(result);
     }
-    let mut bytes_written = 0;
-    let outcome = match (uncacheable, &m.context) {
-        (Some(label), _) => Outcome::NonCacheable(label),
-        (None, None) => Outcome::NonCacheable("not_keyed"),
-        (None, Some((ctx, src_hash))) => {
-            let stored = StoreJob {
-                m,
-                context: ctx,
-                source_hash: src_hash,
-                temps: &temps,
-                start,
-                compile_ms,
-            };
-            let t_store = Instant::now();
-            let result = stored.run(&out.stdout, &out.stderr);
-            tracing::debug!(
-                compile_ms,
-                store_us = t_store.elapsed().as_micros() as u64,
-                "miss stored"
-            );
-            match result {
-                Ok(bytes) => {
-                    bytes_written = bytes;
-                    Outcome::Miss(m.reason)
-                }
-                Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
-                Err(e) => {
-                    tracing::info!(reason = %e, "compiled but not stored");
-                    Outcome::Miss(m.reason)
-                }
-            }
-        }
-    };
+    let timing = (start, compile_ms);
+    store_result(m, uncacheable, &temps, timing, &mut result);
     if !process_alive(m.req.client_pid) {
         // The launcher was interrupted (make deletes the target then): do not
         // create an output behind the build's back.
@@ -147,14 +112,60 @@ pub fn compile_source(
     }
     publish(&temps, &object_final, user_dep_final.as_deref())
         .map_err(|e| format!("cannot move outputs into place: {e}"))?;
-    Ok(SourceResult {
-        exit_code,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        outcome,
-        bytes_read: 0,
-        bytes_written,
-    })
+    Ok(result)
+}
+
+/// The compiler's argv for source `m.index`: outputs into the temp paths,
+/// with the user's depfile options or our own `-MD -MF <temp>`.
+fn compile_argv(m: &MissContext, temps: &TempOutputs) -> Vec<String> {
+    let inv = &m.plan.inv;
+    let object = inv.object_path(m.index);
+    let dep_arg = temps.depfile.to_string_lossy().into_owned();
+    let dep_args = match &inv.depfile {
+        Some(dep) => dep.to_args(&dep_arg, &object),
+        None => vec!["-MD".to_string(), "-MF".to_string(), dep_arg],
+    };
+    inv.compile_argv(m.index, &temps.object.to_string_lossy(), &dep_args)
+}
+
+/// Store a successful compile when it may be stored, and set the outcome
+/// (`timing`: the coarse start in ns and the compile's duration in ms).
+fn store_result(
+    m: &MissContext,
+    uncacheable: Option<&'static str>,
+    temps: &TempOutputs,
+    (start, compile_ms): (i64, u64),
+    result: &mut SourceResult,
+) {
+    let (ctx, src_hash) = match (uncacheable, &m.context) {
+        (Some(label), _) => return result.outcome = Outcome::NonCacheable(label),
+        (None, None) => return result.outcome = Outcome::NonCacheable("not_keyed"),
+        (None, Some((ctx, src_hash))) => (ctx, src_hash),
+    };
+    let job = StoreJob {
+        m,
+        context: ctx,
+        source_hash: src_hash,
+        temps,
+        start,
+        compile_ms,
+    };
+    let t_store = Instant::now();
+    let stored = job.run(&result.stdout, &result.stderr);
+    let store_us = t_store.elapsed().as_micros() as u64;
+    tracing::debug!(compile_ms, store_us, "miss stored");
+    result.outcome = match stored {
+        Ok(bytes) => {
+            result.bytes_written = bytes;
+            result.stored = true;
+            Outcome::Miss(m.reason)
+        }
+        Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
+        Err(e) => {
+            tracing::info!(reason = %e, "compiled but not stored");
+            Outcome::Miss(m.reason)
+        }
+    };
 }
 
 fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> TempOutputs {
@@ -173,42 +184,6 @@ fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> Temp
             None => d.layout.root.join("tmp").join(format!("dep-{id}.d")),
         },
     }
-}
-
-pub(crate) fn run_compiler(
-    req: &CompileRequest,
-    argv: &[String],
-) -> std::io::Result<std::process::Output> {
-    compiler_command(req, argv).output()
-}
-
-/// The command that runs the request's compiler with `argv`: the request's
-/// cwd, exact environment and umask, stdin from /dev/null, and killed when
-/// the daemon dies.
-pub(crate) fn compiler_command(req: &CompileRequest, argv: &[String]) -> Command {
-    let umask = req.umask as libc::mode_t;
-    let mut cmd = Command::new(&req.compiler);
-    cmd.args(argv)
-        .current_dir(&req.cwd)
-        .env_clear()
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
-    // SAFETY: umask(2) and prctl(2) are async-signal-safe and cannot fail here.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::umask(umask);
-            // If the daemon dies, the compile dies with it.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd
-}
-
-/// True while process `pid` exists.
-pub(crate) fn process_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }
 
 /// gcc deletes its outputs when a compile fails; so do we.
@@ -302,17 +277,6 @@ impl StoreJob<'_> {
                 entry: key,
             },
         )?;
-        if stdout.is_empty() && stderr.is_empty() {
-            let m = self.m;
-            super::define_sibling::register(
-                d,
-                m.req,
-                m.plan,
-                m.index,
-                self.context,
-                self.source_hash,
-            );
-        }
         Ok(size)
     }
 

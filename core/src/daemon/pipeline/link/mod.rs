@@ -13,14 +13,14 @@ pub mod key;
 pub mod outputs;
 pub mod run;
 
-use super::plan::Refusal;
-use super::route::Stage;
-use super::state::{DaemonState, Finished};
-use super::stats::Outcome;
+use super::refusal::Refusal;
+use super::stage::Stage;
 use crate::compiler::{
     expand_response_files, parse_ar_args, parse_driver_link, parse_linker, parse_ranlib_args,
     ArParse, CompilerFamily, LinkParse, LinkTool,
 };
+use crate::daemon::state::{DaemonState, Finished};
+use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::resolve;
 use crate::storage::{EntryKind, StoreError};
@@ -34,9 +34,8 @@ use std::time::Instant;
 const COMPILE_ONLY: &[&str] = &["-c", "-E", "-S"];
 
 /// Probe a request: `None` when it is not a link or archive call.
-pub fn probe(d: &DaemonState, req: &CompileRequest) -> Option<Stage> {
+pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> Option<Stage> {
     let started = Instant::now();
-    let family = CompilerFamily::from_path(&req.compiler);
     let is_tool = matches!(
         family,
         CompilerFamily::Ld | CompilerFamily::Ar | CompilerFamily::Ranlib

@@ -10,37 +10,30 @@
 //! launcher runs the real compiler unchanged (ccache manual, "Cache
 //! statistics": uncacheable calls).
 
-use super::explain::InputsSummary;
-use super::hit::restore_entry;
-use super::miss::{compile_source, MissContext};
-use super::plan::{context_key, plan, Plan, Refusal};
-use super::route::{PendingWork, Stage};
-use super::state::DaemonState;
-use super::state::Finished;
-use super::stats::Outcome;
+pub mod define_sibling;
+pub mod dep_targets;
+pub mod hit;
+pub mod miss;
+pub mod pch;
+pub mod plan;
+pub mod result;
+
+use super::refusal::Refusal;
+use super::stage::{PendingWork, Stage};
+use crate::compiler::CompilerFamily;
+use crate::daemon::explain::InputsSummary;
+use crate::daemon::state::{DaemonState, Finished};
+use crate::daemon::stats::Outcome;
 use crate::hash::Digest;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::lookup::Probe as InputsProbe;
 use crate::key::{find, resolve, ManifestMiss};
 use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
+use hit::restore_entry;
+use miss::{compile_source, MissContext};
+use plan::{context_key, plan, Plan};
+pub use result::SourceResult;
 use std::time::Instant;
-
-/// The result of one source of a request.
-#[derive(Debug)]
-pub struct SourceResult {
-    /// Exit code of this source's compile (0 on a hit).
-    pub exit_code: i32,
-    /// stdout bytes.
-    pub stdout: Vec<u8>,
-    /// stderr bytes.
-    pub stderr: Vec<u8>,
-    /// How it was served.
-    pub outcome: Outcome,
-    /// Bytes restored from the cache.
-    pub bytes_read: u64,
-    /// Bytes stored into the cache.
-    pub bytes_written: u64,
-}
 
 /// What the probe decided for one source.
 #[derive(Debug)]
@@ -67,9 +60,9 @@ pub struct Pending {
 }
 
 /// Stage 1: plan, key, look up and restore hits. Cheap; no compiler runs.
-pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> Stage {
     let started = Instant::now();
-    let plan = match plan(d, req) {
+    let plan = match plan(d, req, family) {
         Ok(p) => p,
         Err(refusal) => return Stage::Done(refuse(d, req, refusal, started)),
     };
@@ -115,7 +108,7 @@ pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -
                     reason,
                 };
                 match uncacheable {
-                    None => super::define_sibling::compile_miss(&m),
+                    None => define_sibling::compile_miss(&m),
                     Some(_) => compile_source(&m, uncacheable),
                 }
             }
@@ -235,16 +228,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     match restore_entry(d, req, plan, i, &entry) {
         Ok(bytes) => {
             d.explanations.note(&output, inputs, None);
-            Probe::Hit(SourceResult {
-                exit_code: 0,
-                stdout: entry.stdout,
-                stderr: entry.stderr,
-                outcome: Outcome::Hit {
-                    saved_ms: entry.run_ms,
-                },
-                bytes_read: bytes,
-                bytes_written: 0,
-            })
+            Probe::Hit(hit_result(entry, bytes))
         }
         Err(e) => {
             tracing::warn!(error = %e, "cached entry unusable; recompiling");
@@ -256,6 +240,21 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
             );
             miss(keyed, "corrupt_entry", None)
         }
+    }
+}
+
+/// The result of a source served from `entry` (`bytes` restored).
+fn hit_result(entry: Entry, bytes: u64) -> SourceResult {
+    SourceResult {
+        exit_code: 0,
+        stdout: entry.stdout,
+        stderr: entry.stderr,
+        outcome: Outcome::Hit {
+            saved_ms: entry.run_ms,
+        },
+        bytes_read: bytes,
+        bytes_written: 0,
+        stored: false,
     }
 }
 

@@ -9,7 +9,7 @@
 //! regular file there would start writing at offset 0. Anything else, or any
 //! failure to open it, falls back to replaying stderr with the response.
 
-use crate::daemon::miss::compiler_command;
+use super::super::runner::compiler_command;
 use crate::ipc::CompileRequest;
 use std::fs::File;
 use std::io::{Read, Write};

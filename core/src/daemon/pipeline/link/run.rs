@@ -3,12 +3,12 @@
 //! the named output, the outputs named by options and the sibling files
 //! the call created or changed, unless an input changed while it ran.
 
-use super::super::miss::run_compiler;
-use super::super::route::PendingWork;
-use super::super::state::{DaemonState, Finished};
-use super::super::stats::Outcome;
+use super::super::runner::run_compiler;
+use super::super::stage::PendingWork;
 use super::key::Keyed;
 use super::outputs::{changed_siblings, snapshot, store_outputs, OutputError, Placement, Produced};
+use crate::daemon::state::{DaemonState, Finished};
+use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
 use crate::storage::{file_name_of, Entry, EntryKind, OutputRole, RunRecord};
 use std::path::PathBuf;

@@ -19,11 +19,11 @@
 //!
 //! Source files and `env!` variables come later, from the dep-info.
 
+use super::super::libsearch::{library_path_dirs, resolve_library};
+use super::super::refusal::Refusal;
 use super::identity::rustc_identity;
 use crate::compiler::link_args::{parse_driver_link, LinkParse};
 use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
-use crate::daemon::link::key::{library_path_dirs, resolve_library};
-use crate::daemon::plan::Refusal;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};

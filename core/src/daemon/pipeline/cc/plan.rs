@@ -2,10 +2,11 @@
 //! source (family, `@rsp` expansion, argv parsing, compiler identity, the
 //! key-relevant environment), and the context key of each source.
 
-use super::state::DaemonState;
+use super::super::refusal::Refusal;
 use crate::compiler::{
     expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed,
 };
+use crate::daemon::state::DaemonState;
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
 use crate::key::KeyBuilder;
@@ -45,15 +46,6 @@ const INCLUDE_ENV: &[&str] = &[
 /// Variables that make gcc write a depfile on its own: not cacheable.
 const DEPS_ENV: &[&str] = &["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
 
-/// Why a request is not served through the cache.
-#[derive(Debug)]
-pub enum Refusal {
-    /// Passed through with this reason label.
-    NonCacheable(&'static str, String),
-    /// Our own failure.
-    Internal(String),
-}
-
 /// What is known about a request before looking at any source.
 #[derive(Debug)]
 pub struct Plan {
@@ -70,8 +62,11 @@ pub struct Plan {
 /// Plan a request.
 ///
 /// Errors: [`Refusal`] when it is not cacheable or our own step failed.
-pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
-    let family = CompilerFamily::from_path(&req.compiler);
+pub fn plan(
+    d: &DaemonState,
+    req: &CompileRequest,
+    family: CompilerFamily,
+) -> Result<Plan, Refusal> {
     let emcc = family == CompilerFamily::Emcc;
     if !family.is_c_family() && !emcc {
         return Err(Refusal::NonCacheable(
@@ -88,14 +83,14 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<Plan, Refusal> {
     if let Some((k, _)) = req.env.iter().find(|(k, _)| DEPS_ENV.contains(&k.as_str())) {
         return Err(Refusal::NonCacheable("dependencies_env", k.clone()));
     }
-    if emcc && super::emscripten::uses_ports(&args) {
+    if emcc && super::super::emcc::uses_ports(&args) {
         return Err(Refusal::NonCacheable(
             "emscripten_port",
             "a -sUSE_* port builds into emcc's cache".to_string(),
         ));
     }
     let identity = if emcc {
-        super::emscripten::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
+        super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
     } else {
         d.meta
             .digest(&req.compiler)

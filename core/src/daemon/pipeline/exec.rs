@@ -4,8 +4,9 @@
 //! its stdout, stderr, exit code and declared output files are replayed.
 //! Identical concurrent execs run the tool once (a per-key lock).
 
-use super::state::{DaemonState, Finished};
-use super::stats::Outcome;
+use super::runner::tool_command;
+use crate::daemon::state::{DaemonState, Finished};
+use crate::daemon::stats::Outcome;
 use crate::depfile;
 use crate::hash::coarse_now_ns;
 use crate::ipc::{ExecRequest, Response};
@@ -14,32 +15,13 @@ use crate::key::{entry_key, find, resolve, KeyBuilder};
 use crate::storage::{
     Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey, RecordedFile, RunRecord,
 };
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// What the tool produced for each declared output: absolute path and
 /// permission bits, or `None` when it did not create the file.
 type ProducedOutputs = Vec<Option<(PathBuf, u32)>>;
-
-/// Per-key locks so identical concurrent execs run the tool once.
-#[derive(Debug, Default)]
-pub struct ExecLocks {
-    map: Mutex<HashMap<RecordKey, Arc<Mutex<()>>>>,
-}
-
-impl ExecLocks {
-    fn lock_for(&self, key: RecordKey) -> Arc<Mutex<()>> {
-        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 10_000 {
-            m.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        m.entry(key).or_default().clone()
-    }
-}
 
 /// Errors that make the launcher run the tool itself.
 #[derive(Debug, thiserror::Error)]
@@ -232,12 +214,8 @@ fn restore_outputs(d: &DaemonState, req: &ExecRequest, entry: &Entry) -> bool {
 /// Run the tool with exactly the declared env plus PATH.
 fn run_tool(req: &ExecRequest) -> Result<(RunRecord, ProducedOutputs), ExecError> {
     let t0 = Instant::now();
-    let mut cmd = Command::new(&req.tool);
-    cmd.args(&req.args)
-        .current_dir(&req.cwd)
-        .env_clear()
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
+    let env = req.env.iter().map(|(k, v)| (k, v));
+    let mut cmd = tool_command(&req.tool, &req.args, &req.cwd, env, None);
     if let Some(path) = &req.path_env {
         cmd.env("PATH", path);
     }

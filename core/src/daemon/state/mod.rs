@@ -1,6 +1,10 @@
 //! The daemon's shared state: configuration, storage, metadata cache,
 //! in-memory manifests and counters. One instance behind an `Arc`.
 
+pub mod define_groups;
+pub mod keyed_locks;
+pub mod sibling_flights;
+
 use super::explain::Explanations;
 use super::journal::{now_ms, Journal, JournalLine};
 use super::session::{Contribution, Sessions, SESSION_ENV};
@@ -40,13 +44,13 @@ pub struct DaemonState {
     pub explanations: Explanations,
     /// The last stored compile of each define group (see
     /// [`super::define_sibling`]).
-    pub siblings: super::define_sibling::Siblings,
+    pub siblings: define_groups::Siblings,
     /// Bound on concurrently running compiles (backpressure above it).
     pub max_jobs: usize,
     /// "Busy" replies sent.
     pub backpressure_replies: AtomicU64,
     /// Per-key locks of `zccache exec`.
-    pub exec_locks: super::exec::ExecLocks,
+    pub exec_locks: keyed_locks::KeyedLocks,
     /// Warm fingerprint states by cache file.
     pub fp_states: Mutex<HashMap<std::path::PathBuf, crate::fingerprint::FpState>>,
     last_activity_ms: AtomicU64,
@@ -54,8 +58,15 @@ pub struct DaemonState {
 }
 
 impl DaemonState {
-    /// New state over an opened store.
-    pub fn new(layout: CacheLayout, storage: Storage, idle_timeout_secs: u64) -> DaemonState {
+    /// New state over opened storage, complete: `idle_timeout_secs` (0 =
+    /// never) and `max_jobs`, the bound on compiles in flight (0 = the
+    /// default, 4 × the number of cores).
+    pub fn new(
+        layout: CacheLayout,
+        storage: Storage,
+        idle_timeout_secs: u64,
+        max_jobs: usize,
+    ) -> DaemonState {
         DaemonState {
             layout,
             storage,
@@ -68,7 +79,11 @@ impl DaemonState {
             journal: Journal::start(),
             explanations: Explanations::default(),
             siblings: Default::default(),
-            max_jobs: default_max_jobs(),
+            max_jobs: if max_jobs > 0 {
+                max_jobs
+            } else {
+                default_max_jobs()
+            },
             backpressure_replies: AtomicU64::new(0),
             fp_states: Mutex::new(HashMap::new()),
             exec_locks: Default::default(),

@@ -9,7 +9,7 @@
 //! All file contents come from the metadata cache, so a hit costs a few
 //! stats, never a Python start.
 
-use super::state::DaemonState;
+use crate::daemon::state::DaemonState;
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -20,11 +20,10 @@ pub mod restore;
 pub mod run;
 pub mod stream;
 
-use super::plan::Refusal;
-use super::route::Stage;
-use super::state::DaemonState;
-use super::state::Finished;
-use super::stats::Outcome;
+use super::refusal::Refusal;
+use super::stage::Stage;
+use crate::daemon::state::{DaemonState, Finished};
+use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::find;
 use crate::key::lookup::Probe;
