@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Compiler caches side by side on real third-party C code, in one run.
 #
-#   bench/run.sh [bare] [ccache] [sccache] [zccache] [ours]
+#   bench/run.sh [bare] [ccache] [sccache] [zccache] [base] [ours]
 #
 # Contenders: bare (plain gcc), ccache, sccache, zccache (upstream, from
 # $PEERS/bin) and ours ($OURS_BIN, our zccache, used exactly like upstream:
 # `$OURS_BIN gcc ...`, cache dir via ZCCACHE_CACHE_DIR, counters from
-# `$OURS_BIN status --json`, `$OURS_BIN start|stop`). bare always runs first.
+# `$OURS_BIN status --json`, `$OURS_BIN start|stop`). base ($BASE_BIN, an
+# older build of ours, for before/after in one run) is driven exactly like
+# ours. bare always runs first.
 #
 # Env knobs:
 #   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8; see README)
@@ -14,6 +16,7 @@
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
 #   OURS_BIN=          path of our zccache binary (needed for `ours`)
+#   BASE_BIN=          path of a baseline build of ours (needed for `base`)
 #   PEERS=/tmp/peers   venv made by bench/setup.sh
 #   ZCBENCH_ROOT=/tmp/zcbench   fixtures (bench/fixtures.sh), work dirs, results
 #   SCCACHE_PORT=4227  WAIT_IDLE=0 (s to wait for an idle machine first)
@@ -45,11 +48,12 @@ S1_BARE_REPS=${S1_BARE_REPS:-10}
 JOBS=${JOBS:-2}
 SCCACHE_PORT=${SCCACHE_PORT:-4227}
 OURS_BIN=${OURS_BIN:-}
+BASE_BIN=${BASE_BIN:-}
 # S3 CMake+Ninja zlib-ng, S4 CMake+Ninja zstd build/cmake (static+shared),
 # S5 Meson zstd (our meson.build). Planned: S6 cargo, S7 emcc. Each is a
-# scenario_<name> function. In S3-S5 `ours` also caches links (CMake's
-# linker launcher through `zccache cmake-module`; Meson links through the
-# native file's compiler); the peers wrap compiles only.
+# scenario_<name> function. In S3-S5 `ours` (and `base`) also caches links
+# (CMake's linker launcher through `zccache cmake-module`; Meson links through
+# the native file's compiler); the peers wrap compiles only.
 
 # the flags libz-sys's build.rs uses for its bundled zlib
 ZLIB_CFLAGS=(-O2 -DSTDC -D_LARGEFILE64_SOURCE -fvisibility=hidden)
@@ -65,6 +69,13 @@ WORK=$ROOT/work
 CACHE=$ROOT/cache
 
 # ------------------------------------------------------------- contenders
+# bin_var C: the variable holding the binary of one of our builds (ours, base)
+bin_var() {
+  case $1 in
+    ours) echo OURS_BIN ;;
+    base) echo BASE_BIN ;;
+  esac
+}
 [ "$#" -gt 0 ] || set -- bare ccache sccache zccache
 CONTENDERS=()
 ORDER=()
@@ -77,12 +88,13 @@ for c in "${ORDER[@]}"; do
     ccache|sccache|zccache)
       if [ -x "$PEERS_BIN/$c" ]; then CONTENDERS+=("$c")
       else echo "skip $c: $PEERS_BIN/$c not found (run bench/setup.sh)" >&2; fi ;;
-    ours)
-      if [ -n "$OURS_BIN" ] && [ -x "$OURS_BIN" ] && "$OURS_BIN" --version >/dev/null 2>&1; then
-        OURS_BIN=$(cd "$(dirname "$OURS_BIN")" && pwd)/$(basename "$OURS_BIN")
-        CONTENDERS+=(ours)
-      else echo "skip ours: OURS_BIN unset, not executable, or its --version fails" >&2; fi ;;
-    *) echo "unknown contender: $c (bare ccache sccache zccache ours)" >&2; exit 2 ;;
+    ours|base)   # our zccache: $OURS_BIN / $BASE_BIN (see bin_var), made absolute
+      v=$(bin_var "$c"); p=${!v}
+      if [ -n "$p" ] && [ -x "$p" ] && "$p" --version >/dev/null 2>&1; then
+        printf -v "$v" '%s' "$(cd "$(dirname "$p")" && pwd)/$(basename "$p")"
+        CONTENDERS+=("$c")
+      else echo "skip $c: $v unset, not executable, or its --version fails" >&2; fi ;;
+    *) echo "unknown contender: $c (bare ccache sccache zccache base ours)" >&2; exit 2 ;;
   esac
 done
 [ "${#CONTENDERS[@]}" -gt 0 ] || { echo "no contenders" >&2; exit 2; }
@@ -112,7 +124,7 @@ done
 bin_of() {
   case $1 in
     bare) echo "" ;;
-    ours) echo "$OURS_BIN" ;;
+    ours|base) local v; v=$(bin_var "$1"); echo "${!v}" ;;
     *) echo "$PEERS_BIN/$1" ;;
   esac
 }
@@ -127,7 +139,7 @@ cenv() {
     ccache)  e+=(CCACHE_DIR="$CACHE/ccache") ;;
     sccache) e+=(SCCACHE_DIR="$CACHE/sccache" SCCACHE_SERVER_PORT="$SCCACHE_PORT"
                  SCCACHE_IDLE_TIMEOUT=3600) ;;
-    zccache|ours) e+=(ZCCACHE_CACHE_DIR="$CACHE/$c") ;;
+    zccache|ours|base) e+=(ZCCACHE_CACHE_DIR="$CACHE/$c") ;;
   esac
   local extra_var=EXTRA_ENV_$c
   # shellcheck disable=SC2206  # intended word splitting of a VAR=val list
@@ -145,7 +157,7 @@ daemon_stop() {
   local c=$1 i pids
   case $c in
     sccache) cenv sccache "$PEERS_BIN/sccache" --stop-server >>"$RUN/daemon-stop.log" 2>&1 || true ;;
-    zccache|ours) cenv "$c" "$(bin_of "$c")" stop >>"$RUN/daemon-stop.log" 2>&1 || true ;;
+    zccache|ours|base) cenv "$c" "$(bin_of "$c")" stop >>"$RUN/daemon-stop.log" 2>&1 || true ;;
     *) return 0 ;;
   esac
   for i in $(seq 50); do          # up to 10 s for the process to exit
@@ -166,7 +178,7 @@ daemon_start() {  # output to the log, so a daemon never holds our stdout
   local c=$1 log=$2
   case $c in
     sccache) cenv sccache "$PEERS_BIN/sccache" --start-server >>"$log" 2>&1 ;;
-    zccache|ours) cenv "$c" "$(bin_of "$c")" start >>"$log" 2>&1 ;;
+    zccache|ours|base) cenv "$c" "$(bin_of "$c")" start >>"$log" 2>&1 ;;
   esac
 }
 # cache_reset C LOG: stop the daemon, wipe the cache dir, start the daemon (untimed)
@@ -184,7 +196,7 @@ snap() {
     bare)    : >"$f" ;;
     ccache)  cenv ccache "$PEERS_BIN/ccache" --print-stats >"$f" 2>/dev/null || : >"$f" ;;
     sccache) cenv sccache "$PEERS_BIN/sccache" -s --stats-format=json >"$f" 2>/dev/null || : >"$f" ;;
-    zccache|ours) cenv "$c" "$(bin_of "$c")" status --json >"$f" 2>/dev/null || : >"$f" ;;
+    zccache|ours|base) cenv "$c" "$(bin_of "$c")" status --json >"$f" 2>/dev/null || : >"$f" ;;
   esac
 }
 sdelta() { python3 "$ZCBPY" stats "$1" "$2" "$3"; }
@@ -237,7 +249,7 @@ artifact() {
   [ -z "$b" ] || [ "$b" = "$h" ] || warn "$S $c: output differs from bare's ($h vs $b)"
 }
 note_daemon() {  # facts a zccache-style daemon logs about itself
-  case $2 in zccache|ours) ;; *) return 0 ;; esac
+  case $2 in zccache|ours|base) ;; *) return 0 ;; esac
   local n
   n=$(find "$CACHE/$2" -path '*/logs/*' -name '*.log' -exec grep -ho \
         'compile concurrency capped at [0-9]*\|compile concurrency uncapped' {} + \
@@ -369,14 +381,15 @@ scenario_S2() {  # cold overhead: 15 zlib files, one compile per process, make -
 # cmake_scenario S C LOG SRCDIR ARTIFACTS(space-separated, relative) CMAKE-ARGS...
 cmake_scenario() {
   local S=$1 c=$2 log=$3 src=$4 arts=$5; shift 5
-  local d=$WORK/$S b a
+  local d=$WORK/$S b a z
   b=$d/build
   rm -rf "$d"; mkdir -p "$d"
   local -a launch=()
   case $c in
     bare) ;;
-    ours) launch=(-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES="$(cenv ours "$OURS_BIN" cmake-module)"
-                  -DZCCACHE_PROGRAM="$OURS_BIN" -DZCCACHE_MODE=ON) ;;
+    ours|base) z=$(bin_of "$c")
+               launch=(-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES="$(cenv "$c" "$z" cmake-module)"
+                       -DZCCACHE_PROGRAM="$z" -DZCCACHE_MODE=ON) ;;
     *) launch=(-DCMAKE_C_COMPILER_LAUNCHER="$(bin_of "$c")") ;;
   esac
   echo "--- configure" >>"$log"
@@ -425,13 +438,11 @@ scenario_S5() {  # zstd through Meson (our meson.build) and a native file
   b=$d/build
   rm -rf "$d"; mkdir -p "$d"
   zstd_meson_src "$d/src"
-  if [ "$c" = bare ]; then
-    printf "[binaries]\nc = ['gcc']\n" >"$d/native.ini"
-  elif [ "$c" = ours ]; then
-    cenv ours "$OURS_BIN" meson native-file --cc gcc --output "$d/native.ini" >>"$log" 2>&1
-  else
-    printf "[binaries]\nc = ['%s', 'gcc']\n" "$(bin_of "$c")" >"$d/native.ini"
-  fi
+  case $c in
+    bare) printf "[binaries]\nc = ['gcc']\n" >"$d/native.ini" ;;
+    ours|base) cenv "$c" "$(bin_of "$c")" meson native-file --cc gcc --output "$d/native.ini" >>"$log" 2>&1 ;;
+    *) printf "[binaries]\nc = ['%s', 'gcc']\n" "$(bin_of "$c")" >"$d/native.ini" ;;
+  esac
   echo "--- meson setup" >>"$log"
   cenv "$c" meson setup "$b" "$d/src" --native-file "$d/native.ini" >>"$log" 2>&1
   BUILD_CMD=(ninja -C "$b" -j "$JOBS")
@@ -464,7 +475,7 @@ trap 'exit 130' INT TERM
   for c in "${CONTENDERS[@]}"; do
     case $c in
       bare) ;;
-      ours) echo "- ours: $OURS_BIN ($("$OURS_BIN" --version 2>&1 | head -n 1))" ;;
+      ours|base) echo "- $c: $(bin_of "$c") ($("$(bin_of "$c")" --version 2>&1 | head -n 1))" ;;
       *) echo "- $c: $("$PEERS_BIN/$c" --version 2>&1 | head -n 1)" ;;
     esac
     v=EXTRA_ENV_$c

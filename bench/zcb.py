@@ -223,7 +223,7 @@ def parse_stats(kind, path):
                     st.get("requests_not_cacheable", 0)
                     + st.get("requests_unsupported_compiler", 0)
                     + st.get("non_cacheable_compilations", 0))
-        if kind in ("zccache", "ours"):  # `zccache status --json`
+        if kind in ("zccache", "ours", "base"):  # `zccache status --json`
             d = json.loads(text)
             d = d.get("daemon", d)
             return (int(d["cache_hits"]), int(d["cache_misses"]), int(d.get("non_cacheable", 0)))

@@ -3,6 +3,8 @@
 //! member contents, the existing archive and the modifier letters (GNU
 //! binutils manual, "ar"). Pure argv analysis.
 
+use super::link_refusal::LinkRefusal;
+
 /// An archive update that may be cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArInvocation {
@@ -33,7 +35,7 @@ pub enum ArParse {
     /// Cacheable.
     Archive(ArInvocation),
     /// Not cacheable: label and detail.
-    NonCacheable(&'static str, String),
+    NonCacheable(LinkRefusal, String),
 }
 
 /// Operation letters (GNU binutils manual, "ar": "p keyletter").
@@ -53,29 +55,29 @@ pub fn parse_ar_args(args: &[String]) -> ArParse {
         if a == "--plugin" {
             match args.get(i + 1) {
                 Some(p) => plugins.push(p.clone()),
-                None => return refuse("ar_option", a),
+                None => return refuse(LinkRefusal::ArOption, a),
             }
             i += 2;
         } else if let Some(p) = a.strip_prefix("--plugin=") {
             plugins.push(p.to_string());
             i += 1;
         } else {
-            return refuse("ar_option", a);
+            return refuse(LinkRefusal::ArOption, a);
         }
     }
     let Some(keys) = args.get(i) else {
-        return refuse("ar_option", "no operation");
+        return refuse(LinkRefusal::ArOption, "no operation");
     };
     let (operation, modifiers) = match split_keys(keys.trim_start_matches('-')) {
         Ok(k) => k,
         Err(e) => return e,
     };
     let Some(archive) = args.get(i + 1) else {
-        return refuse("ar_option", "no archive");
+        return refuse(LinkRefusal::ArOption, "no archive");
     };
     let members: Vec<String> = args[i + 2..].to_vec();
     if members.iter().any(|m| m.starts_with('-')) {
-        return refuse("ar_option", "option after the archive");
+        return refuse(LinkRefusal::ArOption, "option after the archive");
     }
     ArParse::Archive(ArInvocation {
         operation,
@@ -105,16 +107,19 @@ pub fn parse_ranlib_args(args: &[String]) -> ArParse {
                     plugins.push(p.clone());
                     i += 1;
                 }
-                None => return refuse("ranlib_option", a),
+                None => return refuse(LinkRefusal::RanlibOption, a),
             },
             _ if a.starts_with("--plugin=") => plugins.push(a["--plugin=".len()..].to_string()),
-            _ if a.starts_with('-') => return refuse("ranlib_option", a),
+            _ if a.starts_with('-') => return refuse(LinkRefusal::RanlibOption, a),
             _ => archives.push(a.clone()),
         }
         i += 1;
     }
     let [archive] = archives.as_slice() else {
-        return refuse("ranlib_option", &format!("{} archives", archives.len()));
+        return refuse(
+            LinkRefusal::RanlibOption,
+            &format!("{} archives", archives.len()),
+        );
     };
     ArParse::Archive(ArInvocation {
         operation: 's',
@@ -125,7 +130,7 @@ pub fn parse_ranlib_args(args: &[String]) -> ArParse {
     })
 }
 
-fn refuse(label: &'static str, detail: &str) -> ArParse {
+fn refuse(label: LinkRefusal, detail: &str) -> ArParse {
     ArParse::NonCacheable(label, detail.to_string())
 }
 
@@ -139,17 +144,17 @@ fn split_keys(keys: &str) -> Result<(char, String), ArParse> {
     let operation = match ops.as_slice() {
         [] if keys.contains('s') => 's',
         [op] => *op,
-        _ => return Err(refuse("ar_option", keys)),
+        _ => return Err(refuse(LinkRefusal::ArOption, keys)),
     };
     if !matches!(operation, 'r' | 'q' | 's') {
-        return Err(refuse("ar_operation", keys));
+        return Err(refuse(LinkRefusal::ArOperation, keys));
     }
     let mut modifiers: Vec<char> = keys.chars().filter(|c| *c != operation).collect();
     if let Some(bad) = modifiers.iter().find(|c| !SAFE_MODIFIERS.contains(c)) {
         let label = if *bad == 'u' {
-            "ar_update"
+            LinkRefusal::ArUpdate
         } else {
-            "ar_option"
+            LinkRefusal::ArOption
         };
         return Err(refuse(label, keys));
     }
@@ -180,7 +185,7 @@ mod tests {
             assert!(
                 matches!(
                     parse_ranlib_args(&s(bad)),
-                    ArParse::NonCacheable("ranlib_option", _)
+                    ArParse::NonCacheable(LinkRefusal::RanlibOption, _)
                 ),
                 "{bad:?}"
             );
@@ -221,7 +226,7 @@ mod tests {
             (&[], "ar_option"),
         ] {
             match parse_ar_args(&s(v)) {
-                ArParse::NonCacheable(l, _) => assert_eq!(l, label, "{v:?}"),
+                ArParse::NonCacheable(l, _) => assert_eq!(l.label(), label, "{v:?}"),
                 other => panic!("{v:?}: {other:?}"),
             }
         }

@@ -7,6 +7,7 @@
 //! prove reproducible is refused with a label.
 
 use super::gcc_options::is_compilable;
+use super::link_refusal::LinkRefusal;
 use super::response_file::expand_response_files;
 use std::path::Path;
 
@@ -46,7 +47,7 @@ pub enum LinkParse {
     /// the compile pipeline.
     NotALink,
     /// A link that is not cacheable: label and detail.
-    NonCacheable(&'static str, String),
+    NonCacheable(LinkRefusal, String),
 }
 
 /// Driver options that stop it before linking, or only print information.
@@ -166,7 +167,10 @@ pub fn parse_driver_link(args: &[String], cwd: &Path) -> LinkParse {
         let next = args.get(i + 1).map(String::as_str);
         if DRIVER_SEPARATE.contains(&a) {
             let Some(v) = next else {
-                return LinkParse::NonCacheable("link_args", format!("{a} without a value"));
+                return LinkParse::NonCacheable(
+                    LinkRefusal::LinkArgs,
+                    format!("{a} without a value"),
+                );
             };
             p.driver_option(a, v, &mut linker);
             i += 2;
@@ -204,11 +208,11 @@ fn is_not_link(a: &str) -> bool {
 struct Parser {
     inv: LinkInvocation,
     output: Option<String>,
-    refusal: Option<(&'static str, String)>,
+    refusal: Option<(LinkRefusal, String)>,
 }
 
 impl Parser {
-    fn refuse(&mut self, label: &'static str, detail: &str) {
+    fn refuse(&mut self, label: LinkRefusal, detail: &str) {
         self.refusal.get_or_insert((label, detail.to_string()));
     }
 
@@ -219,7 +223,7 @@ impl Parser {
             "-L" => self.inv.lib_dirs.push(v.to_string()),
             "-T" => self.inv.inputs.push(v.to_string()),
             "-Xlinker" => linker.push(v.to_string()),
-            "-x" if v != "none" => self.refuse("compile_and_link", &format!("-x {v}")),
+            "-x" if v != "none" => self.refuse(LinkRefusal::CompileAndLink, &format!("-x {v}")),
             "-specs" => self.inv.inputs.push(v.to_string()),
             "--sysroot" | "-target" | "--target" | "-arch" => {
                 self.inv.target_args.extend([a.to_string(), v.to_string()])
@@ -230,11 +234,11 @@ impl Parser {
 
     fn driver_word(&mut self, a: &str) {
         if a == "-" {
-            return self.refuse("stdin_input", "-");
+            return self.refuse(LinkRefusal::StdinInput, "-");
         }
         if !a.starts_with('-') {
             if is_compilable(a) {
-                return self.refuse("compile_and_link", a);
+                return self.refuse(LinkRefusal::CompileAndLink, a);
             }
             return self.inv.inputs.push(a.to_string());
         }
@@ -249,13 +253,13 @@ impl Parser {
         } else if a.starts_with("-m") || a.starts_with("--sysroot=") || a.starts_with("--target=") {
             self.inv.target_args.push(a.to_string());
         } else if a == "-flto=jobserver" || a == "-flto=auto" {
-            self.refuse("lto_jobserver", a);
+            self.refuse(LinkRefusal::LtoJobserver, a);
         } else if a.starts_with("-B") {
-            self.refuse("driver_prefix", a);
+            self.refuse(LinkRefusal::DriverPrefix, a);
         } else if a.starts_with("-save-temps") || a.starts_with("-fdump-") {
-            self.refuse("extra_outputs", a);
+            self.refuse(LinkRefusal::ExtraOutputs, a);
         } else if a.starts_with("-x") && a != "-xnone" {
-            self.refuse("compile_and_link", a);
+            self.refuse(LinkRefusal::CompileAndLink, a);
         }
     }
 
@@ -267,7 +271,7 @@ impl Parser {
         }
         match expand_response_files(linker, cwd) {
             Ok(expanded) => self.linker_args(&expanded),
-            Err(e) => self.refuse("response_file", &e.to_string()),
+            Err(e) => self.refuse(LinkRefusal::ResponseFile, &e.to_string()),
         }
     }
 
@@ -283,7 +287,7 @@ impl Parser {
         let a = args[i].as_str();
         let next = args.get(i + 1).map(String::as_str);
         if a == "--build-id=uuid" || (a == "--build-id" && next == Some("uuid")) {
-            self.refuse("build_id_uuid", a);
+            self.refuse(LinkRefusal::BuildIdUuid, a);
             return 1;
         }
         if !a.starts_with('-') {
@@ -339,7 +343,7 @@ impl Parser {
         }
         self.inv.output = self.output.unwrap_or_else(|| "a.out".to_string());
         if self.inv.output == "-" {
-            return LinkParse::NonCacheable("stdout_output", "-o -".to_string());
+            return LinkParse::NonCacheable(LinkRefusal::StdoutOutput, "-o -".to_string());
         }
         LinkParse::Link(self.inv)
     }
@@ -438,7 +442,7 @@ mod tests {
     #[test]
     fn refusals() {
         let label = |v: &[&str]| match parse_driver_link(&s(v), Path::new("/")) {
-            LinkParse::NonCacheable(l, _) => l,
+            LinkParse::NonCacheable(l, _) => l.label(),
             other => panic!("{other:?}"),
         };
         assert_eq!(label(&["a.c", "-o", "a"]), "compile_and_link");

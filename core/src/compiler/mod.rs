@@ -10,6 +10,7 @@ pub mod family;
 pub mod gcc;
 mod gcc_options;
 pub mod link_args;
+pub mod link_refusal;
 pub mod response_file;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ pub use gcc::{
     Parsed, SearchDirKind, SourceInput,
 };
 pub use link_args::{parse_driver_link, parse_linker, LinkInvocation, LinkParse, LinkTool};
+pub use link_refusal::LinkRefusal;
 pub use response_file::{expand_response_files, ResponseFileError, MAX_RESPONSE_FILE_DEPTH};
 pub mod rustc;
 pub mod rustc_depinfo;

@@ -6,6 +6,7 @@
 pub mod explain;
 pub mod journal;
 pub mod pipeline;
+pub mod reason;
 pub mod rust_warm;
 pub mod server;
 pub mod services;

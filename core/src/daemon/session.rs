@@ -133,11 +133,13 @@ impl Sessions {
             }
             Outcome::Miss(r) | Outcome::CompileFailed(r) => {
                 st.misses += 1;
-                *st.misses_by_reason.entry(r.to_string()).or_default() += 1;
+                *st.misses_by_reason.entry(r.label().into()).or_default() += 1;
             }
             Outcome::NonCacheable(r) => {
                 st.non_cacheable += 1;
-                *st.non_cacheable_by_reason.entry(r.to_string()).or_default() += 1;
+                *st.non_cacheable_by_reason
+                    .entry(r.label().into())
+                    .or_default() += 1;
             }
             Outcome::Error => st.errors += 1,
         }
@@ -235,7 +237,7 @@ mod tests {
                 bytes_written: 0,
             },
         );
-        let miss = Outcome::Miss("first_compile");
+        let miss = Outcome::Miss(crate::daemon::reason::MissReason::FirstCompile);
         s.record(
             &id,
             Contribution {

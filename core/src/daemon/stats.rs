@@ -1,6 +1,7 @@
 //! Per-daemon counters: hits, misses by reason, non-cacheable by reason,
 //! errors and time saved.
 
+pub use super::reason::{MissReason, Uncacheable};
 use crate::ipc::StatusReport;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -26,12 +27,12 @@ pub enum Outcome {
         /// Saved compile time, ms.
         saved_ms: u64,
     },
-    /// Compiled; the label says why the cache could not serve it.
-    Miss(&'static str),
+    /// Compiled; the reason says why the cache could not serve it.
+    Miss(MissReason),
     /// The compile ran and failed (nothing stored); also a miss.
-    CompileFailed(&'static str),
-    /// Passed through unchanged; the label says why.
-    NonCacheable(&'static str),
+    CompileFailed(MissReason),
+    /// Passed through unchanged; the reason says why.
+    NonCacheable(Uncacheable),
     /// An internal failure made the launcher compile by itself.
     Error,
 }
@@ -78,17 +79,17 @@ impl Stats {
             }
             Outcome::Miss(reason) => {
                 c.misses += 1;
-                *c.misses_by_reason.entry(reason.to_string()).or_default() += 1;
+                *c.misses_by_reason.entry(reason.label().into()).or_default() += 1;
             }
             Outcome::CompileFailed(reason) => {
                 c.misses += 1;
                 c.compile_failed += 1;
-                *c.misses_by_reason.entry(reason.to_string()).or_default() += 1;
+                *c.misses_by_reason.entry(reason.label().into()).or_default() += 1;
             }
             Outcome::NonCacheable(reason) => {
                 c.non_cacheable += 1;
                 *c.non_cacheable_by_reason
-                    .entry(reason.to_string())
+                    .entry(reason.label().into())
                     .or_default() += 1;
             }
             Outcome::Error => c.errors += 1,
@@ -139,9 +140,11 @@ mod tests {
         let s = Stats::default();
         s.record(&Outcome::Hit { saved_ms: 5 });
         s.record(&Outcome::PreprocessorHit { saved_ms: 2 });
-        s.record(&Outcome::Miss("first_compile"));
-        s.record(&Outcome::CompileFailed("first_compile"));
-        s.record(&Outcome::NonCacheable("link"));
+        s.record(&Outcome::Miss(MissReason::FirstCompile));
+        s.record(&Outcome::CompileFailed(MissReason::FirstCompile));
+        s.record(&Outcome::NonCacheable(Uncacheable::Compile(
+            crate::compiler::NonCacheableReason::Link,
+        )));
         s.record(&Outcome::Error);
         let mut r = StatusReport::default();
         s.fill(&mut r);

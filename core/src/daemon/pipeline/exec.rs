@@ -5,6 +5,7 @@
 //! Identical concurrent execs run the tool once (a per-key lock).
 
 use super::runner::tool_command;
+use crate::daemon::reason::{MissReason, Uncacheable};
 use crate::daemon::state::{DaemonState, Finished};
 use crate::daemon::stats::Outcome;
 use crate::depfile;
@@ -56,7 +57,7 @@ fn serve(d: &DaemonState, req: &ExecRequest, started: Instant) -> Result<Respons
             req,
             started,
             run,
-            Outcome::NonCacheable("non_deterministic"),
+            Outcome::NonCacheable(Uncacheable::NonDeterministic),
         ));
     }
     let primary = primary_key(d, req)?;
@@ -78,7 +79,13 @@ fn serve(d: &DaemonState, req: &ExecRequest, started: Instant) -> Result<Respons
     if let Err(e) = &stored {
         tracing::info!(reason = %e, "exec result not stored");
     }
-    Ok(reply(d, req, started, run, Outcome::Miss("first_compile")))
+    Ok(reply(
+        d,
+        req,
+        started,
+        run,
+        Outcome::Miss(MissReason::FirstCompile),
+    ))
 }
 
 fn reply(

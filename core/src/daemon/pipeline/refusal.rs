@@ -2,12 +2,14 @@
 //! itself, unchanged): not cacheable, with a stable reason label that
 //! stats and the journal print, or an internal failure of ours.
 
+use crate::daemon::reason::Uncacheable;
+
 /// A refused request.
 #[derive(Debug)]
 pub enum Refusal {
     /// Passed through: the stable reason label (`non_cacheable` map of
     /// `zccache stats`, journal `reason`) and a human detail.
-    NonCacheable(&'static str, String),
+    NonCacheable(Uncacheable, String),
     /// Our own failure (counted as an error); the message is logged.
     Internal(String),
 }

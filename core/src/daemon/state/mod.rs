@@ -208,9 +208,9 @@ pub fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
         Outcome::Hit { .. } => ("hit", None),
         Outcome::PreprocessorHit { .. } => ("hit", Some("preprocessor")),
         Outcome::CachedError { .. } => ("cached_error", None),
-        Outcome::Miss(r) => ("miss", Some(r)),
-        Outcome::CompileFailed(r) => ("miss", Some(r)),
-        Outcome::NonCacheable(r) => ("non_cacheable", Some(r)),
+        Outcome::Miss(r) => ("miss", Some(r.label())),
+        Outcome::CompileFailed(r) => ("miss", Some(r.label())),
+        Outcome::NonCacheable(r) => ("non_cacheable", Some(r.label())),
         Outcome::Error => ("error", None),
     }
 }

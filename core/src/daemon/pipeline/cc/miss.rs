@@ -5,6 +5,8 @@
 use super::super::runner::{process_alive, run_compiler};
 use super::plan::Plan;
 use super::result::SourceResult;
+use crate::daemon::reason::MissReason;
+use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::depfile;
@@ -32,7 +34,7 @@ pub struct MissContext<'a> {
     /// result must not be stored.
     pub context: Option<(RecordKey, Digest)>,
     /// Miss reason label.
-    pub reason: &'static str,
+    pub reason: MissReason,
 }
 
 /// Why a successful compile was not stored.
@@ -70,7 +72,7 @@ impl Drop for TempOutputs {
 /// launcher then compiles by itself.
 pub fn compile_source(
     m: &MissContext,
-    uncacheable: Option<&'static str>,
+    uncacheable: Option<Uncacheable>,
 ) -> Result<SourceResult, String> {
     let inv = &m.plan.inv;
     let object = inv.object_path(m.index);
@@ -132,14 +134,14 @@ fn compile_argv(m: &MissContext, temps: &TempOutputs) -> Vec<String> {
 /// (`timing`: the coarse start in ns and the compile's duration in ms).
 fn store_result(
     m: &MissContext,
-    uncacheable: Option<&'static str>,
+    uncacheable: Option<Uncacheable>,
     temps: &TempOutputs,
     (start, compile_ms): (i64, u64),
     result: &mut SourceResult,
 ) {
     let (ctx, src_hash) = match (uncacheable, &m.context) {
         (Some(label), _) => return result.outcome = Outcome::NonCacheable(label),
-        (None, None) => return result.outcome = Outcome::NonCacheable("not_keyed"),
+        (None, None) => return result.outcome = Outcome::NonCacheable(Uncacheable::NotKeyed),
         (None, Some((ctx, src_hash))) => (ctx, src_hash),
     };
     let job = StoreJob {
@@ -160,7 +162,7 @@ fn store_result(
             result.stored = true;
             Outcome::Miss(m.reason)
         }
-        Err(Skip::TimeMacro) => Outcome::NonCacheable("time_macro"),
+        Err(Skip::TimeMacro) => Outcome::NonCacheable(Uncacheable::TimeMacro),
         Err(e) => {
             tracing::info!(reason = %e, "compiled but not stored");
             Outcome::Miss(m.reason)

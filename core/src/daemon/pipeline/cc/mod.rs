@@ -22,6 +22,7 @@ use super::refusal::Refusal;
 use super::stage::{PendingWork, Stage};
 use crate::compiler::CompilerFamily;
 use crate::daemon::explain::InputsSummary;
+use crate::daemon::reason::{MissReason, Uncacheable};
 use crate::daemon::state::{DaemonState, Finished};
 use crate::daemon::stats::Outcome;
 use crate::hash::Digest;
@@ -45,9 +46,9 @@ enum Probe {
         /// Context key and source hash; `None` when it must not be stored.
         context: Option<(RecordKey, Digest)>,
         /// Miss reason label.
-        reason: &'static str,
+        reason: MissReason,
         /// Set when the result must not be stored (non-cacheable label).
-        uncacheable: Option<&'static str>,
+        uncacheable: Option<Uncacheable>,
     },
 }
 
@@ -126,8 +127,9 @@ impl PendingWork for Pending {
 fn refuse(d: &DaemonState, req: &CompileRequest, refusal: Refusal, started: Instant) -> Response {
     let finished = |outcome| Finished::outcome(req, started, outcome, false);
     match refusal {
-        Refusal::NonCacheable(label, detail) => {
-            d.record(finished(Outcome::NonCacheable(label)));
+        Refusal::NonCacheable(why, detail) => {
+            let label = why.label();
+            d.record(finished(Outcome::NonCacheable(why)));
             tracing::debug!(reason = label, %detail, "non-cacheable");
             Response::RunLocally {
                 reason: format!("{label}: {detail}"),
@@ -200,10 +202,16 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     };
     let digest = match d.meta.digest(&resolve(&req.cwd, &source.path)) {
         Ok(dg) => dg,
-        Err(_) => return miss(None, "first_compile", Some("source_unreadable")),
+        Err(_) => {
+            return miss(
+                None,
+                MissReason::FirstCompile,
+                Some(Uncacheable::SourceUnreadable),
+            )
+        }
     };
     if digest.has_time_macros {
-        return miss(None, "first_compile", Some("time_macro"));
+        return miss(None, MissReason::FirstCompile, Some(Uncacheable::TimeMacro));
     }
     let context = context_key(req, plan, i, &digest.hash);
     let keyed = Some((context, digest.hash));
@@ -238,7 +246,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
                 inputs,
                 Some(format!("cached entry was unusable ({e})")),
             );
-            miss(keyed, "corrupt_entry", None)
+            miss(keyed, MissReason::CorruptEntry, None)
         }
     }
 }
@@ -266,11 +274,11 @@ fn lookup(
     d: &DaemonState,
     req: &CompileRequest,
     context: &RecordKey,
-) -> Result<(RecordKey, Entry), (&'static str, String)> {
+) -> Result<(RecordKey, Entry), (MissReason, String)> {
     let manifest = d
         .storage
         .manifest(context)
-        .ok_or(("first_compile", String::new()))?;
+        .ok_or((MissReason::FirstCompile, String::new()))?;
     let probe = InputsProbe {
         cwd: &req.cwd,
         env: &[],
@@ -279,7 +287,7 @@ fn lookup(
     };
     let (entry_key, refresh) = match find(&manifest, &probe) {
         Ok(found) => found,
-        Err(ManifestMiss::InputsChanged(why)) => return Err(("inputs_changed", why)),
+        Err(ManifestMiss::InputsChanged(why)) => return Err((MissReason::InputsChanged, why)),
     };
     if !refresh.is_empty() {
         // Memory only: the fingerprints are an optimisation, and output
@@ -291,15 +299,16 @@ fn lookup(
     }
     let missing = || {
         (
-            "entry_missing",
+            MissReason::EntryMissing,
             "the cache entry was evicted or cleared".to_string(),
         )
     };
     match d.storage.get_entry(&entry_key, EntryKind::Compile) {
         Ok(Some(entry)) => Ok((entry_key, entry)),
-        Err(StoreError::Corrupt { .. }) => {
-            Err(("corrupt_entry", "the cache entry was corrupt".to_string()))
-        }
+        Err(StoreError::Corrupt { .. }) => Err((
+            MissReason::CorruptEntry,
+            "the cache entry was corrupt".to_string(),
+        )),
         Ok(None) | Err(_) => Err(missing()),
     }
 }

@@ -6,6 +6,7 @@ use super::super::refusal::Refusal;
 use crate::compiler::{
     expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed,
 };
+use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
@@ -70,22 +71,28 @@ pub fn plan(
     let emcc = family == CompilerFamily::Emcc;
     if !family.is_c_family() && !emcc {
         return Err(Refusal::NonCacheable(
-            "unsupported_compiler",
+            Uncacheable::UnsupportedCompiler,
             req.compiler.display().to_string(),
         ));
     }
     let args = expand_response_files(&req.args, &req.cwd)
-        .map_err(|e| Refusal::NonCacheable("response_file", e.to_string()))?;
+        .map_err(|e| Refusal::NonCacheable(Uncacheable::ResponseFile, e.to_string()))?;
     let inv = match parse_gcc_args(&args, family) {
         Parsed::Cacheable(inv) => inv,
-        Parsed::NonCacheable(r) => return Err(Refusal::NonCacheable(r.label(), r.to_string())),
+        Parsed::NonCacheable(r) => {
+            let detail = r.to_string();
+            return Err(Refusal::NonCacheable(Uncacheable::Compile(r), detail));
+        }
     };
     if let Some((k, _)) = req.env.iter().find(|(k, _)| DEPS_ENV.contains(&k.as_str())) {
-        return Err(Refusal::NonCacheable("dependencies_env", k.clone()));
+        return Err(Refusal::NonCacheable(
+            Uncacheable::DependenciesEnv,
+            k.clone(),
+        ));
     }
     if emcc && super::super::emcc::uses_ports(&args) {
         return Err(Refusal::NonCacheable(
-            "emscripten_port",
+            Uncacheable::EmscriptenPort,
             "a -sUSE_* port builds into emcc's cache".to_string(),
         ));
     }

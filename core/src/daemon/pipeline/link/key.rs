@@ -13,6 +13,7 @@ use super::super::libsearch::{library_path_dirs, resolve_library};
 use super::super::refusal::Refusal;
 use super::super::runner::run_query;
 use crate::compiler::{ArInvocation, LinkInvocation, LinkTool};
+use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::hash::Digest;
 use crate::ipc::CompileRequest;
@@ -109,7 +110,7 @@ fn add_file(
     let digest = d
         .meta
         .digest(&abs)
-        .map_err(|e| Refusal::NonCacheable("input_unreadable", format!("{path}: {e}")))?;
+        .map_err(|e| Refusal::NonCacheable(Uncacheable::InputUnreadable, format!("{path}: {e}")))?;
     b.field(name, path.as_bytes());
     b.field("hash", &digest.hash);
     files.push(KeyedFile {

@@ -17,8 +17,9 @@ use super::refusal::Refusal;
 use super::stage::Stage;
 use crate::compiler::{
     expand_response_files, parse_ar_args, parse_driver_link, parse_linker, parse_ranlib_args,
-    ArParse, CompilerFamily, LinkParse, LinkTool,
+    ArParse, CompilerFamily, LinkParse, LinkRefusal, LinkTool,
 };
+use crate::daemon::reason::{MissReason, Uncacheable};
 use crate::daemon::state::{DaemonState, Finished};
 use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
@@ -56,7 +57,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> O
                 d,
                 req,
                 started,
-                Refusal::NonCacheable("response_file", e.to_string()),
+                Refusal::NonCacheable(Uncacheable::ResponseFile, e.to_string()),
             ))
         }
     };
@@ -84,8 +85,15 @@ fn plan_link(
 ) -> Result<LinkJob, Refusal> {
     let inv = match parsed {
         LinkParse::Link(inv) => inv,
-        LinkParse::NotALink => return Err(Refusal::NonCacheable("link_args", "no inputs".into())),
-        LinkParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+        LinkParse::NotALink => {
+            return Err(Refusal::NonCacheable(
+                Uncacheable::Link(LinkRefusal::LinkArgs),
+                "no inputs".into(),
+            ))
+        }
+        LinkParse::NonCacheable(why, detail) => {
+            return Err(Refusal::NonCacheable(Uncacheable::Link(why), detail))
+        }
     };
     let keyed = key::link_key(d, req, args, &inv, tool)?;
     Ok(LinkJob {
@@ -105,7 +113,9 @@ fn plan_archive(
 ) -> Result<LinkJob, Refusal> {
     let inv = match parsed {
         ArParse::Archive(inv) => inv,
-        ArParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+        ArParse::NonCacheable(why, detail) => {
+            return Err(Refusal::NonCacheable(Uncacheable::Link(why), detail))
+        }
     };
     if !inv.is_deterministic() {
         warn_nondeterministic_once(d, req, &inv.archive);
@@ -146,7 +156,7 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
     let entry = match d.storage.get_entry(&job.keyed.key, EntryKind::Link) {
         Ok(Some(entry)) => entry,
         Err(StoreError::Corrupt { .. }) => {
-            return Stage::Work(Box::new(job.missing("corrupt_entry")));
+            return Stage::Work(Box::new(job.missing(MissReason::CorruptEntry)));
         }
         Ok(None) | Err(_) => {
             let reason = job.kind.first_reason();
@@ -166,7 +176,7 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
         Err(e) => {
             tracing::warn!(error = %e, "cached link unusable; running the tool");
             d.storage.remove_entry(&job.keyed.key);
-            Stage::Work(Box::new(job.missing("corrupt_entry")))
+            Stage::Work(Box::new(job.missing(MissReason::CorruptEntry)))
         }
     }
 }
@@ -175,8 +185,9 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
 fn done(d: &DaemonState, req: &CompileRequest, started: Instant, refusal: Refusal) -> Stage {
     let record = |outcome| d.record(Finished::outcome(req, started, outcome, true));
     let reason = match refusal {
-        Refusal::NonCacheable(label, detail) => {
-            record(Outcome::NonCacheable(label));
+        Refusal::NonCacheable(why, detail) => {
+            let label = why.label();
+            record(Outcome::NonCacheable(why));
             tracing::debug!(reason = label, %detail, "non-cacheable link");
             format!("{label}: {detail}")
         }

@@ -7,6 +7,7 @@ use super::super::runner::run_compiler;
 use super::super::stage::PendingWork;
 use super::key::Keyed;
 use super::outputs::{changed_siblings, snapshot, store_outputs, OutputError, Placement, Produced};
+use crate::daemon::reason::MissReason;
 use crate::daemon::state::{DaemonState, Finished};
 use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
@@ -25,10 +26,10 @@ pub enum JobKind {
 
 impl JobKind {
     /// The miss reason when nothing was stored under the key.
-    pub fn first_reason(self) -> &'static str {
+    pub fn first_reason(self) -> MissReason {
         match self {
-            JobKind::Link => "first_link",
-            JobKind::Archive => "first_archive",
+            JobKind::Link => MissReason::FirstLink,
+            JobKind::Archive => MissReason::FirstArchive,
         }
     }
 }
@@ -52,7 +53,7 @@ pub struct LinkJob {
 #[derive(Debug)]
 pub struct MissedJob {
     job: LinkJob,
-    reason: &'static str,
+    reason: MissReason,
 }
 
 impl LinkJob {
@@ -71,7 +72,7 @@ impl LinkJob {
     }
 
     /// This job as a miss with `reason`.
-    pub fn missing(self, reason: &'static str) -> MissedJob {
+    pub fn missing(self, reason: MissReason) -> MissedJob {
         MissedJob { job: self, reason }
     }
 }

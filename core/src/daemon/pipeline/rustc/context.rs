@@ -24,6 +24,7 @@ use super::super::refusal::Refusal;
 use super::identity::rustc_identity;
 use crate::compiler::link_args::{parse_driver_link, LinkParse};
 use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
+use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::{resolve, KeyBuilder};
@@ -61,7 +62,7 @@ pub struct RustcPlan {
 /// Errors: [`Refusal`] when it is not cacheable or an input cannot be read.
 pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal> {
     let inv = parse_rustc_args(&req.args, &req.cwd)
-        .map_err(|r| Refusal::NonCacheable(r.label(), r.to_string()))?;
+        .map_err(|r| Refusal::NonCacheable(Uncacheable::Rustc(r.clone()), r.to_string()))?;
     let identity = rustc_identity(req).map_err(Refusal::Internal)?;
     let mut b = KeyBuilder::new("rustc");
     b.field("identity", &identity);
@@ -72,7 +73,7 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal>
     }
     for e in &inv.externs {
         let h = d.meta.digest(&resolve(&req.cwd, e)).map_err(|err| {
-            Refusal::NonCacheable("rustc_extern_unreadable", format!("{e}: {err}"))
+            Refusal::NonCacheable(Uncacheable::RustcExternUnreadable, format!("{e}: {err}"))
         })?;
         b.field("extern", &h.hash);
     }
@@ -159,13 +160,15 @@ fn link_arg_inputs(
         LinkParse::Link(l) => l,
         LinkParse::NotALink => {
             let detail = inv.link_args.join(" ");
-            return Err(Refusal::NonCacheable("rustc_link_args", detail));
+            return Err(Refusal::NonCacheable(Uncacheable::RustcLinkArgs, detail));
         }
-        LinkParse::NonCacheable(label, detail) => return Err(Refusal::NonCacheable(label, detail)),
+        LinkParse::NonCacheable(why, detail) => {
+            return Err(Refusal::NonCacheable(Uncacheable::Link(why), detail))
+        }
     };
     if !link.extra_outputs.is_empty() {
         let detail = link.extra_outputs.join(" ");
-        return Err(Refusal::NonCacheable("rustc_link_outputs", detail));
+        return Err(Refusal::NonCacheable(Uncacheable::RustcLinkOutputs, detail));
     }
     let mut files: Vec<PathBuf> = link
         .inputs
@@ -187,7 +190,7 @@ fn link_arg_inputs(
         .map(|p| {
             let dg = d.meta.digest(&p).map_err(|e| {
                 let detail = format!("{}: {e}", p.display());
-                Refusal::NonCacheable("rustc_link_input_unreadable", detail)
+                Refusal::NonCacheable(Uncacheable::RustcLinkInputUnreadable, detail)
             })?;
             Ok((p.to_string_lossy().into_owned(), dg.hash))
         })
@@ -225,9 +228,10 @@ fn linker_identity(
             .map(|(_, v)| v.clone());
         which::which_in(name, paths, &req.cwd).ok()
     };
-    let path = path.ok_or_else(|| Refusal::NonCacheable("rustc_linker", name.to_string()))?;
+    let path =
+        path.ok_or_else(|| Refusal::NonCacheable(Uncacheable::RustcLinker, name.to_string()))?;
     d.meta
         .digest(&path)
         .map(|dg| dg.hash)
-        .map_err(|e| Refusal::NonCacheable("rustc_linker", format!("{name}: {e}")))
+        .map_err(|e| Refusal::NonCacheable(Uncacheable::RustcLinker, format!("{name}: {e}")))
 }

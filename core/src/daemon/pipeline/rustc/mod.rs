@@ -22,6 +22,7 @@ pub mod stream;
 
 use super::refusal::Refusal;
 use super::stage::Stage;
+use crate::daemon::reason::MissReason;
 use crate::daemon::state::{DaemonState, Finished};
 use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
@@ -56,7 +57,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
             Err(e) => {
                 tracing::warn!(error = %e, "cached rustc entry unusable; recompiling");
                 d.storage.remove_entry(&key);
-                "corrupt_entry"
+                MissReason::CorruptEntry
             }
         },
         Err(reason) => reason,
@@ -140,8 +141,9 @@ fn refuse(
     refusal: Refusal,
 ) -> Response {
     match refusal {
-        Refusal::NonCacheable(label, detail) => {
-            record(d, req, started, None, Outcome::NonCacheable(label));
+        Refusal::NonCacheable(why, detail) => {
+            let label = why.label();
+            record(d, req, started, None, Outcome::NonCacheable(why));
             tracing::debug!(reason = label, %detail, "rustc call not cacheable");
             Response::RunLocally {
                 reason: format!("{label}: {detail}"),
@@ -162,8 +164,11 @@ fn lookup(
     d: &DaemonState,
     req: &CompileRequest,
     plan: &RustcPlan,
-) -> Result<(RecordKey, Entry), &'static str> {
-    let manifest = d.storage.manifest(&plan.context).ok_or("first_compile")?;
+) -> Result<(RecordKey, Entry), MissReason> {
+    let manifest = d
+        .storage
+        .manifest(&plan.context)
+        .ok_or(MissReason::FirstCompile)?;
     let probe = Probe {
         cwd: &req.cwd,
         env: &req.env,
@@ -172,11 +177,11 @@ fn lookup(
     };
     let (key, _) = find(&manifest, &probe).map_err(|why| {
         tracing::debug!(crate_name = %plan.inv.crate_name, ?why, "rustc inputs changed");
-        "inputs_changed"
+        MissReason::InputsChanged
     })?;
     match d.storage.get_entry(&key, EntryKind::Rustc) {
         Ok(Some(entry)) => Ok((key, entry)),
-        Err(StoreError::Corrupt { .. }) => Err("corrupt_entry"),
-        _ => Err("entry_missing"),
+        Err(StoreError::Corrupt { .. }) => Err(MissReason::CorruptEntry),
+        _ => Err(MissReason::EntryMissing),
     }
 }

@@ -13,6 +13,7 @@ use super::context::RustcPlan;
 use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
+use crate::daemon::reason::MissReason;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::hash::coarse_now_ns;
@@ -29,7 +30,7 @@ pub struct RustcMiss {
     /// Its plan.
     pub plan: RustcPlan,
     /// Miss reason label.
-    pub reason: &'static str,
+    pub reason: MissReason,
     /// When the request arrived.
     pub started: std::time::Instant,
 }
