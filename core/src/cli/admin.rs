@@ -4,7 +4,7 @@
 use super::{daemon_control, integrations};
 use crate::config::Config;
 use crate::ipc::client::Client;
-use crate::ipc::{Request, Response, StatusReport};
+use crate::ipc::{AdminRequest, Request, Response, StatusReport};
 use crate::paths::CacheLayout;
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -198,7 +198,7 @@ fn meson_command(cmd: &MesonCmd) -> i32 {
 /// Start the daemon if needed and ping it; a daemon that speaks another
 /// protocol version (an older zccache) is replaced.
 fn start(cfg: &Config) -> i32 {
-    match daemon_control::call(cfg, &Request::Ping) {
+    match daemon_control::call(cfg, &Request::Admin(AdminRequest::Ping)) {
         Ok(Response::Pong { pid }) => {
             println!("zccache daemon running (pid {pid})");
             0
@@ -218,7 +218,10 @@ fn with_status(cfg: &Config, print: impl Fn(&StatusReport)) -> i32 {
     let socket = CacheLayout::new(&cfg.cache_dir.value).socket();
     let reply = Client::connect(&socket)
         .map_err(|e| e.to_string())
-        .and_then(|mut c| c.call(&Request::Status).map_err(|e| e.to_string()));
+        .and_then(|mut c| {
+            c.call(&Request::Admin(AdminRequest::Status))
+                .map_err(|e| e.to_string())
+        });
     match reply {
         Ok(Response::Status(r)) => {
             print(&r);
@@ -315,12 +318,12 @@ fn print_stats(r: &StatusReport, json: bool) {
 }
 
 fn clear(cfg: &Config) -> i32 {
-    match daemon_control::call(cfg, &Request::Clear) {
+    match daemon_control::call(cfg, &Request::Admin(AdminRequest::Clear)) {
         Ok(Response::Cleared { entries, bytes }) => {
             println!("cleared {entries} records, {} freed", human_bytes(bytes));
             0
         }
-        Ok(Response::Error { message }) => {
+        Ok(Response::Error { message, .. }) => {
             eprintln!("zccache: {message}");
             1
         }
