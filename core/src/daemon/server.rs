@@ -242,6 +242,8 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
     .await
 }
 
+/// Run `f` on the blocking pool; a panic of it becomes an
+/// [`ErrorKind::Internal`] error reply.
 async fn blocking<F: FnOnce() -> Response + Send + 'static>(f: F) -> Response {
     tokio::task::spawn_blocking(f)
         .await
