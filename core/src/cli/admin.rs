@@ -117,7 +117,7 @@ enum MesonCmd {
     },
 }
 
-/// Parse `args` (with argv[0]) and run the admin command; returns the exit
+/// Parse `args` (with `argv[0]`) and run the admin command; returns the exit
 /// code (2 for a usage or configuration error, 0 for `--help`/`--version`).
 pub fn run(args: &[OsString]) -> i32 {
     let cli = match Cli::try_parse_from(args) {

@@ -172,7 +172,7 @@ impl CompileInvocation {
         }
     }
 
-    /// The argv (without argv[0]) that compiles source `i` alone:
+    /// The argv (without `argv[0]`) that compiles source `i` alone:
     /// `common_args ++ extra ++ ["-c"] ++ ["-x", lang]? ++ [source] ++
     /// ["-o", object]`. Never contains `-x none`. An out-of-range `i` yields
     /// the same argv without a source.
@@ -250,7 +250,7 @@ impl DepfileRequest {
     }
 }
 
-/// Parses a gcc/clang argv (the args after argv[0], already `@file`
+/// Parses a gcc/clang argv (the args after `argv[0]`, already `@file`
 /// expanded) into a [`Parsed`] verdict. See the gcc manual ("Option
 /// Summary") for the options; unknown options are non-cacheable. `family`
 /// matters only for `Emcc`, where `-s SETTING=VALUE` takes a value; clang
