@@ -56,7 +56,7 @@ impl Drop for RunningGuard<'_> {
 }
 
 /// Serve until shutdown. Returns when no request is in flight any more
-/// (or after [`DRAIN_TIMEOUT`]).
+/// (or after `DRAIN_TIMEOUT`, 60 s).
 pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
     let shared = Arc::new(Shared {
         state,

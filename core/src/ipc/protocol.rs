@@ -17,7 +17,7 @@ pub struct CompileRequest {
     /// The real compiler, as resolved by the launcher (absolute; symlinks
     /// kept, since clang++ and clang differ only by name).
     pub compiler: PathBuf,
-    /// Arguments after argv[0], unexpanded (`@rsp` still in place).
+    /// Arguments after `argv[0]`, unexpanded (`@rsp` still in place).
     pub args: Vec<String>,
     /// The launcher's working directory.
     pub cwd: PathBuf,
