@@ -31,12 +31,12 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool) -> Result<i32> {
         let dir = masquerade_dir(zccache)?;
         cmd.env("CC", dir.join("cc")).env("CXX", dir.join("c++"));
     }
-    let code = if std::io::stderr().is_terminal() && progress::supports(args) {
+    let status = if std::io::stderr().is_terminal() && progress::supports(args) {
         progress::run(cmd, args)?
     } else {
-        let status = cmd.args(args).status().context("running cargo")?;
-        exit_code(status)
+        cmd.args(args).status().context("running cargo")?
     };
+    let code = exit_code(status);
     let misses = match session.and_then(|id| report::end_session(&id)) {
         Ok(stats) => {
             eprint!("{}", report::render(&stats));

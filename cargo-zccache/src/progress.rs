@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// Subcommands that accept `--message-format`.
@@ -26,10 +26,11 @@ pub fn supports(args: &[OsString]) -> bool {
             .any(|a| a.to_string_lossy().starts_with("--message-format"))
 }
 
-/// Run cargo with the bar; returns its exit code.
+/// Run cargo with the bar; returns its exit status (the caller maps it to
+/// an exit code).
 ///
-/// Errors: when cargo cannot be started.
-pub fn run(mut cmd: Command, args: &[OsString]) -> Result<i32> {
+/// Errors: when cargo cannot be started or waited for.
+pub fn run(mut cmd: Command, args: &[OsString]) -> Result<ExitStatus> {
     cmd.arg(&args[0])
         .arg("--message-format=json-render-diagnostics")
         .args(&args[1..])
@@ -59,7 +60,7 @@ pub fn run(mut cmd: Command, args: &[OsString]) -> Result<i32> {
     let _ = err_thread.join();
     let status = child.wait().context("waiting for cargo")?;
     bar.finish_and_clear();
-    Ok(super::cargo_run::exit_code(status))
+    Ok(status)
 }
 
 fn for_each_line(r: impl std::io::Read, mut f: impl FnMut(&[u8])) {

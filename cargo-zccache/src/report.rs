@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use zccache_core::config::Config;
 use zccache_core::ipc::client::Client;
-use zccache_core::ipc::{Request, Response, SessionStats};
+use zccache_core::ipc::{Request, Response, SessionRequest, SessionStats};
 use zccache_core::paths::CacheLayout;
 
 /// Non-cacheable reasons that are cargo's probes, not crates.
@@ -40,12 +40,12 @@ pub fn client() -> Result<Client> {
 ///
 /// Errors: the daemon cannot be reached or refuses.
 pub fn start_session() -> Result<String> {
-    let req = Request::SessionStart {
+    let req = Request::Session(SessionRequest::Start {
         client_pid: std::process::id(),
         working_dir: std::env::current_dir().unwrap_or_default(),
         log_file: None,
         journal: None,
-    };
+    });
     match client()?.call(&req) {
         Ok(Response::SessionStarted { id }) => Ok(id),
         Ok(other) => anyhow::bail!("unexpected daemon reply {other:?}"),
@@ -57,7 +57,9 @@ pub fn start_session() -> Result<String> {
 ///
 /// Errors: the daemon cannot be reached, or the session ended already.
 pub fn end_session(id: &str) -> Result<SessionStats> {
-    match client()?.call(&Request::SessionEnd { id: id.to_string() }) {
+    match client()?.call(&Request::Session(SessionRequest::End {
+        id: id.to_string(),
+    })) {
         Ok(Response::Session(Some(st))) => Ok(st),
         Ok(Response::Session(None)) => anyhow::bail!("session {id} had already ended"),
         Ok(other) => anyhow::bail!("unexpected daemon reply {other:?}"),

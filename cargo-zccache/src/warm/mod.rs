@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use zccache_core::cargo_warm::{group_present, WarmScope};
 use zccache_core::ipc::{
-    Request, Response, WarmGroup, WarmListing, WarmRestoreReport, WarmSaveReport,
+    Request, Response, RustWarmRequest, WarmGroup, WarmListing, WarmRestoreReport, WarmSaveReport,
 };
 
 /// Subcommands after whose success a snapshot is saved.
@@ -53,14 +53,16 @@ pub fn warm(zccache: &Path, dry_run: bool, manifest_path: Option<PathBuf>) -> Re
     report::ensure_daemon(zccache)?;
     let mut client = report::client()?;
     let request = if dry_run {
-        Request::ListRustArtifacts { scope: scope.0 }
+        RustWarmRequest::List { scope: scope.0 }
     } else {
-        Request::RustWarmRestore {
+        RustWarmRequest::Restore {
             scope: scope.0,
             target_dir: ws.build_dir.clone(),
         }
     };
-    let reply = client.call(&request).context("warm: asking the daemon")?;
+    let reply = client
+        .call(&Request::RustWarm(request))
+        .context("warm: asking the daemon")?;
     let none = || {
         eprintln!(
             "cargo-zccache: warm: no snapshot for this Cargo.lock, toolchain and target dir ({}, scope {}); nothing to restore (a successful `cargo zccache build` saves one)",
@@ -80,7 +82,7 @@ pub fn warm(zccache: &Path, dry_run: bool, manifest_path: Option<PathBuf>) -> Re
             print_dry_run(&listing, &ws.build_dir);
             Ok(0)
         }
-        Response::Error { message } => bail!("warm: {message}"),
+        Response::Error { message, .. } => bail!("warm: {message}"),
         other => bail!("warm: unexpected daemon reply {other:?}"),
     }
 }
@@ -166,17 +168,17 @@ fn save(args: &[OsString], all_hits: bool) -> Result<Option<String>> {
             groups.len()
         )));
     }
-    let request = Request::RustWarmSave {
+    let request = Request::RustWarm(RustWarmRequest::Save {
         scope: scope.0,
         target_dir: ws.build_dir,
         groups,
-    };
+    });
     match report::client()?
         .call(&request)
         .context("asking the daemon")?
     {
         Response::RustWarmSaved(r) => Ok(Some(saved_line(&r))),
-        Response::Error { message } => bail!("{message}"),
+        Response::Error { message, .. } => bail!("{message}"),
         other => bail!("unexpected daemon reply {other:?}"),
     }
 }
@@ -184,14 +186,14 @@ fn save(args: &[OsString], all_hits: bool) -> Result<Option<String>> {
 /// True when the scope's snapshot has exactly `groups`: the same units,
 /// each with the same files.
 fn snapshot_lists(scope: &WarmScope, groups: &[WarmGroup]) -> Result<bool> {
-    let request = Request::ListRustArtifacts { scope: scope.0 };
+    let request = Request::RustWarm(RustWarmRequest::List { scope: scope.0 });
     let listing = match report::client()?
         .call(&request)
         .context("asking the daemon")?
     {
         Response::RustArtifacts(Some(listing)) => listing,
         Response::RustArtifacts(None) => return Ok(false),
-        Response::Error { message } => bail!("{message}"),
+        Response::Error { message, .. } => bail!("{message}"),
         other => bail!("unexpected daemon reply {other:?}"),
     };
     let stored: BTreeSet<(&str, &str, BTreeSet<&str>)> = listing

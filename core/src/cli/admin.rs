@@ -4,7 +4,7 @@
 use super::{daemon_control, integrations};
 use crate::config::Config;
 use crate::ipc::client::Client;
-use crate::ipc::{Request, Response, StatusReport};
+use crate::ipc::{AdminRequest, Request, Response, StatusReport};
 use crate::paths::CacheLayout;
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -117,7 +117,8 @@ enum MesonCmd {
     },
 }
 
-/// Parse `args` (with argv[0]) and run the admin command; returns the exit code.
+/// Parse `args` (with `argv[0]`) and run the admin command; returns the exit
+/// code (2 for a usage or configuration error, 0 for `--help`/`--version`).
 pub fn run(args: &[OsString]) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -126,16 +127,8 @@ pub fn run(args: &[OsString]) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    if let Cmd::Daemon {
-        cache_dir: Some(dir),
-    } = &cli.command
-    {
-        std::env::set_var("ZCCACHE_CACHE_DIR", dir);
-    }
-    match &cli.command {
-        Cmd::CmakeModule => return integrations::cmake_module(),
-        Cmd::Meson { command } => return meson_command(command),
-        _ => {}
+    if let Some(code) = run_without_config(&cli.command) {
+        return code;
     }
     let cfg = match Config::load() {
         Ok(c) => c,
@@ -144,34 +137,49 @@ pub fn run(args: &[OsString]) -> i32 {
             return 2;
         }
     };
-    match cli.command {
-        Cmd::Start => start(&cfg),
-        Cmd::Stop => {
-            if daemon_control::stop(&cfg) {
-                println!("zccache daemon stopped");
-            } else {
-                println!("zccache daemon was not running");
-            }
-            0
+    run_with_config(&cfg, cli.command)
+}
+
+/// The steps before the configuration is loaded: `daemon --cache-dir`
+/// sets the cache dir the configuration will see, and the integration
+/// commands that need no configuration run here (`Some(exit code)`).
+fn run_without_config(cmd: &Cmd) -> Option<i32> {
+    match cmd {
+        Cmd::Daemon {
+            cache_dir: Some(dir),
+        } => {
+            std::env::set_var("ZCCACHE_CACHE_DIR", dir);
+            None
         }
-        Cmd::Status { json } => with_status(&cfg, |r| print_status(r, json)),
-        Cmd::Stats { json } => with_status(&cfg, |r| print_stats(r, json)),
-        Cmd::Clear => clear(&cfg),
+        Cmd::CmakeModule => Some(integrations::cmake_module()),
+        Cmd::Meson { command } => Some(meson_command(command)),
+        _ => None,
+    }
+}
+
+/// Run a command that needs the configuration; returns the exit code.
+fn run_with_config(cfg: &Config, cmd: Cmd) -> i32 {
+    match cmd {
+        Cmd::Start => start(cfg),
+        Cmd::Stop => stop(cfg),
+        Cmd::Status { json } => with_status(cfg, |r| print_status(r, json)),
+        Cmd::Stats { json } => with_status(cfg, |r| print_stats(r, json)),
+        Cmd::Clear => clear(cfg),
         Cmd::Config => {
-            print_config(&cfg);
+            print_config(cfg);
             0
         }
-        Cmd::SessionStart(a) => super::services::session_start(&cfg, &a),
-        Cmd::SessionStats(a) => super::services::session_report(&cfg, &a, false),
-        Cmd::SessionEnd(a) => super::services::session_report(&cfg, &a, true),
+        Cmd::SessionStart(a) => super::services::session_start(cfg, &a),
+        Cmd::SessionStats(a) => super::services::session_report(cfg, &a, false),
+        Cmd::SessionEnd(a) => super::services::session_report(cfg, &a, true),
         Cmd::Analyze(a) => super::services::analyze(&a),
-        Cmd::Explain(a) => super::services::explain(&cfg, &a),
-        Cmd::ReleaseHandles(a) => super::services::release_handles(&cfg, &a),
-        Cmd::Fp { op } => super::services::fp(&cfg, &op),
-        Cmd::Exec(a) => super::exec_cmd::run(&cfg, &a),
-        Cmd::Emsdk { cmd } => super::emsdk::run(&cfg, &cmd),
+        Cmd::Explain(a) => super::services::explain(cfg, &a),
+        Cmd::ReleaseHandles(a) => super::services::release_handles(cfg, &a),
+        Cmd::Fp { op } => super::services::fp(cfg, &op),
+        Cmd::Exec(a) => super::exec_cmd::run(cfg, &a),
+        Cmd::Emsdk { cmd } => super::emsdk::run(cfg, &cmd),
         Cmd::CmakeModule | Cmd::Meson { .. } => 0,
-        Cmd::Daemon { .. } => match crate::daemon::run(&cfg) {
+        Cmd::Daemon { .. } => match crate::daemon::run(cfg) {
             Ok(_) => 0,
             Err(e) => {
                 eprintln!("zccache daemon: {e}");
@@ -179,6 +187,16 @@ pub fn run(args: &[OsString]) -> i32 {
             }
         },
     }
+}
+
+/// `zccache stop`; always exit code 0.
+fn stop(cfg: &Config) -> i32 {
+    if daemon_control::stop(cfg) {
+        println!("zccache daemon stopped");
+    } else {
+        println!("zccache daemon was not running");
+    }
+    0
 }
 
 fn meson_command(cmd: &MesonCmd) -> i32 {
@@ -198,7 +216,7 @@ fn meson_command(cmd: &MesonCmd) -> i32 {
 /// Start the daemon if needed and ping it; a daemon that speaks another
 /// protocol version (an older zccache) is replaced.
 fn start(cfg: &Config) -> i32 {
-    match daemon_control::call(cfg, &Request::Ping) {
+    match daemon_control::call(cfg, &Request::Admin(AdminRequest::Ping)) {
         Ok(Response::Pong { pid }) => {
             println!("zccache daemon running (pid {pid})");
             0
@@ -218,7 +236,10 @@ fn with_status(cfg: &Config, print: impl Fn(&StatusReport)) -> i32 {
     let socket = CacheLayout::new(&cfg.cache_dir.value).socket();
     let reply = Client::connect(&socket)
         .map_err(|e| e.to_string())
-        .and_then(|mut c| c.call(&Request::Status).map_err(|e| e.to_string()));
+        .and_then(|mut c| {
+            c.call(&Request::Admin(AdminRequest::Status))
+                .map_err(|e| e.to_string())
+        });
     match reply {
         Ok(Response::Status(r)) => {
             print(&r);
@@ -315,12 +336,12 @@ fn print_stats(r: &StatusReport, json: bool) {
 }
 
 fn clear(cfg: &Config) -> i32 {
-    match daemon_control::call(cfg, &Request::Clear) {
+    match daemon_control::call(cfg, &Request::Admin(AdminRequest::Clear)) {
         Ok(Response::Cleared { entries, bytes }) => {
             println!("cleared {entries} records, {} freed", human_bytes(bytes));
             0
         }
-        Ok(Response::Error { message }) => {
+        Ok(Response::Error { message, .. }) => {
             eprintln!("zccache: {message}");
             1
         }

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::ipc::client::Client;
 use crate::ipc::framing::FrameError;
-use crate::ipc::{Request, Response};
+use crate::ipc::{AdminRequest, Request, Response};
 use crate::paths::CacheLayout;
 use fs4::fs_std::FileExt;
 use std::os::unix::process::CommandExt;
@@ -187,7 +187,7 @@ pub fn stop(cfg: &Config) -> bool {
     let Ok(mut client) = Client::connect(&layout.socket()) else {
         return false;
     };
-    let asked = client.call(&Request::Shutdown).is_ok();
+    let asked = client.call(&Request::Admin(AdminRequest::Shutdown)).is_ok();
     if let Some(pid) = pid {
         if !wait_gone(pid, STOP_TIMEOUT) {
             kill_daemon(&layout);

@@ -4,7 +4,7 @@
 use super::daemon_control;
 use crate::config::Config;
 use crate::daemon::journal::JournalLine;
-use crate::ipc::{Request, Response, SessionStats};
+use crate::ipc::{AdminRequest, Request, Response, SessionRequest, SessionStats};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -106,7 +106,7 @@ pub enum FpCmd {
 /// `zccache fp`; returns the exit code (check: 0 = run, 1 = skip, 2 = error).
 pub fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
     use crate::fingerprint::Filter;
-    use crate::ipc::FpOp;
+    use crate::ipc::{FingerprintRequest, FpOp};
     let (file, op) = match cmd {
         FpCmd::Check {
             cache_file,
@@ -131,10 +131,10 @@ pub fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
     };
     match ask(
         cfg,
-        &Request::Fingerprint {
+        &Request::Fingerprint(FingerprintRequest {
             cache_file: absolute(file),
             op,
-        },
+        }),
     ) {
         Ok(Response::FpChecked(r)) if r.run => {
             println!("run ({})", r.reason);
@@ -162,7 +162,7 @@ pub struct ReleaseArgs {
 
 fn ask(cfg: &Config, req: &Request) -> Result<Response, i32> {
     match daemon_control::call(cfg, req) {
-        Ok(Response::Error { message }) => {
+        Ok(Response::Error { message, .. }) => {
             eprintln!("zccache: {message}");
             Err(2)
         }
@@ -180,13 +180,13 @@ fn absolute(p: &std::path::Path) -> PathBuf {
 
 /// `zccache session-start`; returns the exit code.
 pub fn session_start(cfg: &Config, a: &SessionStartArgs) -> i32 {
-    let req = Request::SessionStart {
+    let req = Request::Session(SessionRequest::Start {
         // SAFETY: getppid cannot fail.
         client_pid: a.pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32),
         working_dir: std::env::current_dir().unwrap_or_default(),
         log_file: a.log.as_deref().map(absolute),
         journal: a.journal.as_deref().map(absolute),
-    };
+    });
     match ask(cfg, &req) {
         Ok(Response::SessionStarted { id }) if a.shell => {
             println!("export ZCCACHE_SESSION_ID={id}");
@@ -208,9 +208,9 @@ pub fn session_report(cfg: &Config, a: &SessionIdArgs, end: bool) -> i32 {
         return 2;
     }
     let req = if end {
-        Request::SessionEnd { id: a.id.clone() }
+        Request::Session(SessionRequest::End { id: a.id.clone() })
     } else {
-        Request::SessionStats { id: a.id.clone() }
+        Request::Session(SessionRequest::Stats { id: a.id.clone() })
     };
     match ask(cfg, &req) {
         Ok(Response::Session(Some(st))) => {
@@ -262,7 +262,7 @@ pub fn explain(cfg: &Config, a: &ExplainArgs) -> i32 {
         eprintln!("zccache: explain needs an output file or --last-miss");
         return 2;
     }
-    match ask(cfg, &Request::Explain { output }) {
+    match ask(cfg, &Request::Admin(AdminRequest::Explain { output })) {
         Ok(Response::Explanation(Some(text))) => {
             println!("{text}");
             0
@@ -280,9 +280,9 @@ pub fn explain(cfg: &Config, a: &ExplainArgs) -> i32 {
 pub fn release_handles(cfg: &Config, a: &ReleaseArgs) -> i32 {
     match ask(
         cfg,
-        &Request::ReleaseHandles {
+        &Request::Session(SessionRequest::ReleaseHandles {
             dir: absolute(&a.dir),
-        },
+        }),
     ) {
         Ok(Response::Released { sessions, files }) => {
             println!(

@@ -65,7 +65,7 @@ impl CompilerFamily {
     }
 }
 
-/// Names that masquerade mode accepts as argv[0] (exact file names):
+/// Names that masquerade mode accepts as `argv[0]` (exact file names):
 /// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++`, `emcc`, `em++` (see
 /// docs/CONTRACT.md).
 pub fn is_masquerade_name(name: &str) -> bool {

@@ -2,8 +2,9 @@
 //! expanded) into either a cacheable [`CompileInvocation`] (one or more
 //! sources compiled with `-c`) or the [`NonCacheableReason`] why the real
 //! compiler must run unchanged. Option spellings and meanings live in the
-//! sibling `gcc_options` table; this file holds the result types and the
-//! per-argument state machine.
+//! sibling `gcc_options` table (which also defines, and this file
+//! re-exports, the option kinds [`DepKind`] and [`SearchDirKind`]); this
+//! file holds the result types and the per-argument state machine.
 
 use std::fmt;
 
@@ -12,6 +13,9 @@ use super::gcc_options::{
     self, default_dep_target, extension, file_name, is_compilable, is_header_extension,
     strip_last_dot, strip_suffix, Action, Deny, Value,
 };
+/// The option kinds of a compile's search dirs and depfile, defined with
+/// the option table that produces them.
+pub use super::gcc_options::{DepKind, SearchDirKind};
 
 /// The parser's verdict on one command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,19 +54,6 @@ pub struct CompileInvocation {
     pub prefix_maps: Vec<(String, String)>,
 }
 
-/// The kind of an include search directory option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchDirKind {
-    /// `-iquote`: `#include "..."` only.
-    Quote,
-    /// `-I`.
-    Angle,
-    /// `-isystem`.
-    System,
-    /// `-idirafter`.
-    After,
-}
-
 /// One source file of a compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceInput {
@@ -71,15 +62,6 @@ pub struct SourceInput {
     /// The language from an earlier `-x` (never `"none"`); `None` when the
     /// driver picks it from the extension.
     pub language: Option<String>,
-}
-
-/// `-MD` (all headers) or `-MMD` (user headers only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DepKind {
-    /// `-MD`.
-    Md,
-    /// `-MMD`.
-    Mmd,
 }
 
 /// An explicit dependency-file target.
@@ -190,7 +172,7 @@ impl CompileInvocation {
         }
     }
 
-    /// The argv (without argv[0]) that compiles source `i` alone:
+    /// The argv (without `argv[0]`) that compiles source `i` alone:
     /// `common_args ++ extra ++ ["-c"] ++ ["-x", lang]? ++ [source] ++
     /// ["-o", object]`. Never contains `-x none`. An out-of-range `i` yields
     /// the same argv without a source.
@@ -268,7 +250,7 @@ impl DepfileRequest {
     }
 }
 
-/// Parses a gcc/clang argv (the args after argv[0], already `@file`
+/// Parses a gcc/clang argv (the args after `argv[0]`, already `@file`
 /// expanded) into a [`Parsed`] verdict. See the gcc manual ("Option
 /// Summary") for the options; unknown options are non-cacheable. `family`
 /// matters only for `Emcc`, where `-s SETTING=VALUE` takes a value; clang

@@ -4,9 +4,12 @@
 //! Options", "Preprocessor Options", "Debugging Options", "Developer
 //! Options") and clang's command-line reference. Lookup picks the longest
 //! matching name, so a specific entry (`-fdump-`) beats its family (`-f`).
+//! The option kinds the parser reports in its results ([`DepKind`],
+//! [`SearchDirKind`]) are defined here, next to the entries that produce
+//! them, so the dependency runs one way: `gcc` uses this table, never the
+//! reverse.
 
 use super::family::CompilerFamily;
-use super::gcc::{DepKind, SearchDirKind};
 
 /// How an option is spelled and where its value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +38,28 @@ pub(super) enum Deny {
     SplitDwarf,
     /// Coverage instrumentation (writes `.gcno` next to the object).
     Coverage,
+}
+
+/// The kind of an include search directory option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchDirKind {
+    /// `-iquote`: `#include "..."` only.
+    Quote,
+    /// `-I`.
+    Angle,
+    /// `-isystem`.
+    System,
+    /// `-idirafter`.
+    After,
+}
+
+/// `-MD` (all headers) or `-MMD` (user headers only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepKind {
+    /// `-MD`.
+    Md,
+    /// `-MMD`.
+    Mmd,
 }
 
 /// What the parser does with a matched option.

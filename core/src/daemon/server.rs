@@ -1,13 +1,17 @@
 //! The daemon's socket server: accept connections, decode versioned frames,
-//! dispatch requests, send heartbeats while a compile runs, and stop on
-//! `Shutdown` or after the idle timeout.
+//! dispatch each request group to its handler (admin, compile, exec,
+//! session, fingerprint, cargo warm), send heartbeats while a compile or a
+//! warm save/restore runs, and stop on `Shutdown` or after the idle timeout.
 
 use super::pipeline::{probe, Stage};
 use super::services;
 use super::session::SESSION_IDLE_TIMEOUT;
 use super::state::DaemonState;
 use crate::ipc::framing::{decode, encode, encode_with_version, parse_header};
-use crate::ipc::{Request, Response, StatusReport, PROTOCOL_VERSION};
+use crate::ipc::{
+    AdminRequest, CompileRequest, ErrorKind, Request, Response, RustWarmRequest, StatusReport,
+    PROTOCOL_VERSION,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +56,7 @@ impl Drop for RunningGuard<'_> {
 }
 
 /// Serve until shutdown. Returns when no request is in flight any more
-/// (or after [`DRAIN_TIMEOUT`]).
+/// (or after `DRAIN_TIMEOUT`, 60 s).
 pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
     let shared = Arc::new(Shared {
         state,
@@ -111,42 +115,11 @@ async fn housekeeping(shared: Arc<Shared>) {
 
 async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
     loop {
-        let mut header = [0u8; 8];
-        if stream.read_exact(&mut header).await.is_err() {
+        let Some(request) = read_request(&mut stream).await else {
             return;
-        }
-        let Ok((len, version)) = parse_header(&header) else {
-            return;
-        };
-        let mut payload = vec![0u8; len as usize];
-        if stream.read_exact(&mut payload).await.is_err() {
-            return;
-        }
-        if version != PROTOCOL_VERSION {
-            let msg = format!("protocol mismatch: daemon speaks version {PROTOCOL_VERSION}, client speaks {version}");
-            tracing::warn!("{msg}");
-            if let Ok(bytes) =
-                encode_with_version(&Response::Error { message: msg }, PROTOCOL_VERSION)
-            {
-                let _ = stream.write_all(&bytes).await;
-            }
-            return;
-        }
-        let request: Request = match decode(&payload) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = send(
-                    &mut stream,
-                    &Response::Error {
-                        message: e.to_string(),
-                    },
-                )
-                .await;
-                return;
-            }
         };
         shared.state.touch();
-        let stop = matches!(request, Request::Shutdown);
+        let stop = matches!(request, Request::Admin(AdminRequest::Shutdown));
         shared.active.fetch_add(1, Ordering::SeqCst);
         let ok = dispatch(&mut stream, &shared, request).await;
         shared.active.fetch_sub(1, Ordering::SeqCst);
@@ -161,6 +134,40 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
     }
 }
 
+/// Read one request frame. `None` when the connection is done: closed,
+/// garbage, a client of another protocol version (answered with a
+/// [`ErrorKind::ProtocolMismatch`] error in our version) or an undecodable
+/// request (answered with [`ErrorKind::BadRequest`]).
+async fn read_request(stream: &mut UnixStream) -> Option<Request> {
+    let mut header = [0u8; 8];
+    stream.read_exact(&mut header).await.ok()?;
+    let (len, version) = parse_header(&header).ok()?;
+    let mut payload = vec![0u8; len as usize];
+    stream.read_exact(&mut payload).await.ok()?;
+    if version != PROTOCOL_VERSION {
+        let msg = format!(
+            "protocol mismatch: daemon speaks version {PROTOCOL_VERSION}, client speaks {version}"
+        );
+        tracing::warn!("{msg}");
+        let reply = Response::error(ErrorKind::ProtocolMismatch, msg);
+        if let Ok(bytes) = encode_with_version(&reply, PROTOCOL_VERSION) {
+            let _ = stream.write_all(&bytes).await;
+        }
+        return None;
+    }
+    match decode(&payload) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let _ = send(
+                stream,
+                &Response::error(ErrorKind::BadRequest, e.to_string()),
+            )
+            .await;
+            None
+        }
+    }
+}
+
 async fn send(stream: &mut UnixStream, response: &Response) -> bool {
     match encode(response) {
         Ok(bytes) => stream.write_all(&bytes).await.is_ok(),
@@ -168,81 +175,79 @@ async fn send(stream: &mut UnixStream, response: &Response) -> bool {
     }
 }
 
+/// Serve one request: each service group goes to its own handler. Returns
+/// false when the reply could not be sent (the client is gone).
 async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Request) -> bool {
     let st = shared.state.clone();
     let response = match request {
-        Request::Ping => Response::Pong {
-            pid: std::process::id(),
-        },
-        Request::Shutdown => Response::ShuttingDown,
-        Request::Status => Response::Status(Box::new(status(&st))),
-        Request::Clear => blocking(move || clear(&st)).await,
+        Request::Admin(req) => admin(st, req).await,
+        Request::Session(req) => services::session(&st, &req),
+        Request::Fingerprint(req) => blocking(move || services::fingerprint(&st, &req)).await,
         Request::Exec(req) => blocking(move || super::pipeline::exec::handle_exec(&st, &req)).await,
-        fp @ Request::Fingerprint { .. } => {
-            blocking(move || {
-                services::handle(&st, &fp).unwrap_or(Response::Error {
-                    message: "unsupported request".to_string(),
-                })
-            })
-            .await
-        }
-        warm @ (Request::RustWarmSave { .. }
-        | Request::ListRustArtifacts { .. }
-        | Request::RustWarmRestore { .. }) => {
-            // Saving hashes and restoring copies whole build dirs: off the
-            // event loop, with heartbeats so the client can tell slow from wedged.
-            let job = tokio::task::spawn_blocking(move || {
-                super::rust_warm::handle(&st, &warm).unwrap_or(Response::Error {
-                    message: "unsupported request".to_string(),
-                })
-            });
-            return with_heartbeats(stream, job, |e| Response::Error {
-                message: format!("warm task failed: {e}"),
-            })
-            .await;
-        }
-        other @ (Request::SessionStart { .. }
-        | Request::SessionStats { .. }
-        | Request::SessionEnd { .. }
-        | Request::Explain { .. }
-        | Request::ReleaseHandles { .. }) => {
-            services::handle(&st, &other).unwrap_or(Response::Error {
-                message: "unsupported request".to_string(),
-            })
-        }
-        Request::Compile(req) => {
-            // Hits are served right here: a hand-off to the blocking pool
-            // costs more than the whole lookup (measured: ~1 ms per hit).
-            match probe(&st, &req) {
-                Stage::Done(response) => response,
-                Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.max_jobs => {
-                    // Backpressure: the launcher retries later or compiles
-                    // by itself; hits already restored stay valid.
-                    st.backpressure_replies.fetch_add(1, Ordering::Relaxed);
-                    Response::Busy {
-                        retry_after_ms: BUSY_RETRY_MS,
-                    }
-                }
-                Stage::Work(work) => {
-                    let _running = RunningGuard::new(&shared.running);
-                    let job = tokio::task::spawn_blocking(move || work.run(&st, &req));
-                    return with_heartbeats(stream, job, |e| Response::RunLocally {
-                        reason: format!("compile task failed: {e}"),
-                    })
-                    .await;
-                }
-            }
-        }
+        Request::RustWarm(req) => return rust_warm(stream, st, req).await,
+        Request::Compile(req) => return compile(stream, shared, req).await,
     };
     send(stream, &response).await
 }
 
+/// Admin requests: quick, except `Clear`, which removes the store's files
+/// on the blocking pool.
+async fn admin(st: Arc<DaemonState>, req: AdminRequest) -> Response {
+    match req {
+        AdminRequest::Ping => Response::Pong {
+            pid: std::process::id(),
+        },
+        AdminRequest::Shutdown => Response::ShuttingDown,
+        AdminRequest::Status => Response::Status(Box::new(status(&st))),
+        AdminRequest::Clear => blocking(move || clear(&st)).await,
+        AdminRequest::Explain { output } => services::explain(&st, output.as_deref()),
+    }
+}
+
+/// Cargo warm requests: saving hashes and restoring copies whole build
+/// dirs, so they run off the event loop, with heartbeats so the client can
+/// tell slow from wedged.
+async fn rust_warm(stream: &mut UnixStream, st: Arc<DaemonState>, req: RustWarmRequest) -> bool {
+    let job = tokio::task::spawn_blocking(move || super::rust_warm::handle(&st, &req));
+    with_heartbeats(stream, job, |e| {
+        Response::error(ErrorKind::Internal, format!("warm task failed: {e}"))
+    })
+    .await
+}
+
+/// A compile: hits are served right here (a hand-off to the blocking pool
+/// costs more than the whole lookup, measured ~1 ms per hit); a compile
+/// that has to run goes to the blocking pool with heartbeats, or gets a
+/// `Busy` reply when [`DaemonState::max_jobs`] compiles already run.
+async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequest) -> bool {
+    let st = shared.state.clone();
+    let work = match probe(&st, &req) {
+        Stage::Done(response) => return send(stream, &response).await,
+        Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.max_jobs => {
+            // Backpressure: the launcher retries later or compiles by
+            // itself; hits already restored stay valid.
+            st.backpressure_replies.fetch_add(1, Ordering::Relaxed);
+            let busy = Response::Busy {
+                retry_after_ms: BUSY_RETRY_MS,
+            };
+            return send(stream, &busy).await;
+        }
+        Stage::Work(work) => work,
+    };
+    let _running = RunningGuard::new(&shared.running);
+    let job = tokio::task::spawn_blocking(move || work.run(&st, &req));
+    with_heartbeats(stream, job, |e| Response::RunLocally {
+        reason: format!("compile task failed: {e}"),
+    })
+    .await
+}
+
+/// Run `f` on the blocking pool; a panic of it becomes an
+/// [`ErrorKind::Internal`] error reply.
 async fn blocking<F: FnOnce() -> Response + Send + 'static>(f: F) -> Response {
     tokio::task::spawn_blocking(f)
         .await
-        .unwrap_or_else(|e| Response::Error {
-            message: e.to_string(),
-        })
+        .unwrap_or_else(|e| Response::error(ErrorKind::Internal, e.to_string()))
 }
 
 /// Send `Working` every [`HEARTBEAT`] until `job` is done, then its
@@ -300,8 +305,6 @@ fn clear(st: &DaemonState) -> Response {
     st.listings.clear();
     match st.storage.clear() {
         Ok((entries, bytes)) => Response::Cleared { entries, bytes },
-        Err(e) => Response::Error {
-            message: format!("clear failed: {e}"),
-        },
+        Err(e) => Response::error(ErrorKind::Store, format!("clear failed: {e}")),
     }
 }

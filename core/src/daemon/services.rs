@@ -1,16 +1,19 @@
-//! The daemon's non-compile services: sessions, miss explanations and
-//! worktree handle release. Each is a quick, in-memory operation.
+//! The daemon's non-compile services: sessions, worktree handle release,
+//! miss explanations and tree fingerprints. Each handler takes its own
+//! request type from [`crate::ipc`] and returns the reply; all but the
+//! fingerprint check are quick, in-memory operations.
 
 use super::session::validate_id;
 use super::state::DaemonState;
-use crate::fingerprint::FpState;
-use crate::ipc::{FpOp, Request, Response};
+use crate::fingerprint::{FpError, FpState};
+use crate::ipc::{ErrorKind, FingerprintRequest, FpOp, Response, SessionRequest};
 use std::path::Path;
 
-/// Serve a service request; `None` when `request` is not one of them.
-pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
-    Some(match request {
-        Request::SessionStart {
+/// Serve a session request. Malformed session ids and a release of the
+/// cache dir (or an ancestor) are [`ErrorKind::BadRequest`] errors.
+pub fn session(st: &DaemonState, request: &SessionRequest) -> Response {
+    match request {
+        SessionRequest::Start {
             client_pid,
             working_dir,
             log_file,
@@ -23,24 +26,23 @@ pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
                 log_file.clone(),
             ),
         },
-        Request::SessionStats { id } => with_id(id, |id| Response::Session(st.sessions.stats(id))),
-        Request::SessionEnd { id } => with_id(id, |id| Response::Session(st.sessions.end(id))),
-        Request::Explain { output } => {
-            let key = output.as_ref().map(|p| p.to_string_lossy().into_owned());
-            Response::Explanation(st.explanations.explain(key.as_deref()))
-        }
-        Request::ReleaseHandles { dir } => release(st, dir),
-        Request::Fingerprint { cache_file, op } => fingerprint(st, cache_file, op),
-        _ => return None,
-    })
+        SessionRequest::Stats { id } => with_id(id, |id| Response::Session(st.sessions.stats(id))),
+        SessionRequest::End { id } => with_id(id, |id| Response::Session(st.sessions.end(id))),
+        SessionRequest::ReleaseHandles { dir } => release(st, dir),
+    }
+}
+
+/// Why the last compile of `output` (absolute; `None`: the most recent
+/// miss) missed: [`Response::Explanation`], `None` when nothing is known.
+pub fn explain(st: &DaemonState, output: Option<&Path>) -> Response {
+    let key = output.map(|p| p.to_string_lossy().into_owned());
+    Response::Explanation(st.explanations.explain(key.as_deref()))
 }
 
 fn with_id(id: &str, f: impl FnOnce(&str) -> Response) -> Response {
     match validate_id(id) {
         Ok(()) => f(id),
-        Err(e) => Response::Error {
-            message: e.to_string(),
-        },
+        Err(e) => Response::error(ErrorKind::BadRequest, e.to_string()),
     }
 }
 
@@ -49,13 +51,12 @@ fn with_id(id: &str, f: impl FnOnce(&str) -> Response) -> Response {
 /// the cache dir itself and its ancestors.
 fn release(st: &DaemonState, dir: &Path) -> Response {
     if st.layout.root.starts_with(dir) {
-        return Response::Error {
-            message: format!(
-                "refusing to release {}: it is the cache dir {} or one of its ancestors",
-                dir.display(),
-                st.layout.root.display()
-            ),
-        };
+        let message = format!(
+            "refusing to release {}: it is the cache dir {} or one of its ancestors",
+            dir.display(),
+            st.layout.root.display()
+        );
+        return Response::error(ErrorKind::BadRequest, message);
     }
     Response::Released {
         sessions: st.sessions.release_under(dir),
@@ -65,12 +66,15 @@ fn release(st: &DaemonState, dir: &Path) -> Response {
 
 /// Apply a fingerprint operation: state from memory (warm) or the cache
 /// file, written back to the cache file after every change so it survives a
-/// daemon restart.
-fn fingerprint(st: &DaemonState, cache_file: &Path, op: &FpOp) -> Response {
+/// daemon restart. Runs on a blocking thread (a check walks a tree).
+/// Errors: [`ErrorKind::BadRequest`] for an invalid glob,
+/// [`ErrorKind::Io`] when the tree or the cache file cannot be read or
+/// written, [`ErrorKind::Internal`] for a poisoned state lock.
+pub fn fingerprint(st: &DaemonState, request: &FingerprintRequest) -> Response {
+    let FingerprintRequest { cache_file, op } = request;
+    let cache_file = cache_file.as_path();
     let Ok(mut states) = st.fp_states.lock() else {
-        return Response::Error {
-            message: "fingerprint state poisoned".to_string(),
-        };
+        return Response::error(ErrorKind::Internal, "fingerprint state poisoned");
     };
     let state = states
         .entry(cache_file.to_path_buf())
@@ -83,11 +87,7 @@ fn fingerprint(st: &DaemonState, cache_file: &Path, op: &FpOp) -> Response {
     let reply = match op {
         FpOp::Check { root, filter } => match state.check(root, filter, &st.meta) {
             Ok(r) => Response::FpChecked(r),
-            Err(e) => {
-                return Response::Error {
-                    message: e.to_string(),
-                }
-            }
+            Err(e) => return fp_error(&e),
         },
         FpOp::MarkSuccess => {
             state.mark_success();
@@ -104,8 +104,15 @@ fn fingerprint(st: &DaemonState, cache_file: &Path, op: &FpOp) -> Response {
     };
     match state.save(cache_file) {
         Ok(()) => reply,
-        Err(e) => Response::Error {
-            message: e.to_string(),
-        },
+        Err(e) => fp_error(&e),
     }
+}
+
+/// The error reply of a fingerprint failure.
+fn fp_error(e: &FpError) -> Response {
+    let kind = match e {
+        FpError::Glob(..) => ErrorKind::BadRequest,
+        FpError::Walk { .. } | FpError::CacheFile { .. } => ErrorKind::Io,
+    };
+    Response::error(kind, e.to_string())
 }

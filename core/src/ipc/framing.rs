@@ -104,13 +104,14 @@ pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipc::protocol::{Request, Response};
+    use crate::ipc::protocol::{AdminRequest, Request, Response};
 
     #[test]
     fn round_trip() {
-        let bytes = encode(&Request::Ping).unwrap();
+        let ping = Request::Admin(AdminRequest::Ping);
+        let bytes = encode(&ping).unwrap();
         let back: Request = read_frame(&mut &bytes[..]).unwrap();
-        assert_eq!(back, Request::Ping);
+        assert_eq!(back, ping);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod framing;
 pub mod protocol;
 
 pub use protocol::{
-    CompileRequest, ExecRequest, FpOp, Request, Response, SessionStats, StatusReport, WarmFile,
-    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
+    AdminRequest, CompileRequest, ErrorKind, ExecRequest, FingerprintRequest, FpOp, Request,
+    Response, RustWarmRequest, SessionRequest, SessionStats, StatusReport, WarmFile, WarmGroup,
+    WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
 };

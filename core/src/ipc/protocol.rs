@@ -1,12 +1,15 @@
 //! Request and response messages. The wire format is bincode inside the
 //! frames of [`super::framing`]; every frame carries [`PROTOCOL_VERSION`].
+//! A [`Request`] names the daemon service it is for (admin, compile, exec,
+//! session, fingerprint, cargo warm), each with its own request type; a
+//! failure comes back as [`Response::Error`] with an [`ErrorKind`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +17,7 @@ pub struct CompileRequest {
     /// The real compiler, as resolved by the launcher (absolute; symlinks
     /// kept, since clang++ and clang differ only by name).
     pub compiler: PathBuf,
-    /// Arguments after argv[0], unexpanded (`@rsp` still in place).
+    /// Arguments after `argv[0]`, unexpanded (`@rsp` still in place).
     pub args: Vec<String>,
     /// The launcher's working directory.
     pub cwd: PathBuf,
@@ -81,21 +84,53 @@ impl ExecRequest {
     }
 }
 
-/// A request from a client.
+/// A request from a client: one variant per daemon service, each carrying
+/// the request type its handler takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// Health check.
-    Ping,
-    /// Stop the daemon after replying.
-    Shutdown,
-    /// Counters and store usage.
-    Status,
-    /// Drop every entry and cached metadata.
-    Clear,
-    /// Compile through the cache.
+    /// Daemon administration and diagnostics (ping, status, clear, …).
+    Admin(AdminRequest),
+    /// Compile through the cache. Replies: `Working` heartbeats, then
+    /// [`Response::Compiled`], [`Response::RunLocally`] or [`Response::Busy`].
     Compile(CompileRequest),
-    /// Open a build session.
-    SessionStart {
+    /// Run a tool through the cache (`zccache exec`). Reply:
+    /// [`Response::Compiled`] or [`Response::RunLocally`].
+    Exec(Box<ExecRequest>),
+    /// Build sessions and the release of what they hold.
+    Session(SessionRequest),
+    /// A fingerprint operation on one cache file (`zccache fp`). Reply:
+    /// [`Response::FpChecked`] or [`Response::FpDone`].
+    Fingerprint(FingerprintRequest),
+    /// Cargo warm snapshots (`cargo zccache warm`, and the save after a
+    /// successful `cargo zccache` build). Replies carry `Working`
+    /// heartbeats while the daemon hashes or copies files.
+    RustWarm(RustWarmRequest),
+}
+
+/// Daemon administration and diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminRequest {
+    /// Health check. Reply: [`Response::Pong`].
+    Ping,
+    /// Stop the daemon after replying. Reply: [`Response::ShuttingDown`].
+    Shutdown,
+    /// Counters and store usage. Reply: [`Response::Status`].
+    Status,
+    /// Drop every entry and cached metadata. Reply: [`Response::Cleared`].
+    Clear,
+    /// Why did the last compile of an output (or the last miss) miss?
+    /// Reply: [`Response::Explanation`].
+    Explain {
+        /// Absolute output path; `None` for the most recent miss.
+        output: Option<PathBuf>,
+    },
+}
+
+/// Build sessions: per-build statistics and journals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionRequest {
+    /// Open a build session. Reply: [`Response::SessionStarted`].
+    Start {
         /// The process whose death ends the session (dead-man switch).
         client_pid: u32,
         /// The build's working directory.
@@ -105,40 +140,45 @@ pub enum Request {
         /// Optional JSONL journal: one line per request of the session.
         journal: Option<PathBuf>,
     },
-    /// Stats of an open session.
-    SessionStats {
+    /// Stats of an open session. Reply: [`Response::Session`]; an id that
+    /// is not of the `s-<32 hex>` form is an [`ErrorKind::BadRequest`].
+    Stats {
         /// Session id.
         id: String,
     },
-    /// End a session (unknown ids are a no-op).
-    SessionEnd {
+    /// End a session (unknown ids are a no-op). Reply: [`Response::Session`]
+    /// with its final stats; malformed ids as for [`SessionRequest::Stats`].
+    End {
         /// Session id.
         id: String,
-    },
-    /// Why did the last compile of an output (or the last miss) miss?
-    Explain {
-        /// Absolute output path; `None` for the most recent miss.
-        output: Option<PathBuf>,
-    },
-    /// Run a tool through the cache (`zccache exec`).
-    Exec(Box<ExecRequest>),
-    /// A fingerprint operation on one cache file (`zccache fp`).
-    Fingerprint {
-        /// The state file (absolute).
-        cache_file: PathBuf,
-        /// What to do.
-        op: FpOp,
     },
     /// Drop sessions and handles under a directory about to be deleted.
+    /// Reply: [`Response::Released`]; the cache dir and its ancestors are
+    /// refused ([`ErrorKind::BadRequest`]).
     ReleaseHandles {
         /// Absolute directory.
         dir: PathBuf,
     },
-    /// Save a cargo warm snapshot (`cargo zccache <build|…>` after a
-    /// successful run): the daemon stores each listed file as a blob and
-    /// replaces the snapshot of `scope`. Reply: [`Response::RustWarmSaved`].
-    RustWarmSave {
-        /// Key of the snapshot (`crate::cargo_warm::WarmScope`).
+}
+
+/// A fingerprint operation on one state file (`zccache fp`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintRequest {
+    /// The state file (absolute).
+    pub cache_file: PathBuf,
+    /// What to do.
+    pub op: FpOp,
+}
+
+/// Cargo warm snapshots, keyed by a scope (`crate::cargo_warm::WarmScope`,
+/// 32 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RustWarmRequest {
+    /// Save a snapshot (`cargo zccache <build|…>` after a successful run):
+    /// the daemon stores each listed file as a blob and replaces the
+    /// snapshot of `scope`. Reply: [`Response::RustWarmSaved`].
+    Save {
+        /// Key of the snapshot.
         scope: [u8; 32],
         /// Absolute cargo build dir the paths are relative to.
         target_dir: PathBuf,
@@ -147,14 +187,14 @@ pub enum Request {
     },
     /// List the snapshot of `scope` (feeds `cargo zccache warm --dry-run`).
     /// Reply: [`Response::RustArtifacts`].
-    ListRustArtifacts {
+    List {
         /// Key of the snapshot.
         scope: [u8; 32],
     },
     /// Restore the snapshot of `scope` into `target_dir` (`cargo zccache
     /// warm`): each unit group none of whose files exist is written, the
     /// others are left alone. Reply: [`Response::RustWarmRestored`].
-    RustWarmRestore {
+    Restore {
         /// Key of the snapshot.
         scope: [u8; 32],
         /// Absolute cargo build dir to restore into (must be the one the
@@ -179,7 +219,7 @@ pub struct WarmGroup {
     pub files: Vec<String>,
 }
 
-/// A file of a saved snapshot, as listed by [`Request::ListRustArtifacts`].
+/// A file of a saved snapshot, as listed by [`RustWarmRequest::List`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarmFile {
     /// Path relative to the build dir.
@@ -205,7 +245,7 @@ pub struct WarmGroupListing {
     pub files: Vec<WarmFile>,
 }
 
-/// A saved snapshot, as listed by [`Request::ListRustArtifacts`].
+/// A saved snapshot, as listed by [`RustWarmRequest::List`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarmListing {
     /// The absolute build dir it was saved from.
@@ -214,7 +254,7 @@ pub struct WarmListing {
     pub groups: Vec<WarmGroupListing>,
 }
 
-/// What [`Request::RustWarmSave`] did.
+/// What [`RustWarmRequest::Save`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarmSaveReport {
     /// Unit groups in the saved snapshot.
@@ -235,7 +275,7 @@ pub struct WarmSaveReport {
     pub changed: bool,
 }
 
-/// What [`Request::RustWarmRestore`] did.
+/// What [`RustWarmRequest::Restore`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarmRestoreReport {
     /// False when no snapshot exists for the scope (nothing to do).
@@ -360,16 +400,16 @@ pub struct StatusReport {
 /// A reply from the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    /// Reply to [`Request::Ping`].
+    /// Reply to [`AdminRequest::Ping`].
     Pong {
         /// Daemon pid.
         pid: u32,
     },
-    /// The daemon will stop.
+    /// Reply to [`AdminRequest::Shutdown`]: the daemon will stop.
     ShuttingDown,
-    /// Reply to [`Request::Status`].
+    /// Reply to [`AdminRequest::Status`].
     Status(Box<StatusReport>),
-    /// Reply to [`Request::Clear`]: records and bytes freed.
+    /// Reply to [`AdminRequest::Clear`]: records and bytes freed.
     Cleared {
         /// Records removed.
         entries: u64,
@@ -393,32 +433,33 @@ pub enum Response {
         /// Why, for the client log.
         reason: String,
     },
-    /// Reply to `SessionStart`.
+    /// Reply to [`SessionRequest::Start`].
     SessionStarted {
         /// The new session's id.
         id: String,
     },
-    /// Reply to `SessionStats`/`SessionEnd`: `None` for an unknown session.
+    /// Reply to [`SessionRequest::Stats`]/[`SessionRequest::End`]: `None`
+    /// for an unknown session.
     Session(Option<SessionStats>),
-    /// Reply to `Explain`: `None` when nothing is known.
+    /// Reply to [`AdminRequest::Explain`]: `None` when nothing is known.
     Explanation(Option<String>),
-    /// Reply to a fingerprint check.
+    /// Reply to a fingerprint check ([`FpOp::Check`]).
     FpChecked(crate::fingerprint::CheckResult),
     /// A fingerprint mark/invalidate was applied.
     FpDone,
-    /// Reply to `ReleaseHandles`.
+    /// Reply to [`SessionRequest::ReleaseHandles`].
     Released {
         /// Ids of the sessions ended.
         sessions: Vec<String>,
         /// Files the daemon closed.
         files: u64,
     },
-    /// Reply to [`Request::RustWarmSave`].
+    /// Reply to [`RustWarmRequest::Save`].
     RustWarmSaved(WarmSaveReport),
-    /// Reply to [`Request::ListRustArtifacts`]: `None` when no snapshot
+    /// Reply to [`RustWarmRequest::List`]: `None` when no snapshot
     /// exists for the scope.
     RustArtifacts(Option<WarmListing>),
-    /// Reply to [`Request::RustWarmRestore`].
+    /// Reply to [`RustWarmRequest::Restore`].
     RustWarmRestored(WarmRestoreReport),
     /// Too many compiles are running: retry after this many ms. Not a failure.
     Busy {
@@ -427,7 +468,99 @@ pub enum Response {
     },
     /// The request could not be served.
     Error {
-        /// One-line description.
+        /// What kind of failure, for a client that reacts to it.
+        kind: ErrorKind,
+        /// One-line description, for people.
         message: String,
     },
+}
+
+impl Response {
+    /// A [`Response::Error`] of `kind` with `message`.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The kind of a [`Response::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The request cannot be served as asked: undecodable, a malformed
+    /// session id, an invalid glob, a relative or unsafe path, a directory
+    /// the daemon refuses (the cache dir), a snapshot of another build dir.
+    BadRequest,
+    /// The client speaks another protocol version. Sent in the daemon's own
+    /// version, so a client of another release sees a version mismatch in
+    /// the frame header before it decodes this.
+    ProtocolMismatch,
+    /// A file-system operation failed (walking a tree, reading or writing
+    /// a file named by the request).
+    Io,
+    /// The cache store failed: not writable, corrupt, or a blob evicted.
+    Store,
+    /// Something the request needs is held by another process (cargo holds
+    /// a build dir's lock); retrying later may succeed.
+    Busy,
+    /// A fault inside the daemon: a task panicked, a lock is poisoned, an
+    /// encoding failed.
+    Internal,
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorKind::BadRequest => "bad request",
+            ErrorKind::ProtocolMismatch => "protocol mismatch",
+            ErrorKind::Io => "i/o error",
+            ErrorKind::Store => "store error",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Internal => "internal error",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
+        bincode::deserialize(&bincode::serialize(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn grouped_requests_round_trip() {
+        let requests = [
+            Request::Admin(AdminRequest::Explain {
+                output: Some(PathBuf::from("/b/a.o")),
+            }),
+            Request::Session(SessionRequest::End {
+                id: "s-0".to_string(),
+            }),
+            Request::Fingerprint(FingerprintRequest {
+                cache_file: PathBuf::from("/b/fp.json"),
+                op: FpOp::MarkSuccess,
+            }),
+            Request::RustWarm(RustWarmRequest::List { scope: [7; 32] }),
+        ];
+        for r in &requests {
+            assert_eq!(&round_trip(r), r);
+        }
+    }
+
+    #[test]
+    fn error_replies_carry_their_kind() {
+        let e = Response::error(ErrorKind::Busy, "cargo is using /t/debug");
+        assert_eq!(round_trip(&e), e);
+        let Response::Error { kind, message } = e else {
+            unreachable!()
+        };
+        assert_eq!(
+            (kind, message.as_str()),
+            (ErrorKind::Busy, "cargo is using /t/debug")
+        );
+        assert_eq!(ErrorKind::BadRequest.to_string(), "bad request");
+    }
 }

@@ -1,5 +1,5 @@
-//! Cargo warm snapshots in the daemon (`RustWarmSave`, `ListRustArtifacts`,
-//! `RustWarmRestore`; see `crate::cargo_warm` for why they exist). The
+//! Cargo warm snapshots in the daemon ([`RustWarmRequest`] save, list and
+//! restore; see `crate::cargo_warm` for why they exist). The
 //! daemon owns the store, so it alone hashes files into blobs, writes the
 //! snapshot record (one [`RecordKind::Snapshot`](crate::storage::RecordKind)
 //! per scope, evicted like any record) and materializes blobs back into a
@@ -13,7 +13,7 @@ mod snapshot;
 
 use super::state::DaemonState;
 use crate::cargo_warm::WarmPathError;
-use crate::ipc::{Request, Response};
+use crate::ipc::{ErrorKind, Response, RustWarmRequest};
 use crate::storage::{RecordKey, StoreError};
 use fs4::fs_std::FileExt;
 use std::collections::BTreeSet;
@@ -72,6 +72,20 @@ pub enum RustWarmError {
 }
 
 impl RustWarmError {
+    /// The protocol error kind of this failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RustWarmError::Path(_)
+            | RustWarmError::NotAbsolute(_)
+            | RustWarmError::OtherTargetDir { .. } => ErrorKind::BadRequest,
+            RustWarmError::Io { .. } => ErrorKind::Io,
+            RustWarmError::Store(_) => ErrorKind::Store,
+            RustWarmError::Busy(_) => ErrorKind::Busy,
+            RustWarmError::Encode(_) => ErrorKind::Internal,
+            RustWarmError::Group { source, .. } => source.kind(),
+        }
+    }
+
     /// An [`RustWarmError::Io`] on `path`.
     fn io(what: &str, path: &Path, source: io::Error) -> RustWarmError {
         RustWarmError::Io {
@@ -81,34 +95,32 @@ impl RustWarmError {
     }
 }
 
-/// Serve a warm request; `None` when `request` is not one. Runs on a
-/// blocking thread: saving hashes files and restoring copies them.
-pub fn handle(st: &DaemonState, request: &Request) -> Option<Response> {
+/// Serve a warm request. Runs on a blocking thread: saving hashes files
+/// and restoring copies them. A failure is a [`Response::Error`] of the
+/// error's [`RustWarmError::kind`].
+pub fn handle(st: &DaemonState, request: &RustWarmRequest) -> Response {
     let result = match request {
-        Request::RustWarmSave {
+        RustWarmRequest::Save {
             scope,
             target_dir,
             groups,
         } => save::save(st, &RecordKey(*scope), target_dir, groups).map(Response::RustWarmSaved),
-        Request::ListRustArtifacts { scope } => snapshot::load(&st.storage, &RecordKey(*scope))
+        RustWarmRequest::List { scope } => snapshot::load(&st.storage, &RecordKey(*scope))
             .map(|s| Response::RustArtifacts(s.map(|s| s.listing()))),
-        Request::RustWarmRestore { scope, target_dir } => {
+        RustWarmRequest::Restore { scope, target_dir } => {
             restore::restore(st, &RecordKey(*scope), target_dir).map(Response::RustWarmRestored)
         }
-        _ => return None,
     };
-    Some(match result {
+    match result {
         Ok(response) => {
             log_done(&response);
             response
         }
         Err(e) => {
             tracing::warn!("rust warm: {e}");
-            Response::Error {
-                message: e.to_string(),
-            }
+            Response::error(e.kind(), e.to_string())
         }
-    })
+    }
 }
 
 /// One daemon-log line per save or restore.
