@@ -1,7 +1,6 @@
 //! Admin commands: start, stop, status, stats, clear, config.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::Duration;
 
 const INT_KEYS: [&str; 12] = [

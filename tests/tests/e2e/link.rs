@@ -3,8 +3,7 @@
 //! linker flag; named non-cacheable reasons; the non-deterministic archive
 //! warning (stats only, never on stderr); CMake's `ar qc` + `ranlib` pair.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::os::unix::fs::PermissionsExt;
 
 /// Objects `a.o` (main) and `b.o` (helper), compiled without zccache.

@@ -2,8 +2,7 @@
 //! and their stats, the dead-man switch, the journal and `analyze`,
 //! `explain`, `release-handles`, and backpressure under a compile flood.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::Duration;
 
 const HDR: &str = "#define FOO 1\n";

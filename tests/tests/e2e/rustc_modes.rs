@@ -3,8 +3,7 @@
 //! (rendered and JSON diagnostics, exit code) until an input changes, and
 //! incremental compiles are passed through with a named reason.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 fn fixture() -> Option<Sandbox> {
     if missing(&["cargo", "rustc", "cc"]) {

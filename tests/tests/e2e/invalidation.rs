@@ -1,8 +1,7 @@
 //! Every key input, changed alone, gives a miss and an object equal to a
 //! fresh uncached compile.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::SystemTime;
 
 /// Compiles `args` with `compiler` through zccache expecting `outcome`, and

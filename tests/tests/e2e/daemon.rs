@@ -1,8 +1,7 @@
 //! The daemon's life cycle as seen from outside: on-demand start, detachment,
 //! idle timeout, ZCCACHE_DISABLE, and broken daemons or stale files.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixListener;

@@ -2,8 +2,7 @@
 //! (CMake's static and shared variants of one source) share one entry; the
 //! hit's depfile names the requested target and equals gcc's own.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 #[test]
 fn same_source_in_two_object_dirs_shares_an_entry() {

@@ -3,8 +3,7 @@
 //! part of the key, an `@argfile` works like its expansion, and the files
 //! named by `-C link-arg` (objects, `-l` libraries) key a linked crate.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 fn sandbox() -> Option<Sandbox> {
     if missing(&["rustc", "cc", "ar"]) {

@@ -1,8 +1,7 @@
 //! Never break a build: a killed daemon, an unusable cache dir and corrupt
 //! store files still give correct builds, exit codes and stderr.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

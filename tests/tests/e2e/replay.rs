@@ -1,8 +1,7 @@
 //! Warnings and errors come out with the same bytes and exit code, cached or
 //! not; failed compiles are never stored as successes.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const WARN_SRC: &str = "int f(int x) {\n  int unused = 3;\n  return x;\n}\n";
 const ERR_SRC: &str = "int f(int x) {\n  return x +;\n}\nint g(void) { return undeclared; }\n";

@@ -2,8 +2,7 @@
 //! (`EM_COMPILER_WRAPPER`), the emsdk hook, invalidation by `-s` settings,
 //! `EMCC_CFLAGS`, headers and the config file, and failure paths.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const FILES: [(&str, &str); 3] = [
     (

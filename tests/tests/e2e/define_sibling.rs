@@ -6,8 +6,7 @@
 //! served when a define is used, a header changed, or an option records the
 //! command line.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::path::Path;
 
 /// `-O2 [extra] -Iinc [-D...] -MD -MT <dir>/a.o -MF <dir>/a.o.d -o <dir>/a.o -c a.c`.

@@ -1,8 +1,7 @@
 //! Non-cacheable invocations run the real compiler unchanged and are counted
 //! under non_cacheable with their reason.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const MAIN: &str = "#include <stdio.h>\nint add(int, int);\nint main(void) { printf(\"sum=%d\\n\", add(2, 3)); return 0; }\n";
 const ADD: &str = "int add(int a, int b) { return a + b; }\n";

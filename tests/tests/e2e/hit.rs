@@ -1,8 +1,7 @@
 //! Warm builds are hits and produce the same bytes as uncached builds:
 //! objects, user depfiles, multi-file compiles, response files, masquerade.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const HDR: &str = "#ifndef SHARED_H\n#define SHARED_H\n#define SCALE 3\nint helper(int);\n#endif\n";
 

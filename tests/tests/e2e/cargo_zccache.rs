@@ -2,8 +2,7 @@
 //! bar), prints the end report, passes cargo's exit code through, explains
 //! `CARGO_INCREMENTAL=0` once, and `setup` writes `build.rustc-wrapper`.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::process::{Command, Output};
 
 fn cargo_zccache(sb: &Sandbox, args: &[&str]) -> Output {
