@@ -87,10 +87,7 @@ fn cc_routes_build_script_c_compiles_through_the_cache() {
     );
     assert_ok(&cargo_zccache(&sb, &["--cc", "build", "--offline"]), "cold");
     let cold = sb.stats();
-    assert!(
-        reason_count(&cold, "misses_by_reason", "first_compile") >= 3,
-        "{cold}"
-    );
+    assert!(cold.miss_reason("first_compile") >= 3, "{cold}");
     sb.cargo_bare(&["clean"]);
     let out = cargo_zccache(&sb, &["--cc", "build", "--offline"]);
     assert_ok(&out, "warm");

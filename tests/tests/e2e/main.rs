@@ -1,6 +1,7 @@
 //! zccache's end-to-end tests, as one test binary: each module drives the
 //! built `zccache` binary against real compilers and build systems for one
-//! area, and `harness` holds the shared sandbox.
+//! area, and `harness` holds the shared sandbox, the fluent [`harness::Test`]
+//! builder and the typed `zccache stats --json` view.
 
 mod harness;
 
