@@ -1,2 +1,3 @@
-//! End-to-end test crate for zccache. The tests themselves live in
-//! `tests/tests/*.rs`; shared helpers live in `tests/tests/common/`.
+//! End-to-end test crate for zccache. The tests are one test binary,
+//! `tests/e2e/main.rs`, with a module per area; the shared harness (sandbox,
+//! `Test` builder, typed stats) lives in `tests/e2e/harness/`.

@@ -1,8 +1,7 @@
 //! Never break a build: a killed daemon, an unusable cache dir and corrupt
 //! store files still give correct builds, exit codes and stderr.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -243,7 +242,7 @@ fn corrupt_blobs(damage: fn(&Path)) {
     assert_ok(&o, "bare");
     let mut z = vec!["gcc"];
     z.extend_from_slice(&args);
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     let blobs = files_under(&sb.cache.join("store").join("blobs"));
     assert!(
         !blobs.is_empty(),
@@ -252,7 +251,7 @@ fn corrupt_blobs(damage: fn(&Path)) {
     for b in &blobs {
         damage(b);
     }
-    for (round, outcome) in [(1, "miss"), (2, "hit")] {
+    for (round, outcome) in [(1, Outcome::Miss), (2, Outcome::Hit)] {
         sb.remove("a.o");
         sb.remove("a.d");
         sb.compile_expect(&z, outcome);

@@ -8,8 +8,7 @@
 //! dependencies come from a local repository (`file://`) with a private
 //! `CARGO_HOME`, so nothing touches the network.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::path::Path;
 use std::process::{Command, Output};
 

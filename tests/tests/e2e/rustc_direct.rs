@@ -3,8 +3,7 @@
 //! part of the key, an `@argfile` works like its expansion, and the files
 //! named by `-C link-arg` (objects, `-l` libraries) key a linked crate.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 fn sandbox() -> Option<Sandbox> {
     if missing(&["rustc", "cc", "ar"]) {
@@ -41,11 +40,11 @@ fn staticlib_hits_and_matches_bare() {
     sb.remove("out/libs-x.a");
     let mut z = vec!["rustc"];
     z.extend_from_slice(&args);
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_same(&sb.read("out/libs-x.a"), &bare, "staticlib (miss)");
     sb.remove("out/libs-x.a");
     sb.remove("out/s-x.d");
-    sb.compile_expect(&z, "hit");
+    sb.compile_expect(&z, Outcome::Hit);
     assert_same(&sb.read("out/libs-x.a"), &bare, "staticlib (hit)");
     assert!(sb.exists("out/s-x.d"));
 }
@@ -83,15 +82,15 @@ fn dylib_and_cdylib_hit_and_match_bare() {
         sb.remove(&so);
         let mut z = vec!["rustc"];
         z.extend_from_slice(&args);
-        sb.compile_expect(&z, "miss");
+        sb.compile_expect(&z, Outcome::Miss);
         sb.remove(&so);
-        sb.compile_expect(&z, "hit");
+        sb.compile_expect(&z, Outcome::Hit);
         assert_same(&sb.read(&so), &bare, &format!("{ty} (hit)"));
         sb.write(
             &src,
             "#[no_mangle]\npub extern \"C\" fn answer() -> u32 { 43 }\n",
         );
-        sb.compile_expect(&z, "miss");
+        sb.compile_expect(&z, Outcome::Miss);
     }
 }
 
@@ -118,7 +117,7 @@ fn rlib_without_dep_info_runs_uncached() {
     let before = sb.stats();
     sb.zcc_ok(&z);
     let after = sb.stats();
-    let n = |s: &serde_json::Value| reason_count(s, "non_cacheable_by_reason", "rustc_no_dep_info");
+    let n = |s: &Stats| s.nc_reason("rustc_no_dep_info");
     assert_eq!(n(&after) - n(&before), 1, "{after}");
     assert_same(&sb.read("out/libl.rlib"), &bare, "rlib run by the launcher");
 }
@@ -146,11 +145,7 @@ fn version_queries_are_answered_exactly() {
     let short = sb.zcc_ok(&["rustc", "-V"]);
     assert_eq!(text(&short.stdout), text(&sb.run("rustc", &["-V"]).stdout));
     let st = sb.stats();
-    assert_eq!(
-        reason_count(&st, "non_cacheable_by_reason", "rustc_informational"),
-        1,
-        "{st}"
-    );
+    assert_eq!(st.nc_reason("rustc_informational"), 1, "{st}");
 }
 
 /// cargo's target-info query (`rustc - --print=…` with stdin on
@@ -234,11 +229,11 @@ fn native_libraries_on_the_search_path_are_keyed() {
     std::fs::create_dir_all(sb.path("out")).unwrap();
     native_lib(&sb, 1);
     let z = ["rustc", "@args.txt", "r.rs"];
-    sb.compile_expect(&z, "miss");
-    sb.compile_expect(&z, "hit");
+    sb.compile_expect(&z, Outcome::Miss);
+    sb.compile_expect(&z, Outcome::Hit);
     native_lib(&sb, 2);
-    sb.compile_expect(&z, "miss");
-    sb.compile_expect(&z, "hit");
+    sb.compile_expect(&z, Outcome::Miss);
+    sb.compile_expect(&z, Outcome::Hit);
 }
 
 /// Writes `extra/extra.o` (defining `zc_marker = value`) and
@@ -286,23 +281,23 @@ fn files_named_by_link_args_are_keyed() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     link_arg_inputs(&sb, 1);
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_eq!(run_app().trim(), "1 10");
-    sb.compile_expect(&z, "hit");
+    sb.compile_expect(&z, Outcome::Hit);
     // A new object named by -C link-arg: the link must not be served stale.
     sb.write("extra/extra.c", "unsigned zc_marker = 2;\n");
     assert_ok(
         &sb.run("cc", &["-c", "extra/extra.c", "-o", "extra/extra.o"]),
         "cc",
     );
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_eq!(run_app().trim(), "2 10");
     // A new library found through the link args' -L/-l.
     link_arg_inputs(&sb, 3);
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_eq!(run_app().trim(), "3 30");
     let hit_bytes = {
-        sb.compile_expect(&z, "hit");
+        sb.compile_expect(&z, Outcome::Hit);
         sb.read("out/app")
     };
     assert_ok(&sb.run("rustc", &args), "bare rustc");
@@ -345,15 +340,15 @@ fn link_arg_libraries_on_library_path_are_keyed() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     link_arg_inputs(&sb, 1);
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_eq!(run_app().trim(), "1 10");
-    sb.compile_expect(&z, "hit");
+    sb.compile_expect(&z, Outcome::Hit);
     // Only the library changes; the object named by path stays.
     sb.write("extra/x.c", "unsigned zc_lib = 40;\n");
     assert_ok(&sb.run("cc", &["-c", "extra/x.c", "-o", "extra/x.o"]), "cc");
     sb.remove("extra/libzcx.a");
     assert_ok(&sb.run("ar", &["rcs", "extra/libzcx.a", "extra/x.o"]), "ar");
-    sb.compile_expect(&z, "miss");
+    sb.compile_expect(&z, Outcome::Miss);
     assert_eq!(run_app().trim(), "1 40");
 }
 
@@ -382,7 +377,6 @@ fn link_args_naming_extra_outputs_are_not_cached() {
     );
     let after = sb.stats();
     let label = "rustc_link_outputs";
-    let seen = reason_count(&after, "non_cacheable_by_reason", label)
-        - reason_count(&before, "non_cacheable_by_reason", label);
+    let seen = after.nc_reason(label) - before.nc_reason(label);
     assert_eq!(seen, 1, "expected one {label} refusal; stats {after}");
 }

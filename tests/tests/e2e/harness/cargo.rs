@@ -3,6 +3,7 @@
 //! build it through zccache as `RUSTC_WRAPPER`.
 
 use super::*;
+use std::process::{Command, Output};
 
 /// Files of the fixture workspace, relative to the sandbox work dir.
 pub const WORKSPACE: &[(&str, &str)] = &[

@@ -2,8 +2,7 @@
 //! (`EM_COMPILER_WRAPPER`), the emsdk hook, invalidation by `-s` settings,
 //! `EMCC_CFLAGS`, headers and the config file, and failure paths.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const FILES: [(&str, &str); 3] = [
     (
@@ -241,7 +240,7 @@ fn outer_mode_link_restores_js_and_wasm_that_run_under_node() {
     assert_ok(&second, "second link");
     let after = sb.stats();
     assert_eq!(
-        after["link_hits"].as_u64().unwrap() - before["link_hits"].as_u64().unwrap(),
+        after.link_hits - before.link_hits,
         1,
         "the second link must hit: {after}"
     );
@@ -260,7 +259,7 @@ fn outer_mode_link_restores_js_and_wasm_that_run_under_node() {
     assert_ok(&changed, "link with another -s setting");
     let last = sb.stats();
     assert_eq!(
-        last["link_hits"], after["link_hits"],
+        last.link_hits, after.link_hits,
         "a changed -s setting must miss: {last}"
     );
 }
@@ -293,8 +292,8 @@ fn emcmake_cmake_and_ninja_through_the_hook_rebuild_from_cache() {
     );
     let st = sb.stats();
     assert_eq!(
-        st["cache_hits"], 3,
+        st.cache_hits, 3,
         "warm rebuild: 2 compiles and 1 link from cache: {st}"
     );
-    assert_eq!(st["link_hits"], 1, "{st}");
+    assert_eq!(st.link_hits, 1, "{st}");
 }

@@ -3,8 +3,7 @@
 //! (rendered and JSON diagnostics, exit code) until an input changes, and
 //! incremental compiles are passed through with a named reason.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 fn fixture() -> Option<Sandbox> {
     if missing(&["cargo", "rustc", "cc"]) {
@@ -81,10 +80,7 @@ fn incremental_compiles_are_not_cached() {
     sb.set_env("CARGO_INCREMENTAL", "1");
     sb.cargo_ok(&["build"]);
     let stats = sb.stats();
-    assert!(
-        reason_count(&stats, "non_cacheable_by_reason", "rustc_incremental") >= 3,
-        "{stats}"
-    );
+    assert!(stats.nc_reason("rustc_incremental") >= 3, "{stats}");
     assert_eq!(sb.run_app("debug"), APP_OUTPUT);
 }
 

@@ -1,8 +1,10 @@
 //! Warm builds are hits and produce the same bytes as uncached builds:
 //! objects, user depfiles, multi-file compiles, response files, masquerade.
 
-mod common;
-use common::*;
+use crate::harness::*;
+
+const CPP_SRC: &str = "#include <vector>\n#include <string>\n\
+    int n(){ std::vector<std::string> v{\"a\",\"b\"}; return (int)v.size(); }\n";
 
 const HDR: &str = "#ifndef SHARED_H\n#define SHARED_H\n#define SCALE 3\nint helper(int);\n#endif\n";
 
@@ -30,26 +32,15 @@ fn hits_for(compiler: &str) {
     sb.start();
     for name in ["a", "b", "c"] {
         let (src, obj) = (format!("{name}.c"), format!("{name}.o"));
-        let args = ["-O2", "-Iinc", "-c", src.as_str(), "-o", obj.as_str()];
-        let bare = sb.bare_obj(compiler, &args, &obj);
-        let mut zargs = vec![compiler];
-        zargs.extend_from_slice(&args);
-        sb.compile_expect(&zargs, "miss");
-        assert_same(&sb.read(&obj), &bare, &format!("{compiler} {obj} (miss)"));
-        sb.remove(&obj);
-        sb.compile_expect(&zargs, "hit");
-        assert_same(&sb.read(&obj), &bare, &format!("{compiler} {obj} (hit)"));
+        let z = [compiler, "-O2", "-Iinc", "-c", &src, "-o", &obj];
+        for outcome in [Outcome::Miss, Outcome::Hit] {
+            sb.test().zcc(z).expect(outcome).same_as_bare(&obj).run();
+        }
     }
     let st = sb.stats();
-    assert_eq!(Counters::from_json(&st).hits, 3, "stats: {st}");
-    assert!(
-        st["entries"].as_u64().unwrap() >= 1,
-        "entries after 3 misses: {st}"
-    );
-    assert!(
-        st["bytes"].as_u64().unwrap() > 0,
-        "bytes after 3 misses: {st}"
-    );
+    assert_eq!(st.counters().hits, 3, "stats: {st}");
+    assert!(st.entries >= 1, "entries after 3 misses: {st}");
+    assert!(st.bytes > 0, "bytes after 3 misses: {st}");
 }
 
 #[test]
@@ -68,20 +59,17 @@ fn gxx_and_clangxx_cpp_hits() {
         if missing(&[cxx]) {
             return;
         }
-        let sb = Sandbox::new();
-        sb.write(
-            "v.cpp",
-            "#include <vector>\n#include <string>\nint n(){ std::vector<std::string> v{\"a\",\"b\"}; return (int)v.size(); }\n",
-        );
-        sb.start();
-        let args = ["-std=c++17", "-O1", "-c", "v.cpp", "-o", "v.o"];
-        let bare = sb.bare_obj(cxx, &args, "v.o");
-        let mut z = vec![cxx];
-        z.extend_from_slice(&args);
-        sb.compile_expect(&z, "miss");
-        sb.remove("v.o");
-        sb.compile_expect(&z, "hit");
-        assert_same(&sb.read("v.o"), &bare, &format!("{cxx} v.o (hit)"));
+        let z = [cxx, "-std=c++17", "-O1", "-c", "v.cpp", "-o", "v.o"];
+        Test::new()
+            .file("v.cpp", CPP_SRC)
+            .zcc(z)
+            .expect(Outcome::Miss)
+            .run()
+            .then()
+            .zcc(z)
+            .expect(Outcome::Hit)
+            .same_as_bare("v.o")
+            .run();
     }
 }
 
@@ -96,19 +84,11 @@ fn depfile_case(compiler: &str, flags: &[&str], obj: &str, dep: &str) {
         "#include \"shared.h\"\n#include <stdlib.h>\nint a(int x) { return abs(x) * SCALE; }\n",
     );
     sb.start();
-    let mut args = vec!["-Iinc", "-c", "a.c", "-o", obj];
-    args.extend_from_slice(flags);
-    let (o, bare) = sb.bare(compiler, &args, &[obj, dep]);
-    assert_ok(&o, "bare compile");
-    let mut z = vec![compiler];
-    z.extend_from_slice(&args);
-    for outcome in ["miss", "hit"] {
-        sb.remove(obj);
-        sb.remove(dep);
-        sb.compile_expect(&z, outcome);
-        let what = format!("{compiler} {flags:?} ({outcome})");
-        assert_same(&sb.read(obj), &bare[0], &format!("object, {what}"));
-        assert_same(&sb.read(dep), &bare[1], &format!("depfile {dep}, {what}"));
+    let mut z = vec![compiler, "-Iinc", "-c", "a.c", "-o", obj];
+    z.extend_from_slice(flags);
+    for outcome in [Outcome::Miss, Outcome::Hit] {
+        let step = sb.test().zcc(&z).expect(outcome);
+        step.same_as_bare(obj).same_as_bare(dep).run();
     }
 }
 
@@ -177,19 +157,13 @@ fn depfile_names_this_builds_target() {
         "#include \"shared.h\"\nint a(int x) { return x * SCALE; }\n",
     );
     sb.start();
-    let first = ["-Iinc", "-MMD", "-c", "a.c", "-o", "one/a.o"];
-    let second = ["-Iinc", "-MMD", "-c", "a.c", "-o", "two/a.o"];
+    let first = ["gcc", "-Iinc", "-MMD", "-c", "a.c", "-o", "one/a.o"];
+    let second = ["gcc", "-Iinc", "-MMD", "-c", "a.c", "-o", "two/a.o"];
     sb.write("one/.keep", "");
     sb.write("two/.keep", "");
-    let (_, bare) = sb.bare("gcc", &second, &["two/a.o", "two/a.d"]);
-    let mut z = vec!["gcc"];
-    z.extend_from_slice(&first);
-    sb.zcc_ok(&z);
-    let mut z = vec!["gcc"];
-    z.extend_from_slice(&second);
-    sb.zcc_ok(&z);
-    assert_same(&sb.read("two/a.o"), &bare[0], "two/a.o");
-    assert_same(&sb.read("two/a.d"), &bare[1], "two/a.d");
+    sb.zcc_ok(&first);
+    let step = sb.test().zcc(second).success();
+    step.same_as_bare("two/a.o").same_as_bare("two/a.d").run();
 }
 
 #[test]
@@ -245,19 +219,21 @@ fn response_files_nested_hit() {
     sb.write("inner.rsp", "-O2 -DEXTRA=5\n-Iinc\n");
     sb.write("outer.rsp", "-c a.c @inner.rsp\n-o \"a out.o\"\n");
     sb.start();
-    let bare = sb.bare_obj("gcc", &["@outer.rsp"], "a out.o");
-    sb.compile_expect(&["gcc", "@outer.rsp"], "miss");
-    assert_same(&sb.read("a out.o"), &bare, "rsp object (miss)");
-    sb.remove("a out.o");
-    sb.compile_expect(&["gcc", "@outer.rsp"], "hit");
-    assert_same(&sb.read("a out.o"), &bare, "rsp object (hit)");
+    let z = ["gcc", "@outer.rsp"];
+    let step = |outcome| {
+        sb.test()
+            .zcc(z)
+            .expect(outcome)
+            .same_as_bare("a out.o")
+            .run()
+    };
+    let bare = step(Outcome::Miss).bare_files.remove(0);
+    step(Outcome::Hit);
 
     // Changing a flag inside the nested rsp changes the key.
     sb.write("inner.rsp", "-O0 -DEXTRA=5\n-Iinc\n");
-    let bare0 = sb.bare_obj("gcc", &["@outer.rsp"], "a out.o");
+    let bare0 = step(Outcome::Miss).bare_files.remove(0);
     assert_ne!(bare0, bare, "fixture: -O0 and -O2 objects should differ");
-    sb.compile_expect(&["gcc", "@outer.rsp"], "miss");
-    assert_same(&sb.read("a out.o"), &bare0, "rsp object after nested edit");
 }
 
 #[test]

@@ -2,8 +2,7 @@
 //! (CMake's static and shared variants of one source) share one entry; the
 //! hit's depfile names the requested target and equals gcc's own.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 #[test]
 fn same_source_in_two_object_dirs_shares_an_entry() {
@@ -42,8 +41,8 @@ fn same_source_in_two_object_dirs_shares_an_entry() {
     sb.start();
     let st = args("st");
     let st_ref: Vec<&str> = st.iter().map(String::as_str).collect();
-    sb.compile_expect(&st_ref, "miss");
-    sb.compile_expect(&sh_ref, "hit");
+    sb.compile_expect(&st_ref, Outcome::Miss);
+    sb.compile_expect(&sh_ref, Outcome::Hit);
     assert_same(&sb.read("sh/a.c.o"), &bare[0], "object");
     assert_same(&sb.read("sh/a.c.o.d"), &bare[1], "depfile names sh/a.c.o");
     // A target make would need quoted keeps its own entry.
@@ -51,5 +50,5 @@ fn same_source_in_two_object_dirs_shares_an_entry() {
         "gcc", "-O2", "-fPIC", "-Iinc", "-MD", "-MT", "st/a$x.o", "-MF", "st/odd.d", "-o",
         "st/odd.o", "-c", "a.c",
     ];
-    sb.compile_expect(&odd, "miss");
+    sb.compile_expect(&odd, Outcome::Miss);
 }

@@ -4,8 +4,7 @@
 //! change misses exactly the affected crates, check and build coexist, and
 //! compile errors replay.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::process::Command;
 
 /// Units the fixture compiles in a `cargo build`: util's build script,

@@ -1,24 +1,17 @@
 //! Every key input, changed alone, gives a miss and an object equal to a
 //! fresh uncached compile.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::SystemTime;
 
-/// Compiles `args` with `compiler` through zccache expecting `outcome`, and
-/// checks `obj` equals a bare compile of the same command made just before.
-fn check(sb: &Sandbox, compiler: &str, args: &[&str], obj: &str, outcome: &str) -> Vec<u8> {
-    let bare = sb.bare_obj(compiler, args, obj);
-    let mut z = vec![compiler];
-    z.extend_from_slice(args);
-    sb.compile_expect(&z, outcome);
-    assert_same(
-        &sb.read(obj),
-        &bare,
-        &format!("{obj} after {outcome} of {z:?}"),
-    );
+/// Compiles `args` with `compiler` through zccache expecting `outcome`,
+/// checks `obj` equals a bare compile of the same command made just before,
+/// removes it, and returns the bare bytes.
+fn check(sb: &Sandbox, compiler: &str, args: &[&str], obj: &str, outcome: Outcome) -> Vec<u8> {
+    let z = std::iter::once(compiler).chain(args.iter().copied());
+    let mut ran = sb.test().zcc(z).expect(outcome).same_as_bare(obj).run();
     sb.remove(obj);
-    bare
+    ran.bare_files.remove(0)
 }
 
 fn setup(files: &[(&str, &str)]) -> Option<Sandbox> {
@@ -40,12 +33,12 @@ fn header_edit_misses() {
     let Some(sb) = setup(&[("include/foo.h", "#define FOO 1\n"), ("a.c", USES_FOO)]) else {
         return;
     };
-    let one = check(&sb, "gcc", &ARGS, "a.o", "miss");
-    check(&sb, "gcc", &ARGS, "a.o", "hit");
+    let one = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Hit);
     sb.write("include/foo.h", "#define FOO 1234567\n");
-    let two = check(&sb, "gcc", &ARGS, "a.o", "miss");
+    let two = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
     assert_ne!(one, two, "fixture: header value must change the object");
-    check(&sb, "gcc", &ARGS, "a.o", "hit");
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Hit);
 }
 
 #[test]
@@ -53,8 +46,8 @@ fn header_edit_keeping_size_and_mtime_misses() {
     let Some(sb) = setup(&[("include/foo.h", "#define FOO 1\n"), ("a.c", USES_FOO)]) else {
         return;
     };
-    let one = check(&sb, "gcc", &ARGS, "a.o", "miss");
-    check(&sb, "gcc", &ARGS, "a.o", "hit");
+    let one = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Hit);
     let h = sb.path("include/foo.h");
     let mtime: SystemTime = std::fs::metadata(&h).unwrap().modified().unwrap();
     std::fs::write(&h, "#define FOO 7\n").unwrap();
@@ -67,7 +60,7 @@ fn header_edit_keeping_size_and_mtime_misses() {
         (14, mtime),
         "fixture: size/mtime kept"
     );
-    let two = check(&sb, "gcc", &ARGS, "a.o", "miss");
+    let two = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
     assert_ne!(one, two, "fixture: header value must change the object");
 }
 
@@ -76,7 +69,7 @@ fn source_edit_keeping_size_and_mtime_misses() {
     let Some(sb) = setup(&[("a.c", "int v(void) { return 1; }\n")]) else {
         return;
     };
-    check(&sb, "gcc", &ARGS, "a.o", "miss");
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
     let p = sb.path("a.c");
     let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
     std::fs::write(&p, "int v(void) { return 9; }\n").unwrap();
@@ -86,7 +79,7 @@ fn source_edit_keeping_size_and_mtime_misses() {
         .unwrap()
         .set_modified(mtime)
         .unwrap();
-    check(&sb, "gcc", &ARGS, "a.o", "miss");
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
 }
 
 #[test]
@@ -97,9 +90,9 @@ fn define_flag_misses() {
     };
     let a1 = ["-DVAL=1", "-c", "a.c", "-o", "a.o"];
     let a2 = ["-DVAL=2", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &a1, "a.o", "miss");
-    check(&sb, "gcc", &a2, "a.o", "miss");
-    check(&sb, "gcc", &a1, "a.o", "hit");
+    check(&sb, "gcc", &a1, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &a2, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &a1, "a.o", Outcome::Hit);
     // -U after -D changes the meaning too.
     sb.write(
         "a.c",
@@ -110,14 +103,14 @@ fn define_flag_misses() {
         "gcc",
         &["-DVAL=3", "-c", "a.c", "-o", "a.o"],
         "a.o",
-        "miss",
+        Outcome::Miss,
     );
     check(
         &sb,
         "gcc",
         &["-DVAL=3", "-UVAL", "-c", "a.c", "-o", "a.o"],
         "a.o",
-        "miss",
+        Outcome::Miss,
     );
 }
 
@@ -132,17 +125,23 @@ fn optimisation_flag_misses() {
         "gcc",
         &["-O0", "-c", "a.c", "-o", "a.o"],
         "a.o",
-        "miss",
+        Outcome::Miss,
     );
     let o2 = check(
         &sb,
         "gcc",
         &["-O2", "-c", "a.c", "-o", "a.o"],
         "a.o",
-        "miss",
+        Outcome::Miss,
     );
     assert_ne!(o0, o2, "fixture: -O0 and -O2 must differ");
-    check(&sb, "gcc", &["-O0", "-c", "a.c", "-o", "a.o"], "a.o", "hit");
+    check(
+        &sb,
+        "gcc",
+        &["-O0", "-c", "a.c", "-o", "a.o"],
+        "a.o",
+        Outcome::Hit,
+    );
 }
 
 #[test]
@@ -152,13 +151,13 @@ fn compiler_change_misses() {
         return;
     };
     let args = ["-O2", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "clang", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
-    check(&sb, "clang", &args, "a.o", "hit");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "clang", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
+    check(&sb, "clang", &args, "a.o", Outcome::Hit);
     if which("g++").is_some() {
         // g++ compiles a .c file as C++: a different object.
-        check(&sb, "g++", &args, "a.o", "miss");
+        check(&sb, "g++", &args, "a.o", Outcome::Miss);
     }
 }
 
@@ -169,7 +168,7 @@ fn compiler_binary_behind_same_name_misses() {
         return;
     };
     let args = ["-O2", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
     let bindir = sb.root.join("otherbin");
     std::fs::create_dir_all(&bindir).unwrap();
     std::os::unix::fs::symlink(which("clang").unwrap(), bindir.join("gcc")).unwrap();
@@ -181,8 +180,9 @@ fn compiler_binary_behind_same_name_misses() {
     sb.set_env("PATH", &path);
     // `gcc` now resolves to clang: the object must be clang's.
     let bare = sb.bare_obj(bindir.join("gcc").to_str().unwrap(), &args, "a.o");
-    sb.compile_expect(&["gcc", "-O2", "-c", "a.c", "-o", "a.o"], "miss");
-    assert_same(&sb.read("a.o"), &bare, "object from the other `gcc`");
+    let z = ["gcc", "-O2", "-c", "a.c", "-o", "a.o"];
+    let step = sb.test().zcc(z).expect(Outcome::Miss);
+    step.same_as("a.o", &bare).run();
 }
 
 fn include_path_env(var: &str) {
@@ -195,10 +195,10 @@ fn include_path_env(var: &str) {
     };
     let args = ["-c", "a.c", "-o", "a.o"];
     sb.set_env(var, sb.path("one"));
-    let one = check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
+    let one = check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
     sb.set_env(var, sb.path("two"));
-    let two = check(&sb, "gcc", &args, "a.o", "miss");
+    let two = check(&sb, "gcc", &args, "a.o", Outcome::Miss);
     assert_ne!(one, two, "fixture: {var} must select the header");
 }
 
@@ -219,10 +219,10 @@ fn source_date_epoch_env_misses() {
     };
     let args = ["-c", "a.c", "-o", "a.o"];
     sb.set_env("SOURCE_DATE_EPOCH", "1000000000");
-    check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
     sb.set_env("SOURCE_DATE_EPOCH", "1700000000");
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
 }
 
 fn time_macro_not_cached(files: &[(&str, &str)], sde: Option<&str>) {
@@ -234,18 +234,17 @@ fn time_macro_not_cached(files: &[(&str, &str)], sde: Option<&str>) {
     for _ in 0..2 {
         // With SOURCE_DATE_EPOCH fixed the output is deterministic: compare it.
         let bare = sde.map(|_| sb.bare_obj("gcc", &z[1..], "a.o"));
-        let c0 = sb.counters();
         let s0 = sb.stats();
         sb.zcc_ok(&z);
-        let c1 = sb.counters();
         let s1 = sb.stats();
+        let (c0, c1) = (s0.counters(), s1.counters());
         assert_eq!(c1.hits, c0.hits, "a time-macro source must never hit: {s1}");
         assert_eq!(
             c1.non_cacheable,
             c0.non_cacheable + 1,
             "non_cacheable: {s1}"
         );
-        let r = |s| reason_count(s, "non_cacheable_by_reason", "time_macro");
+        let r = |s: &Stats| s.nc_reason("time_macro");
         assert_eq!(r(&s1), r(&s0) + 1, "reason time_macro: {s1}");
         if let Some(b) = bare {
             assert_same(&sb.read("a.o"), &b, "time-macro object");
@@ -301,13 +300,13 @@ fn header_shadowed_in_source_dir_misses() {
     let Some(sb) = setup(&[("include/foo.h", "#define FOO 1\n"), ("a.c", USES_FOO)]) else {
         return;
     };
-    let one = check(&sb, "gcc", &ARGS, "a.o", "miss");
-    check(&sb, "gcc", &ARGS, "a.o", "hit");
+    let one = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Hit);
     // Quote includes search the including file's dir before -I dirs.
     sb.write("foo.h", "#define FOO 2222\n");
-    let two = check(&sb, "gcc", &ARGS, "a.o", "miss");
+    let two = check(&sb, "gcc", &ARGS, "a.o", Outcome::Miss);
     assert_ne!(one, two, "fixture: shadowing header must change the object");
-    check(&sb, "gcc", &ARGS, "a.o", "hit");
+    check(&sb, "gcc", &ARGS, "a.o", Outcome::Hit);
 }
 
 #[test]
@@ -316,10 +315,10 @@ fn header_shadowed_in_source_subdir_misses() {
         return;
     };
     let args = ["-Iinclude", "-c", "sub/a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
     sb.write("sub/foo.h", "#define FOO 31337\n");
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
 }
 
 #[test]
@@ -330,10 +329,10 @@ fn header_shadowed_by_earlier_include_dir_misses() {
     };
     std::fs::create_dir_all(sb.path("early")).unwrap();
     let args = ["-Iearly", "-Ilate", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
     sb.write("early/foo.h", "#define FOO 4444\n");
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
 }
 
 #[test]
@@ -343,10 +342,10 @@ fn header_shadowed_via_iquote_misses() {
     };
     std::fs::create_dir_all(sb.path("q")).unwrap();
     let args = ["-iquote", "q", "-Ilate", "-c", "sub/a.c", "-o", "a.o"];
-    check(&sb, "clang", &args, "a.o", "miss");
-    check(&sb, "clang", &args, "a.o", "hit");
+    check(&sb, "clang", &args, "a.o", Outcome::Miss);
+    check(&sb, "clang", &args, "a.o", Outcome::Hit);
     sb.write("q/foo.h", "#define FOO 5555\n");
-    check(&sb, "clang", &args, "a.o", "miss");
+    check(&sb, "clang", &args, "a.o", Outcome::Miss);
 }
 
 /// A nested include resolved relative to its including header's dir.
@@ -360,10 +359,10 @@ fn nested_header_shadowed_next_to_header_misses() {
         return;
     };
     let args = ["-Iinclude", "-Ideep", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
-    check(&sb, "gcc", &args, "a.o", "hit");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
+    check(&sb, "gcc", &args, "a.o", Outcome::Hit);
     sb.write("include/inner.h", "#define FOO 6666\n");
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
 }
 
 #[test]
@@ -377,9 +376,9 @@ fn removed_header_falls_back_to_later_dir() {
         return;
     };
     let args = ["-Iearly", "-Ilate", "-c", "a.c", "-o", "a.o"];
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
     std::fs::remove_file(sb.path("early/foo.h")).unwrap();
-    check(&sb, "gcc", &args, "a.o", "miss");
+    check(&sb, "gcc", &args, "a.o", Outcome::Miss);
 }
 
 /// With -g the object embeds the cwd (DW_AT_comp_dir): the same relative
@@ -398,12 +397,13 @@ fn debug_info_cwd_is_respected() {
         z.extend_from_slice(&args);
         for d in ["d1", "d2"] {
             let dir = sb.path(d);
-            let (o, bare) = sb.bare_in(&dir, cc, &args, &["a.o"]);
-            assert_ok(&o, "bare -g compile");
-            let out = sb.zcc_in(&dir, &z);
-            assert_ok(&out, "zccache -g compile");
+            sb.test()
+                .zcc(&z)
+                .cwd(&dir)
+                .success()
+                .same_as_bare("a.o")
+                .run();
             let got = std::fs::read(dir.join("a.o")).unwrap();
-            assert_same(&got, &bare[0], &format!("{cc} -g object in {d}"));
             let needle = dir.to_string_lossy().into_owned();
             assert!(
                 got.windows(needle.len()).any(|w| w == needle.as_bytes()),

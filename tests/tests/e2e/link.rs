@@ -3,8 +3,7 @@
 //! linker flag; named non-cacheable reasons; the non-deterministic archive
 //! warning (stats only, never on stderr); CMake's `ar qc` + `ranlib` pair.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::os::unix::fs::PermissionsExt;
 
 /// Objects `a.o` (main) and `b.o` (helper), compiled without zccache.
@@ -24,7 +23,7 @@ fn objects(sb: &Sandbox, scale: i32) {
 }
 
 /// `zccache <args>` expecting one hit or one miss, and success.
-fn expect(sb: &Sandbox, args: &[&str], outcome: &str) {
+fn expect(sb: &Sandbox, args: &[&str], outcome: Outcome) {
     sb.compile_expect(args, outcome);
 }
 
@@ -51,15 +50,15 @@ fn driver_link_is_cached_byte_identical_with_siblings() {
     let (_, bare) = sb.bare("gcc", &LINK[1..], &["app", "app.map"]);
     sb.start();
     sb.remove("lib/libb.a");
-    expect(&sb, &["ar", "rcsD", "lib/libb.a", "b.o"], "miss");
+    expect(&sb, &["ar", "rcsD", "lib/libb.a", "b.o"], Outcome::Miss);
     sb.remove("lib/libb.a");
-    expect(&sb, &["ar", "rcsD", "lib/libb.a", "b.o"], "hit");
+    expect(&sb, &["ar", "rcsD", "lib/libb.a", "b.o"], Outcome::Hit);
     assert_same(&sb.read("lib/libb.a"), &bare_ar, "archive (hit)");
-    expect(&sb, LINK, "miss");
+    expect(&sb, LINK, Outcome::Miss);
     assert_same(&sb.read("app"), &bare[0], "app (miss)");
     sb.remove("app");
     sb.remove("app.map");
-    expect(&sb, LINK, "hit");
+    expect(&sb, LINK, Outcome::Hit);
     assert_same(&sb.read("app"), &bare[0], "app (hit)");
     assert_same(&sb.read("app.map"), &bare[1], "app.map sibling (hit)");
     let mode = std::fs::metadata(sb.path("app"))
@@ -81,30 +80,30 @@ fn link_misses_when_an_input_library_or_flag_changes() {
     std::fs::create_dir_all(sb.path("lib")).unwrap();
     assert_ok(&sb.run("ar", &["rcsD", "lib/libb.a", "b.o"]), "ar");
     sb.start();
-    expect(&sb, LINK, "miss");
-    expect(&sb, LINK, "hit");
+    expect(&sb, LINK, Outcome::Miss);
+    expect(&sb, LINK, Outcome::Hit);
     // A changed library found through -L.
     objects(&sb, 5);
     assert_ok(&sb.run("ar", &["rcsD", "lib/libb.a", "b.o"]), "ar");
-    expect(&sb, LINK, "miss");
-    expect(&sb, LINK, "hit");
+    expect(&sb, LINK, Outcome::Miss);
+    expect(&sb, LINK, Outcome::Hit);
     // A changed input object.
     sb.write(
         "a.c",
         "int helper(int);\nint main(void) { return helper(2) - 10; }\n",
     );
     assert_ok(&sb.run("gcc", &["-O2", "-c", "a.c", "-o", "a.o"]), "gcc -c");
-    expect(&sb, LINK, "miss");
+    expect(&sb, LINK, Outcome::Miss);
     // A changed linker flag.
     let mut flagged = LINK.to_vec();
     flagged.push("-Wl,-O1");
-    expect(&sb, &flagged, "miss");
-    expect(&sb, LINK, "hit");
+    expect(&sb, &flagged, Outcome::Miss);
+    expect(&sb, LINK, Outcome::Hit);
     // A library appearing earlier on the search path shadows the old one.
     std::fs::create_dir_all(sb.path("lib0")).unwrap();
     std::fs::copy(sb.path("lib/libb.a"), sb.path("lib0/libb.a")).unwrap();
     let mut shadowed = vec!["gcc", "a.o", "-o", "app", "-Llib0", "-Llib", "-lb"];
-    expect(&sb, &shadowed, "miss");
+    expect(&sb, &shadowed, Outcome::Miss);
     sb.write("lib0/libb.a", "!<arch>\n");
     shadowed.push("-Wl,-O1");
     let out = sb.zcc(&shadowed);
@@ -142,9 +141,9 @@ fn shared_library_and_direct_ld_are_cached() {
         (&so[..], "libs.so", &bare_so[0]),
         (&ld[..], "ab.o", &bare_ld[0]),
     ] {
-        expect(&sb, args, "miss");
+        expect(&sb, args, Outcome::Miss);
         sb.remove(out);
-        expect(&sb, args, "hit");
+        expect(&sb, args, Outcome::Hit);
         assert_same(&sb.read(out), bare, out);
     }
 }
@@ -165,24 +164,13 @@ fn unreproducible_links_are_non_cacheable_with_a_reason() {
         assert_ok(&out, extra);
         assert!(sb.exists("app"));
         let st = sb.stats();
-        assert_eq!(
-            reason_count(&st, "non_cacheable_by_reason", reason),
-            1,
-            "{st}"
-        );
+        assert_eq!(st.nc_reason(reason), 1, "{st}");
     }
     sb.write("one.c", "int main(void) { return 0; }\n");
     assert_ok(&sb.zcc(&["gcc", "one.c", "-o", "one"]), "compile and link");
     let st = sb.stats();
-    assert_eq!(
-        reason_count(&st, "non_cacheable_by_reason", "compile_and_link"),
-        1,
-        "{st}"
-    );
-    assert_eq!(
-        Counters::from_json(&st).hits + Counters::from_json(&st).misses,
-        0
-    );
+    assert_eq!(st.nc_reason("compile_and_link"), 1, "{st}");
+    assert_eq!(st.counters().hits + st.counters().misses, 0);
 }
 
 #[test]
@@ -197,15 +185,11 @@ fn nondeterministic_archive_warns_in_stats_only() {
     assert!(out.stderr.is_empty(), "stderr: {}", text(&out.stderr));
     sb.zcc_ok(&["ar", "rcs", "liby.a", "b.o"]);
     let st = sb.stats();
-    assert_eq!(
-        reason_count(&st, "warnings_by_reason", "ar_nondeterministic"),
-        1,
-        "{st}"
-    );
+    assert_eq!(st.warning_reason("ar_nondeterministic"), 1, "{st}");
     // Appending to an existing archive keys on its previous content.
     sb.remove("libx.a");
-    sb.compile_expect(&["ar", "rcs", "libx.a", "a.o"], "hit");
-    sb.compile_expect(&["ar", "q", "libx.a", "b.o"], "miss");
+    sb.compile_expect(&["ar", "rcs", "libx.a", "a.o"], Outcome::Hit);
+    sb.compile_expect(&["ar", "q", "libx.a", "b.o"], Outcome::Miss);
     let listing = sb.run("ar", &["t", "libx.a"]);
     assert_eq!(text(&listing.stdout), "a.o\nb.o\n");
 }
@@ -224,7 +208,7 @@ fn cmake_style_ar_qc_then_ranlib_is_cached() {
     assert_ok(&sb.run("ranlib", &["bare.a"]), "bare ranlib");
     let bare = sb.read("bare.a");
     sb.start();
-    for outcome in ["miss", "hit"] {
+    for outcome in [Outcome::Miss, Outcome::Hit] {
         sb.remove("libx.a");
         expect(&sb, &["ar", "qc", "libx.a", "a.o", "b.o"], outcome);
         expect(&sb, &["ranlib", "libx.a"], outcome);
@@ -237,8 +221,8 @@ fn cmake_style_ar_qc_then_ranlib_is_cached() {
     // A different archive to index: ranlib must not replay the old index.
     objects(&sb, 5);
     sb.remove("libx.a");
-    expect(&sb, &["ar", "qc", "libx.a", "a.o", "b.o"], "miss");
-    expect(&sb, &["ranlib", "libx.a"], "miss");
+    expect(&sb, &["ar", "qc", "libx.a", "a.o", "b.o"], Outcome::Miss);
+    expect(&sb, &["ranlib", "libx.a"], Outcome::Miss);
     sb.remove("bare.a");
     assert_ok(&sb.run("ar", &["qc", "bare.a", "a.o", "b.o"]), "bare ar");
     assert_ok(&sb.run("ranlib", &["bare.a"]), "bare ranlib");
@@ -247,6 +231,6 @@ fn cmake_style_ar_qc_then_ranlib_is_cached() {
     let before = sb.stats();
     sb.zcc_ok(&["ranlib", "-t", "libx.a"]);
     let after = sb.stats();
-    let n = |s: &serde_json::Value| reason_count(s, "non_cacheable_by_reason", "ranlib_option");
+    let n = |s: &Stats| s.nc_reason("ranlib_option");
     assert_eq!(n(&after) - n(&before), 1, "{after}");
 }

@@ -1,7 +1,6 @@
 //! Concurrent builds into one cache, and the cold-start daemon race.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::fs::File;
 use std::path::Path;
 use std::process::Stdio;

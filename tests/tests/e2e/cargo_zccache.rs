@@ -2,8 +2,7 @@
 //! bar), prints the end report, passes cargo's exit code through, explains
 //! `CARGO_INCREMENTAL=0` once, and `setup` writes `build.rustc-wrapper`.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::process::{Command, Output};
 
 fn cargo_zccache(sb: &Sandbox, args: &[&str]) -> Output {
@@ -88,10 +87,7 @@ fn cc_routes_build_script_c_compiles_through_the_cache() {
     );
     assert_ok(&cargo_zccache(&sb, &["--cc", "build", "--offline"]), "cold");
     let cold = sb.stats();
-    assert!(
-        reason_count(&cold, "misses_by_reason", "first_compile") >= 3,
-        "{cold}"
-    );
+    assert!(cold.miss_reason("first_compile") >= 3, "{cold}");
     sb.cargo_bare(&["clean"]);
     let out = cargo_zccache(&sb, &["--cc", "build", "--offline"]);
     assert_ok(&out, "warm");

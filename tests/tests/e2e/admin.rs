@@ -1,7 +1,6 @@
 //! Admin commands: start, stop, status, stats, clear, config.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::Duration;
 
 const INT_KEYS: [&str; 12] = [
@@ -19,7 +18,8 @@ const INT_KEYS: [&str; 12] = [
     "max_size",
 ];
 
-fn check_json_keys(sb: &Sandbox, v: &serde_json::Value, what: &str) {
+/// The report's JSON shape: every key present with its type.
+fn check_json_keys(v: &serde_json::Value, what: &str) {
     for k in INT_KEYS {
         assert!(
             v.get(k).and_then(|x| x.as_u64()).is_some(),
@@ -40,28 +40,20 @@ fn check_json_keys(sb: &Sandbox, v: &serde_json::Value, what: &str) {
             "{what}: {k} values are integers: {v}"
         );
     }
+}
+
+/// The report's values for this sandbox's fresh daemon.
+fn check_report(sb: &Sandbox, st: &Stats, what: &str) {
     let cache = sb.cache.to_string_lossy();
-    assert_eq!(
-        v["cache_dir"].as_str(),
-        Some(cache.as_ref()),
-        "{what}: cache_dir"
-    );
+    assert_eq!(st.cache_dir, cache, "{what}: cache_dir");
     let sock = sb.cache.join("daemon.sock");
+    assert_eq!(st.socket, sock.to_string_lossy(), "{what}: socket");
     assert_eq!(
-        v["socket"].as_str(),
-        Some(sock.to_string_lossy().as_ref()),
-        "{what}: socket"
-    );
-    assert_eq!(
-        v["pid"].as_u64(),
+        Some(st.pid),
         sb.daemon_pid_file().map(u64::from),
         "{what}: pid vs daemon.pid"
     );
-    assert_eq!(
-        v["max_size"].as_u64(),
-        Some(10 << 30),
-        "{what}: default max_size is 10 GiB"
-    );
+    assert_eq!(st.max_size, 10 << 30, "{what}: default max_size is 10 GiB");
 }
 
 #[test]
@@ -101,16 +93,14 @@ fn start_status_stop() {
     );
 
     let out = sb.zcc_ok(&["status", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
-    check_json_keys(&sb, &v, "status --json");
-    assert_eq!(v["pid"].as_u64(), Some(pid as u64));
+    check_json_keys(&parse_json(&out.stdout, "status --json"), "status --json");
+    let v = Stats::parse(&out.stdout);
+    check_report(&sb, &v, "status --json");
+    assert_eq!(v.pid, pid as u64);
+    check_json_keys(&sb.stats_json(), "stats --json");
     let v = sb.stats();
-    check_json_keys(&sb, &v, "stats --json");
-    assert_eq!(
-        Counters::from_json(&v),
-        Counters::default(),
-        "fresh daemon counters"
-    );
+    check_report(&sb, &v, "stats --json");
+    assert_eq!(v.counters(), Counters::default(), "fresh daemon counters");
     // Human forms work too.
     assert!(
         !sb.zcc_ok(&["status"]).stdout.is_empty(),
@@ -153,34 +143,18 @@ fn stats_count_outcomes_and_reasons() {
     sb.zcc_ok(&["gcc", "main.c", "-o", "app"]);
     sb.zcc_ok(&["gcc", "-E", "a.c"]);
     let v = sb.stats();
-    let c = Counters::from_json(&v);
+    let c = v.counters();
     assert_eq!(
         (c.hits, c.misses, c.non_cacheable),
         (1, 2, 2),
         "counters: {v}"
     );
-    assert_eq!(
-        reason_count(&v, "misses_by_reason", "first_compile"),
-        1,
-        "{v}"
-    );
-    assert_eq!(
-        reason_count(&v, "misses_by_reason", "inputs_changed"),
-        1,
-        "{v}"
-    );
-    assert_eq!(
-        reason_count(&v, "non_cacheable_by_reason", "compile_and_link"),
-        1,
-        "{v}"
-    );
-    assert_eq!(
-        reason_count(&v, "non_cacheable_by_reason", "preprocess_only"),
-        1,
-        "{v}"
-    );
-    assert!(v["entries"].as_u64().unwrap() >= 2, "entries: {v}");
-    assert!(v["bytes"].as_u64().unwrap() > 0, "bytes: {v}");
+    assert_eq!(v.miss_reason("first_compile"), 1, "{v}");
+    assert_eq!(v.miss_reason("inputs_changed"), 1, "{v}");
+    assert_eq!(v.nc_reason("compile_and_link"), 1, "{v}");
+    assert_eq!(v.nc_reason("preprocess_only"), 1, "{v}");
+    assert!(v.entries >= 2, "entries: {v}");
+    assert!(v.bytes > 0, "bytes: {v}");
 }
 
 #[test]
@@ -193,23 +167,20 @@ fn clear_drops_every_entry() {
     sb.write("b.c", "int b(void) { return 2; }\n");
     sb.start();
     let bare = sb.bare_obj("gcc", &["-c", "a.c", "-o", "a.o"], "a.o");
-    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], "miss");
-    sb.compile_expect(&["gcc", "-c", "b.c", "-o", "b.o"], "miss");
+    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], Outcome::Miss);
+    sb.compile_expect(&["gcc", "-c", "b.c", "-o", "b.o"], Outcome::Miss);
     let v = sb.stats();
-    assert!(
-        v["entries"].as_u64().unwrap() >= 2,
-        "entries before clear: {v}"
-    );
+    assert!(v.entries >= 2, "entries before clear: {v}");
     let out = sb.zcc_ok(&["clear"]);
     assert!(!out.stdout.is_empty(), "clear should print what was freed");
     let v = sb.stats();
-    assert_eq!(v["entries"].as_u64(), Some(0), "entries after clear: {v}");
-    assert_eq!(v["bytes"].as_u64(), Some(0), "bytes after clear: {v}");
+    assert_eq!(v.entries, 0, "entries after clear: {v}");
+    assert_eq!(v.bytes, 0, "bytes after clear: {v}");
     sb.remove("a.o");
-    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], "miss");
+    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], Outcome::Miss);
     assert_same(&sb.read("a.o"), &bare, "object after clear");
     sb.remove("a.o");
-    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], "hit");
+    sb.compile_expect(&["gcc", "-c", "a.c", "-o", "a.o"], Outcome::Hit);
     assert_same(&sb.read("a.o"), &bare, "object after clear (hit)");
 }
 
@@ -266,11 +237,7 @@ fn config_reports_values_and_sources() {
 
     // And the daemon uses it.
     sb.start();
-    assert_eq!(
-        sb.stats()["max_size"].as_u64(),
-        Some(123 << 20),
-        "daemon max_size"
-    );
+    assert_eq!(sb.stats().max_size, 123 << 20, "daemon max_size");
 }
 
 #[test]

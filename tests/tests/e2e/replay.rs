@@ -1,52 +1,36 @@
 //! Warnings and errors come out with the same bytes and exit code, cached or
 //! not; failed compiles are never stored as successes.
 
-mod common;
-use common::*;
+use crate::harness::*;
 
 const WARN_SRC: &str = "int f(int x) {\n  int unused = 3;\n  return x;\n}\n";
+const PRINTF_SRC: &str =
+    "#include \"w.h\"\n#include <stdio.h>\nvoid p(long v) { printf(\"%d\\n\", v); }\n";
 const ERR_SRC: &str = "int f(int x) {\n  return x +;\n}\nint g(void) { return undeclared; }\n";
 
 fn warning_replayed(cc: &str) {
     if missing(&[cc]) {
         return;
     }
-    let sb = Sandbox::new();
-    sb.write("w.c", WARN_SRC);
-    sb.start();
-    let args = ["-Wall", "-Wextra", "-c", "w.c", "-o", "w.o"];
-    let (bare, obj) = sb.bare(cc, &args, &["w.o"]);
-    assert_ok(&bare, "bare warning compile");
-    assert!(
-        text(&bare.stderr).contains("unused"),
-        "fixture: {cc} should warn about the unused variable: {}",
-        text(&bare.stderr)
-    );
-    let mut z = vec![cc];
-    z.extend_from_slice(&args);
-    for outcome in ["miss", "hit"] {
-        sb.remove("w.o");
-        let out = sb.compile_expect(&z, outcome);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{cc} warning compile exit code ({outcome})"
+    let z = [cc, "-Wall", "-Wextra", "-c", "w.c", "-o", "w.o"];
+    let mut step = Test::new().file("w.c", WARN_SRC);
+    for outcome in [Outcome::Miss, Outcome::Hit] {
+        let ran = step
+            .zcc(z)
+            .expect(outcome)
+            .same_stderr_as_bare()
+            .same_stdout_as_bare()
+            .same_as_bare("w.o")
+            .run();
+        let bare = ran.bare_output();
+        assert!(
+            text(&bare.stderr).contains("unused"),
+            "fixture: {cc} should warn about the unused variable: {}",
+            text(&bare.stderr)
         );
-        assert_same(
-            &out.stderr,
-            &bare.stderr,
-            &format!("{cc} warning stderr ({outcome})"),
-        );
-        assert_same(
-            &out.stdout,
-            &bare.stdout,
-            &format!("{cc} warning stdout ({outcome})"),
-        );
-        assert_same(
-            &sb.read("w.o"),
-            &obj[0],
-            &format!("{cc} warning object ({outcome})"),
-        );
+        let code = ran.out.status.code();
+        assert_eq!(code, Some(0), "{cc} warning compile exit code ({outcome})");
+        step = ran.then();
     }
 }
 
@@ -66,21 +50,21 @@ fn header_warning_with_fixits_replayed() {
     if missing(&["gcc"]) {
         return;
     }
-    let sb = Sandbox::new();
-    sb.write("inc/w.h", "static int helper(void) { return 1; }\n");
-    sb.write(
-        "w.c",
-        "#include \"w.h\"\n#include <stdio.h>\nvoid p(long v) { printf(\"%d\\n\", v); }\n",
-    );
-    sb.start();
-    let args = ["-Wall", "-Iinc", "-c", "w.c", "-o", "w.o"];
-    let (bare, _) = sb.bare("gcc", &args, &["w.o"]);
-    assert!(!bare.stderr.is_empty(), "fixture: expected warnings");
     let z = ["gcc", "-Wall", "-Iinc", "-c", "w.c", "-o", "w.o"];
-    sb.compile_expect(&z, "miss");
-    sb.remove("w.o");
-    let out = sb.compile_expect(&z, "hit");
-    assert_same(&out.stderr, &bare.stderr, "header warning stderr (hit)");
+    let ran = Test::new()
+        .file("inc/w.h", "static int helper(void) { return 1; }\n")
+        .file("w.c", PRINTF_SRC)
+        .zcc(z)
+        .expect(Outcome::Miss)
+        .run()
+        .then()
+        .zcc(z)
+        .expect(Outcome::Hit)
+        .same_stderr_as_bare()
+        .remove("w.o")
+        .run();
+    let bare = ran.bare_output();
+    assert!(!bare.stderr.is_empty(), "fixture: expected warnings");
 }
 
 fn error_replayed(cc: &str) {
@@ -112,12 +96,9 @@ fn error_replayed(cc: &str) {
     }
     // Fixing the source gives a good build, and a second one hits.
     sb.write("e.c", "int f(int x) { return x + 1; }\n");
-    let good = sb.bare_obj(cc, &args, "e.o");
-    sb.compile_expect(&z, "miss");
-    assert_same(&sb.read("e.o"), &good, "fixed object");
-    sb.remove("e.o");
-    sb.compile_expect(&z, "hit");
-    assert_same(&sb.read("e.o"), &good, "fixed object (hit)");
+    for outcome in [Outcome::Miss, Outcome::Hit] {
+        sb.test().zcc(&z).expect(outcome).same_as_bare("e.o").run();
+    }
 }
 
 #[test]
@@ -144,14 +125,8 @@ fn failure_after_success_is_not_served_old_object() {
     sb.zcc_ok(&z);
     sb.remove("e.o");
     sb.write("e.c", ERR_SRC);
-    let bare = sb.run("gcc", &z[1..]);
-    let out = sb.zcc(&z);
-    assert_eq!(
-        out.status.code(),
-        bare.status.code(),
-        "exit code of failing compile"
-    );
-    assert_same(&out.stderr, &bare.stderr, "stderr of failing compile");
+    let step = sb.test().zcc(z).same_exit_code_as_bare();
+    step.same_stderr_as_bare().run();
     assert!(!sb.exists("e.o"), "failing compile produced an object");
 }
 

@@ -1,8 +1,7 @@
 //! The daemon's life cycle as seen from outside: on-demand start, detachment,
 //! idle timeout, ZCCACHE_DISABLE, and broken daemons or stale files.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -315,7 +314,7 @@ fn start_replaces_an_old_protocol_daemon() {
     let _ = old.kill();
     let _ = old.wait();
     assert!(status.is_some(), "the old daemon should have been stopped");
-    let version = sb.stats()["protocol_version"].as_u64().unwrap_or(0);
+    let version = sb.stats().protocol_version;
     assert!(version > 0 && version != 999);
 }
 
@@ -335,7 +334,7 @@ fn old_protocol_daemon_is_replaced() {
     let _ = old.wait();
     assert!(status.is_some(), "the old daemon should have been stopped");
     let stats = sb.stats();
-    let version = stats["protocol_version"].as_u64().unwrap_or(0);
+    let version = stats.protocol_version;
     assert!(
         version > 0 && version != 999,
         "a current daemon should answer: {stats}"

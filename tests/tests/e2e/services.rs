@@ -2,12 +2,15 @@
 //! and their stats, the dead-man switch, the journal and `analyze`,
 //! `explain`, `release-handles`, and backpressure under a compile flood.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::Duration;
 
 const HDR: &str = "#define FOO 1\n";
 const SRC: &str = "#include \"foo.h\"\nint f(void) { return FOO; }\n";
+
+fn session_stats(out: &std::process::Output) -> SessionStats {
+    parse_json(&out.stdout, "session stats")
+}
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
@@ -37,18 +40,15 @@ fn session_stats_match_the_compiles_made_in_it() {
     sb.remove("a.o");
     sb.zcc_ok(&["gcc", "-Iinc", "-c", "a.c", "-o", "a.o"]);
     sb.zcc_ok(&["gcc", "-E", "a.c", "-Iinc", "-o", "a.i"]);
-    let st = json(&sb.zcc_ok(&["session-stats", &id, "--json"]));
-    assert_eq!(st["compilations"], 3, "{st}");
-    assert_eq!(st["hits"], 1, "{st}");
-    assert_eq!(st["misses"], 1, "{st}");
-    assert_eq!(st["non_cacheable"], 1, "{st}");
-    assert_eq!(st["unique_sources"], 1, "{st}");
-    assert!(
-        st["bytes_read"].as_u64().unwrap() > 0 && st["bytes_written"].as_u64().unwrap() > 0,
-        "{st}"
-    );
-    let end = json(&sb.zcc_ok(&["session-end", &id, "--json"]));
-    assert_eq!(end["compilations"], 3, "{end}");
+    let st = session_stats(&sb.zcc_ok(&["session-stats", &id, "--json"]));
+    assert_eq!(st.compilations, 3, "{st:?}");
+    assert_eq!(st.hits, 1, "{st:?}");
+    assert_eq!(st.misses, 1, "{st:?}");
+    assert_eq!(st.non_cacheable, 1, "{st:?}");
+    assert_eq!(st.unique_sources, 1, "{st:?}");
+    assert!(st.bytes_read > 0 && st.bytes_written > 0, "{st:?}");
+    let end = session_stats(&sb.zcc_ok(&["session-end", &id, "--json"]));
+    assert_eq!(end.compilations, 3, "{end:?}");
     // Ending again is a harmless no-op; a malformed id is a clear error.
     sb.zcc_ok(&["session-end", &id]);
     let bad = sb.zcc(&["session-stats", "not-an-id"]);
@@ -237,8 +237,8 @@ fn flood_of_64_compiles_against_a_bound_of_2_completes_with_backpressure() {
         assert_same(&got, &bare, &format!("f{i}.o"));
     }
     let st = sb.stats();
-    assert!(st["backpressure_replies"].as_u64().unwrap() > 0, "{st}");
-    assert_eq!(st["max_jobs"], 2, "{st}");
+    assert!(st.backpressure_replies > 0, "{st}");
+    assert_eq!(st.max_jobs, 2, "{st}");
 }
 
 #[test]

@@ -6,8 +6,7 @@
 //! served when a define is used, a header changed, or an option records the
 //! command line.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::path::Path;
 
 /// `-O2 [extra] -Iinc [-D...] -MD -MT <dir>/a.o -MF <dir>/a.o.d -o <dir>/a.o -c a.c`.
@@ -38,9 +37,7 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 fn preprocessor_hits(sb: &Sandbox) -> u64 {
-    sb.stats()["preprocessor_hits"]
-        .as_u64()
-        .expect("stats --json has preprocessor_hits")
+    sb.stats().preprocessor_hits
 }
 
 /// A sandbox with `a.c` including `inc/h.h` (which reads no define).
@@ -61,26 +58,26 @@ fn project() -> Sandbox {
 }
 
 /// Compile `second` through zccache after `first` and assert the outcome
-/// (`"hit"` must come from the preprocessor fallback), that the object and
+/// (`Outcome::Hit` must come from the preprocessor fallback), that the object and
 /// depfile equal a bare compile of `second`, and that a rebuild of `second`
 /// is a plain direct hit.
-fn check_pair(sb: &Sandbox, first: &[String], second: &[String], outcome: &str) {
+fn check_pair(sb: &Sandbox, first: &[String], second: &[String], outcome: Outcome) {
     let dir = second[second.len() - 3]
         .trim_end_matches("/a.o")
         .to_string();
     let (obj, dep) = (format!("{dir}/a.o"), format!("{dir}/a.o.d"));
     let (out, bare) = sb.bare(&second[0], &refs(second)[1..], &[&obj, &dep]);
     assert_ok(&out, "bare compile");
-    sb.compile_expect(&refs(first), "miss");
+    sb.compile_expect(&refs(first), Outcome::Miss);
     let pp = preprocessor_hits(sb);
     sb.compile_expect(&refs(second), outcome);
-    let want_pp = pp + u64::from(outcome == "hit");
+    let want_pp = pp + u64::from(outcome == Outcome::Hit);
     assert_eq!(preprocessor_hits(sb), want_pp, "{}", sb.stats());
     assert_same(&sb.read(&obj), &bare[0], &format!("object {second:?}"));
     assert_same(&sb.read(&dep), &bare[1], &format!("depfile {second:?}"));
     sb.remove(&obj);
     sb.remove(&dep);
-    sb.compile_expect(&refs(second), "hit");
+    sb.compile_expect(&refs(second), Outcome::Hit);
     assert_eq!(
         preprocessor_hits(sb),
         want_pp,
@@ -101,7 +98,7 @@ fn unused_define_is_served_from_the_sibling_gcc_and_clang() {
             sb.start();
             let st = args(cc, "st", extra, &["-DCOMMON=1"]);
             let sh = args(cc, "sh", extra, &["-DCOMMON=1", "-DFOO_EXPORTS"]);
-            check_pair(&sb, &st, &sh, "hit");
+            check_pair(&sb, &st, &sh, Outcome::Hit);
         }
     }
 }
@@ -119,7 +116,7 @@ fn define_read_by_a_header_is_not_shared() {
     sb.start();
     let st = args("gcc", "st", &[], &[]);
     let sh = args("gcc", "sh", &[], &["-DFOO_EXPORTS"]);
-    check_pair(&sb, &st, &sh, "miss");
+    check_pair(&sb, &st, &sh, Outcome::Miss);
 }
 
 #[test]
@@ -131,14 +128,14 @@ fn header_edited_after_the_sibling_compile_is_not_served_stale() {
     sb.start();
     let st = args("gcc", "st", &[], &[]);
     let sh = args("gcc", "sh", &[], &["-DFOO_EXPORTS"]);
-    sb.compile_expect(&refs(&st), "miss");
+    sb.compile_expect(&refs(&st), Outcome::Miss);
     sb.write(
         "inc/h.h",
         "#define V 8\nstatic inline int twice(int x) { return 2 * x; }\n",
     );
     let (out, bare) = sb.bare("gcc", &refs(&sh)[1..], &["sh/a.o", "sh/a.o.d"]);
     assert_ok(&out, "bare compile");
-    sb.compile_expect(&refs(&sh), "miss");
+    sb.compile_expect(&refs(&sh), Outcome::Miss);
     assert_eq!(preprocessor_hits(&sb), 0);
     assert_same(&sb.read("sh/a.o"), &bare[0], "object with the new header");
     assert_same(&sb.read("sh/a.o.d"), &bare[1], "depfile");
@@ -157,7 +154,7 @@ fn options_that_record_the_command_line_block_sharing() {
         sb.start();
         let st = args("gcc", "st", extra, &[]);
         let sh = args("gcc", "sh", extra, &["-DFOO_EXPORTS"]);
-        check_pair(&sb, &st, &sh, "miss");
+        check_pair(&sb, &st, &sh, Outcome::Miss);
         let same = sb.read("st/a.o") == sb.read("sh/a.o");
         assert_eq!(!same, *differs, "{extra:?}: objects differ");
     }
@@ -308,12 +305,8 @@ fn cmake_static_and_shared_library_share_objects_cold() {
         &[format!("-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES={module}")],
     );
     let stats = sb.stats();
-    assert_eq!(stats["preprocessor_hits"], 2, "{stats}");
-    assert_eq!(
-        reason_count(&stats, "misses_by_reason", "first_compile"),
-        2,
-        "{stats}"
-    );
+    assert_eq!(stats.preprocessor_hits, 2, "{stats}");
+    assert_eq!(stats.miss_reason("first_compile"), 2, "{stats}");
     assert_eq!(bare.len(), cached.len());
     for ((name, want), (cname, got)) in bare.iter().zip(&cached) {
         assert_eq!(name, cname);

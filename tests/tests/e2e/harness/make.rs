@@ -1,5 +1,6 @@
-#![allow(dead_code)]
 //! Generated make projects for the build-level tests.
+
+#![allow(dead_code)]
 
 use super::{assert_ok, assert_same};
 use std::path::Path;

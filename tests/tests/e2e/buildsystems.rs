@@ -5,8 +5,7 @@
 //! depfiles leave no work behind, and the CMake module's modes behave. The
 //! module also caches ASM compiles and static-library rules.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

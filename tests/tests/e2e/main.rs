@@ -1,0 +1,26 @@
+//! zccache's end-to-end tests, as one test binary: each module drives the
+//! built `zccache` binary against real compilers and build systems for one
+//! area, and `harness` holds the shared sandbox, the fluent [`harness::Test`]
+//! builder and the typed `zccache stats --json` view.
+
+mod harness;
+
+mod admin;
+mod buildsystems;
+mod cargo_warm;
+mod cargo_zccache;
+mod concurrency;
+mod daemon;
+mod define_sibling;
+mod emscripten;
+mod failures;
+mod hit;
+mod invalidation;
+mod link;
+mod noncacheable;
+mod replay;
+mod rustc;
+mod rustc_direct;
+mod rustc_modes;
+mod services;
+mod shared_objects;
