@@ -91,7 +91,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     std::fs::write(&pid_file, std::process::id().to_string()).map_err(io_err(&pid_file))?;
     tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
     rt.block_on(server::serve(listener, state.clone()));
-    let _ = state.storage.flush_index();
+    let _ = state.storage().flush_index();
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(&pid_file);
     tracing::info!("daemon stopped");

@@ -64,7 +64,7 @@ pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
         active: AtomicUsize::new(0),
         running: AtomicUsize::new(0),
     });
-    shared.state.touch();
+    shared.state.lifecycle().touch();
     tokio::spawn(housekeeping(shared.clone()));
     loop {
         tokio::select! {
@@ -94,21 +94,21 @@ async fn housekeeping(shared: Arc<Shared>) {
         interval.tick().await;
         ticks += 1;
         let st = &shared.state;
-        let idle_limit_ms = st.idle_timeout_secs.saturating_mul(1000);
+        let idle_limit_ms = st.lifecycle().idle_timeout().as_millis() as u64;
         if idle_limit_ms > 0
-            && st.idle_ms() > idle_limit_ms
+            && st.lifecycle().idle_ms() > idle_limit_ms
             && shared.active.load(Ordering::SeqCst) == 0
         {
             tracing::info!("idle timeout reached; stopping");
             shared.shutdown.notify_one();
             return;
         }
-        for id in st.sessions.reap(SESSION_IDLE_TIMEOUT) {
+        for id in st.accounting().sessions().reap(SESSION_IDLE_TIMEOUT) {
             tracing::info!(session = %id, "session ended (client exited or idle)");
         }
         if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             let st = st.clone();
-            let _ = tokio::task::spawn_blocking(move || st.storage.flush_index()).await;
+            let _ = tokio::task::spawn_blocking(move || st.storage().flush_index()).await;
         }
     }
 }
@@ -118,12 +118,12 @@ async fn connection(mut stream: UnixStream, shared: Arc<Shared>) {
         let Some(request) = read_request(&mut stream).await else {
             return;
         };
-        shared.state.touch();
+        shared.state.lifecycle().touch();
         let stop = matches!(request, Request::Admin(AdminRequest::Shutdown));
         shared.active.fetch_add(1, Ordering::SeqCst);
         let ok = dispatch(&mut stream, &shared, request).await;
         shared.active.fetch_sub(1, Ordering::SeqCst);
-        shared.state.touch();
+        shared.state.lifecycle().touch();
         if stop {
             shared.shutdown.notify_one();
             return;
@@ -223,10 +223,10 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
     let st = shared.state.clone();
     let work = match probe(&st, &req) {
         Stage::Done(response) => return send(stream, &response).await,
-        Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.max_jobs => {
+        Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.lifecycle().max_jobs() => {
             // Backpressure: the launcher retries later or compiles by
             // itself; hits already restored stay valid.
-            st.backpressure_replies.fetch_add(1, Ordering::Relaxed);
+            st.lifecycle().note_busy_reply();
             let busy = Response::Busy {
                 retry_after_ms: BUSY_RETRY_MS,
             };
@@ -278,32 +278,32 @@ async fn with_heartbeats(
 
 /// The status report of this daemon.
 pub fn status(st: &DaemonState) -> StatusReport {
-    let (entries, bytes) = st.storage.usage();
+    let (entries, bytes) = st.storage().usage();
     let mut r = StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
         protocol_version: PROTOCOL_VERSION,
         pid: std::process::id(),
-        uptime_ms: st.started.elapsed().as_millis() as u64,
-        cache_dir: st.layout.root.display().to_string(),
-        socket: st.layout.socket().display().to_string(),
+        uptime_ms: st.lifecycle().uptime().as_millis() as u64,
+        cache_dir: st.layout().root.display().to_string(),
+        socket: st.layout().socket().display().to_string(),
         entries,
         bytes,
-        max_size: st.storage.max_size(),
-        metadata_entries: st.meta.len() as u64,
-        active_sessions: st.sessions.len() as u64,
-        backpressure_replies: st.backpressure_replies.load(Ordering::Relaxed),
-        max_jobs: st.max_jobs as u64,
-        dep_graph_contexts: st.storage.manifests_in_memory() as u64,
+        max_size: st.storage().max_size(),
+        metadata_entries: st.meta().len() as u64,
+        active_sessions: st.accounting().sessions().len() as u64,
+        backpressure_replies: st.lifecycle().busy_replies(),
+        max_jobs: st.lifecycle().max_jobs() as u64,
+        dep_graph_contexts: st.storage().manifests_in_memory() as u64,
         ..StatusReport::default()
     };
-    st.stats.fill(&mut r);
+    st.accounting().stats().fill(&mut r);
     r
 }
 
 fn clear(st: &DaemonState) -> Response {
-    st.meta.clear();
-    st.listings.clear();
-    match st.storage.clear() {
+    st.meta().clear();
+    st.listings().clear();
+    match st.storage().clear() {
         Ok((entries, bytes)) => Response::Cleared { entries, bytes },
         Err(e) => Response::error(ErrorKind::Store, format!("clear failed: {e}")),
     }

@@ -19,15 +19,19 @@ pub fn session(st: &DaemonState, request: &SessionRequest) -> Response {
             log_file,
             journal,
         } => Response::SessionStarted {
-            id: st.sessions.start(
+            id: st.accounting().sessions().start(
                 *client_pid,
                 working_dir.clone(),
                 journal.clone(),
                 log_file.clone(),
             ),
         },
-        SessionRequest::Stats { id } => with_id(id, |id| Response::Session(st.sessions.stats(id))),
-        SessionRequest::End { id } => with_id(id, |id| Response::Session(st.sessions.end(id))),
+        SessionRequest::Stats { id } => with_id(id, |id| {
+            Response::Session(st.accounting().sessions().stats(id))
+        }),
+        SessionRequest::End { id } => with_id(id, |id| {
+            Response::Session(st.accounting().sessions().end(id))
+        }),
         SessionRequest::ReleaseHandles { dir } => release(st, dir),
     }
 }
@@ -36,7 +40,7 @@ pub fn session(st: &DaemonState, request: &SessionRequest) -> Response {
 /// miss) missed: [`Response::Explanation`], `None` when nothing is known.
 pub fn explain(st: &DaemonState, output: Option<&Path>) -> Response {
     let key = output.map(|p| p.to_string_lossy().into_owned());
-    Response::Explanation(st.explanations.explain(key.as_deref()))
+    Response::Explanation(st.accounting().explanations().explain(key.as_deref()))
 }
 
 fn with_id(id: &str, f: impl FnOnce(&str) -> Response) -> Response {
@@ -50,16 +54,16 @@ fn with_id(id: &str, f: impl FnOnce(&str) -> Response) -> Response {
 /// no file open between requests, so no file handle needs closing. Refuses
 /// the cache dir itself and its ancestors.
 fn release(st: &DaemonState, dir: &Path) -> Response {
-    if st.layout.root.starts_with(dir) {
+    if st.layout().root.starts_with(dir) {
         let message = format!(
             "refusing to release {}: it is the cache dir {} or one of its ancestors",
             dir.display(),
-            st.layout.root.display()
+            st.layout().root.display()
         );
         return Response::error(ErrorKind::BadRequest, message);
     }
     Response::Released {
-        sessions: st.sessions.release_under(dir),
+        sessions: st.accounting().sessions().release_under(dir),
         files: 0,
     }
 }
@@ -73,7 +77,7 @@ fn release(st: &DaemonState, dir: &Path) -> Response {
 pub fn fingerprint(st: &DaemonState, request: &FingerprintRequest) -> Response {
     let FingerprintRequest { cache_file, op } = request;
     let cache_file = cache_file.as_path();
-    let Ok(mut states) = st.fp_states.lock() else {
+    let Ok(mut states) = st.fp_states().lock() else {
         return Response::error(ErrorKind::Internal, "fingerprint state poisoned");
     };
     let state = states
@@ -85,7 +89,7 @@ pub fn fingerprint(st: &DaemonState, request: &FingerprintRequest) -> Response {
         *state = on_disk;
     }
     let reply = match op {
-        FpOp::Check { root, filter } => match state.check(root, filter, &st.meta) {
+        FpOp::Check { root, filter } => match state.check(root, filter, st.meta()) {
             Ok(r) => Response::FpChecked(r),
             Err(e) => return fp_error(&e),
         },

@@ -44,7 +44,7 @@ pub fn identity(
     let add_file = |h: &mut blake3::Hasher, label: &str, p: &Path| {
         h.update(label.as_bytes());
         h.update(p.as_os_str().as_encoded_bytes());
-        if let Ok(dg) = d.meta.digest(p) {
+        if let Ok(dg) = d.meta().digest(p) {
             h.update(&dg.hash);
         } else {
             h.update(b"absent");

@@ -61,7 +61,7 @@ fn serve(d: &DaemonState, req: &ExecRequest, started: Instant) -> Result<Respons
         ));
     }
     let primary = primary_key(d, req)?;
-    let lock = d.exec_locks.lock_for(primary);
+    let lock = d.exec_locks().lock_for(primary);
     let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(run) = lookup(d, req, &primary) {
         let saved_ms = run.run_ms;
@@ -119,7 +119,7 @@ fn reply(
 fn primary_key(d: &DaemonState, req: &ExecRequest) -> Result<RecordKey, ExecError> {
     let mut b = KeyBuilder::new("generic-exec");
     let tool = d
-        .meta
+        .meta()
         .digest(&req.tool)
         .map_err(|e| ExecError::Input(req.tool.display().to_string(), e))?;
     b.field("tool", &tool.hash);
@@ -153,7 +153,7 @@ fn primary_key(d: &DaemonState, req: &ExecRequest) -> Result<RecordKey, ExecErro
     inputs.extend(crate::include_scan::scan(&scan_roots, &dirs));
     for p in &inputs {
         let dg = d
-            .meta
+            .meta()
             .digest(p)
             .map_err(|e| ExecError::Input(p.display().to_string(), e))?;
         b.field("input", p.as_os_str().as_encoded_bytes());
@@ -180,17 +180,17 @@ fn filtered_args(req: &ExecRequest) -> Result<Vec<String>, ExecError> {
 }
 
 fn lookup(d: &DaemonState, req: &ExecRequest, primary: &RecordKey) -> Option<RunRecord> {
-    let manifest = d.storage.manifest(primary)?;
+    let manifest = d.storage().manifest(primary)?;
     let probe = Probe {
         cwd: &req.cwd,
         env: &[],
-        meta: &d.meta,
+        meta: d.meta(),
         noun: "header",
     };
     let (key, _) = find(&manifest, &probe).ok()?;
-    let entry = d.storage.get_entry(&key, EntryKind::Exec).ok()??;
+    let entry = d.storage().get_entry(&key, EntryKind::Exec).ok()??;
     if entry.outputs.len() != req.output_files.len() || !restore_outputs(d, req, &entry) {
-        d.storage.remove_entry(&key);
+        d.storage().remove_entry(&key);
         return None;
     }
     Some(RunRecord {
@@ -207,7 +207,10 @@ fn restore_outputs(d: &DaemonState, req: &ExecRequest, entry: &Entry) -> bool {
     for (declared, o) in req.output_files.iter().zip(&entry.outputs) {
         let dest = resolve(&req.cwd, &declared.to_string_lossy());
         let ok = match &o.content {
-            Content::Blob(id) => d.storage.materialize_blob(id, &dest, Some(o.mode)).is_ok(),
+            Content::Blob(id) => d
+                .storage()
+                .materialize_blob(id, &dest, Some(o.mode))
+                .is_ok(),
             Content::Absent => std::fs::remove_file(&dest).is_ok() || !dest.exists(),
             Content::Inline(_) => false,
         };
@@ -273,7 +276,7 @@ fn store(
     let mut files = Vec::new();
     for p in &deps {
         let dg = d
-            .meta
+            .meta()
             .digest(&resolve(&req.cwd, p))
             .map_err(|e| Skip::Io(format!("{p}: {e}")))?;
         if dg.fingerprint.newest_ns() >= start {
@@ -287,7 +290,7 @@ fn store(
     let mut outputs = Vec::with_capacity(produced.len());
     for (i, out) in produced.into_iter().enumerate() {
         let (content, mode) = match out {
-            Some((abs, mode)) => (Content::Blob(d.storage.put_blob_file(&abs)?.0), mode),
+            Some((abs, mode)) => (Content::Blob(d.storage().put_blob_file(&abs)?.0), mode),
             None => (Content::Absent, 0),
         };
         let role = OutputRole::ExecOutput;
@@ -301,14 +304,14 @@ fn store(
     }
     let key = entry_key(primary, &files);
     let entry = Entry::new(EntryKind::Exec, outputs, run.clone());
-    d.storage.put_entry(&key, &entry)?;
+    d.storage().put_entry(&key, &entry)?;
     let set = InputSet {
         files,
         env: Vec::new(),
         dir_checks: Vec::new(),
         entry: key,
     };
-    d.storage.add_input_set(primary, set)?;
+    d.storage().add_input_set(primary, set)?;
     Ok(())
 }
 

@@ -105,7 +105,7 @@ pub fn handle(st: &DaemonState, request: &RustWarmRequest) -> Response {
             target_dir,
             groups,
         } => save::save(st, &RecordKey(*scope), target_dir, groups).map(Response::RustWarmSaved),
-        RustWarmRequest::List { scope } => snapshot::load(&st.storage, &RecordKey(*scope))
+        RustWarmRequest::List { scope } => snapshot::load(st.storage(), &RecordKey(*scope))
             .map(|s| Response::RustArtifacts(s.map(|s| s.listing()))),
         RustWarmRequest::Restore { scope, target_dir } => {
             restore::restore(st, &RecordKey(*scope), target_dir).map(Response::RustWarmRestored)

@@ -1,5 +1,5 @@
-//! `RustWarmRestore`: write the snapshot of a scope back into its build
-//! dir. A unit group is written only when nothing of it exists there
+//! `RustWarmRequest::Restore`: write the snapshot of a scope back into its
+//! build dir. A unit group is written only when nothing of it exists there
 //! (`crate::cargo_warm::group_present`); the others are counted as
 //! skipped and left untouched. Each file is copied from its verified blob
 //! into a temp file next to its place, given the recorded mode and mtime
@@ -7,6 +7,7 @@
 //! linked into place without replacing anything. When a file fails, what
 //! was written of its group (files, then the directories created for it)
 //! is removed and the restore stops: groups already written are complete.
+//! (`RustWarmRequest::List` only reads the snapshot; see `super::handle`.)
 
 use super::snapshot::{self, SnapFile, SnapGroup};
 use super::{lock_profiles, require_absolute, RustWarmError};
@@ -32,7 +33,7 @@ pub fn restore(
     target_dir: &Path,
 ) -> Result<WarmRestoreReport, RustWarmError> {
     require_absolute(target_dir)?;
-    let Some(snap) = snapshot::load(&st.storage, scope)? else {
+    let Some(snap) = snapshot::load(st.storage(), scope)? else {
         return Ok(WarmRestoreReport::default());
     };
     if snap.target_dir != target_dir {
@@ -64,7 +65,7 @@ pub fn restore(
                 e,
                 RustWarmError::Store(StoreError::NotFound | StoreError::Corrupt { .. })
             ) {
-                st.storage.remove_snapshot(scope);
+                st.storage().remove_snapshot(scope);
             }
             RustWarmError::Group {
                 group: g.name(),
@@ -139,7 +140,7 @@ fn write_file(
         .parent()
         .ok_or_else(|| RustWarmError::io("restore", path, io::ErrorKind::InvalidInput.into()))?;
     create_dirs(dir, undo)?;
-    let (tmp, size) = st.storage.materialize_blob_temp(&f.blob, dir)?;
+    let (tmp, size) = st.storage().materialize_blob_temp(&f.blob, dir)?;
     let file = tmp.as_file();
     file.set_permissions(Permissions::from_mode(f.mode & 0o7777))
         .map_err(|e| RustWarmError::io("chmod", tmp.path(), e))?;

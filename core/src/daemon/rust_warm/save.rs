@@ -1,7 +1,7 @@
-//! `RustWarmSave`: store the unit groups a client found in a build dir as
-//! the snapshot of a scope. Each file becomes a blob (deduplicated against
-//! every blob the store has, e.g. the rlibs the rustc cache stored); a
-//! file whose size and mtime equal those in the previous snapshot keeps
+//! `RustWarmRequest::Save`: store the unit groups a client found in a build
+//! dir as the snapshot of a scope. Each file becomes a blob (deduplicated
+//! against every blob the store has, e.g. the rlibs the rustc cache stored);
+//! a file whose size and mtime equal those in the previous snapshot keeps
 //! its blob without being read again. A group is left out when one of its
 //! files is missing, is not a regular file, or changes while it is read,
 //! so a snapshot only holds files as cargo left them.
@@ -31,7 +31,7 @@ pub fn save(
     require_absolute(target_dir)?;
     check_groups(groups)?;
     let _locks = lock_profiles(target_dir, groups.iter().map(|g| g.profile.as_str()), false)?;
-    let previous = snapshot::load(&st.storage, scope)?.filter(|s| s.target_dir == target_dir);
+    let previous = snapshot::load(st.storage(), scope)?.filter(|s| s.target_dir == target_dir);
     let known: HashMap<&str, &SnapFile> = previous
         .iter()
         .flat_map(|s| &s.groups)
@@ -55,7 +55,7 @@ pub fn save(
     count(&snap, &mut report);
     report.changed = previous.as_ref() != Some(&snap);
     if report.changed {
-        snapshot::put(&st.storage, scope, &snap)?;
+        snapshot::put(st.storage(), scope, &snap)?;
     }
     Ok(report)
 }
@@ -161,16 +161,16 @@ fn save_file(
     };
     if let Some(prev) = previous {
         let same = prev.size == before.size && prev.mtime_ns == before.mtime_ns;
-        if same && st.storage.has_blob(&prev.blob) {
+        if same && st.storage().has_blob(&prev.blob) {
             return Ok(file(prev.blob.clone()));
         }
     }
     report.hashed_files += 1;
     let hashed = hash_file(&path)?;
-    let blob = if st.storage.has_blob(&hashed) {
+    let blob = if st.storage().has_blob(&hashed) {
         hashed.clone()
     } else {
-        let (stored, size) = st.storage.put_blob_file(&path)?;
+        let (stored, size) = st.storage().put_blob_file(&path)?;
         report.stored_bytes += size;
         stored
     };

@@ -74,7 +74,7 @@ pub fn register(
     source_hash: &Digest,
 ) {
     match group_key(req, plan, i, source_hash) {
-        Ok(group) => d.siblings.insert(
+        Ok(group) => d.siblings().insert(
             group,
             Sibling {
                 context: *context,
@@ -116,7 +116,7 @@ pub fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
         return Ok(served);
     }
     let args = &m.plan.inv.common_args;
-    match m.d.siblings.flights.join(group, *context, args) {
+    match m.d.siblings().flights.join(group, *context, args) {
         Joined::Lead(_lead) => compile_and_register(m, source_hash),
         Joined::Alone => compile_and_register(m, source_hash),
         Joined::Follow(flight) => {
@@ -137,7 +137,7 @@ fn try_serve(
     context: &RecordKey,
     source_hash: &Digest,
 ) -> Option<SourceResult> {
-    let sibling = m.d.siblings.get(group)?;
+    let sibling = m.d.siblings().get(group)?;
     if sibling.context == *context {
         return None;
     }
@@ -255,13 +255,13 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
     let (d, cwd) = (m.d, &m.req.cwd);
     let now = coarse_now_ns();
     let manifest = d
-        .storage
+        .storage()
         .manifest(&sibling.context)
         .ok_or("no sibling manifest")?;
     let probe = Probe {
         cwd,
         env: &[],
-        meta: &d.meta,
+        meta: d.meta(),
         noun: "header",
     };
     let (entry, _) = find(&manifest, &probe).map_err(|e| format!("the sibling misses: {e:?}"))?;
@@ -277,7 +277,7 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
     let mut fingerprints = Vec::with_capacity(set.files.len() + 1);
     for (path, hash) in files {
         let digest = d
-            .meta
+            .meta()
             .digest(&resolve(cwd, path))
             .map_err(|e| format!("{path}: {e}"))?;
         if digest.hash != *hash {
@@ -298,7 +298,7 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
 /// The entry `key`, when it replays no output.
 fn quiet_entry(d: &DaemonState, key: &RecordKey) -> Result<Entry, String> {
     let entry = d
-        .storage
+        .storage()
         .get_entry(key, EntryKind::Compile)
         .map_err(|e| e.to_string())?
         .ok_or("the sibling's entry is gone")?;
@@ -321,8 +321,12 @@ impl Drop for TempFile {
 /// temp file; returns the run and the depfile's bytes.
 fn preprocess_mine(m: &MissContext) -> Result<(std::process::Output, Vec<u8>), String> {
     let d = m.d;
-    let name = format!("pp-{}-{}.d", std::process::id(), d.next_temp_id());
-    let temp = TempFile(d.layout.root.join("tmp").join(name));
+    let name = format!(
+        "pp-{}-{}.d",
+        std::process::id(),
+        d.lifecycle().next_temp_id()
+    );
+    let temp = TempFile(d.tmp_dir().join(name));
     let path = temp.0.to_string_lossy().into_owned();
     let inv = &m.plan.inv;
     let dep_args = match &inv.depfile {
@@ -392,11 +396,11 @@ fn same_inputs(
 /// include set, and `explain` learns how the miss was served.
 fn adopt(m: &MissContext, context: &RecordKey, set: InputSet) {
     let d = m.d;
-    if let Err(e) = d.storage.add_input_set(context, set) {
+    if let Err(e) = d.storage().add_input_set(context, set) {
         tracing::warn!(error = %e, "cannot save the manifest of a define-sibling hit");
     }
     let object = resolve(&m.req.cwd, &m.plan.inv.object_path(m.index));
-    d.explanations.annotate(
+    d.accounting().explanations().annotate(
         &object.to_string_lossy(),
         "served anyway by the preprocessor fallback: the same preprocessed output as \
          a stored compile that differs only in -D/-U options",

@@ -46,7 +46,7 @@ pub fn restore_entry(
         _ => return Err(RestoreError::NoObject),
     };
     let bytes = d
-        .storage
+        .storage()
         .materialize_blob(blob, &resolve(&req.cwd, &object), Some(mode))?;
     let depfile = entry.output(OutputRole::Depfile).map(|o| &o.content);
     if let (Some(dep), Some(Content::Inline(text))) = (&plan.inv.depfile, depfile) {

@@ -171,7 +171,7 @@ fn store_result(
 }
 
 fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> TempOutputs {
-    let id = format!("{}-{}", std::process::id(), d.next_temp_id());
+    let id = format!("{}-{}", std::process::id(), d.lifecycle().next_temp_id());
     let sibling = |p: &Path, ext: &str| {
         let name = p
             .file_name()
@@ -183,7 +183,7 @@ fn temp_outputs(d: &DaemonState, object: &Path, user_dep: Option<&Path>) -> Temp
         object: sibling(object, "o"),
         depfile: match user_dep {
             Some(dep) => sibling(dep, "d"),
-            None => d.layout.root.join("tmp").join(format!("dep-{id}.d")),
+            None => d.tmp_dir().join(format!("dep-{id}.d")),
         },
     }
 }
@@ -255,9 +255,9 @@ impl StoreJob<'_> {
             source,
             &headers,
             &self.m.plan.search_dirs,
-            &d.listings,
+            d.listings(),
         );
-        let (blob, size) = d.storage.put_blob_file(&self.temps.object)?;
+        let (blob, size) = d.storage().put_blob_file(&self.temps.object)?;
         let entry = Entry::new(
             EntryKind::Compile,
             self.outputs(blob, dep_text),
@@ -269,8 +269,8 @@ impl StoreJob<'_> {
             },
         );
         let key = entry_key(self.context, &files);
-        d.storage.put_entry(&key, &entry)?;
-        d.storage.add_input_set(
+        d.storage().put_entry(&key, &entry)?;
+        d.storage().add_input_set(
             self.context,
             InputSet {
                 files,
@@ -314,7 +314,7 @@ impl StoreJob<'_> {
         let d = self
             .m
             .d
-            .meta
+            .meta()
             .digest(&resolve(&self.m.req.cwd, path))
             .map_err(|e| Skip::Unreadable(path.clone(), e))?;
         if d.hash != *self.source_hash || d.fingerprint.newest_ns() >= self.start {
@@ -329,7 +329,7 @@ impl StoreJob<'_> {
             let d = self
                 .m
                 .d
-                .meta
+                .meta()
                 .digest(&resolve(&self.m.req.cwd, h))
                 .map_err(|e| Skip::Unreadable(h.clone(), e))?;
             let pch = super::pch::is_pch_path(h);

@@ -200,7 +200,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
         reason,
         uncacheable,
     };
-    let digest = match d.meta.digest(&resolve(&req.cwd, &source.path)) {
+    let digest = match d.meta().digest(&resolve(&req.cwd, &source.path)) {
         Ok(dg) => dg,
         Err(_) => {
             return miss(
@@ -229,19 +229,21 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     let (entry_key, entry) = match lookup(d, req, &context) {
         Ok(found) => found,
         Err((reason, detail)) => {
-            d.explanations.note(&output, inputs, Some(detail));
+            d.accounting()
+                .explanations()
+                .note(&output, inputs, Some(detail));
             return miss(keyed, reason, None);
         }
     };
     match restore_entry(d, req, plan, i, &entry) {
         Ok(bytes) => {
-            d.explanations.note(&output, inputs, None);
+            d.accounting().explanations().note(&output, inputs, None);
             Probe::Hit(hit_result(entry, bytes))
         }
         Err(e) => {
             tracing::warn!(error = %e, "cached entry unusable; recompiling");
-            d.storage.remove_entry(&entry_key);
-            d.explanations.note(
+            d.storage().remove_entry(&entry_key);
+            d.accounting().explanations().note(
                 &output,
                 inputs,
                 Some(format!("cached entry was unusable ({e})")),
@@ -276,13 +278,13 @@ fn lookup(
     context: &RecordKey,
 ) -> Result<(RecordKey, Entry), (MissReason, String)> {
     let manifest = d
-        .storage
+        .storage()
         .manifest(context)
         .ok_or((MissReason::FirstCompile, String::new()))?;
     let probe = InputsProbe {
         cwd: &req.cwd,
         env: &[],
-        meta: &d.meta,
+        meta: d.meta(),
         noun: "header",
     };
     let (entry_key, refresh) = match find(&manifest, &probe) {
@@ -294,7 +296,7 @@ fn lookup(
         // dirs that are also source dirs change on every compile.
         let mut updated = (*manifest).clone();
         updated.refresh(&refresh);
-        d.storage
+        d.storage()
             .remember_manifest(*context, std::sync::Arc::new(updated));
     }
     let missing = || {
@@ -303,7 +305,7 @@ fn lookup(
             "the cache entry was evicted or cleared".to_string(),
         )
     };
-    match d.storage.get_entry(&entry_key, EntryKind::Compile) {
+    match d.storage().get_entry(&entry_key, EntryKind::Compile) {
         Ok(Some(entry)) => Ok((entry_key, entry)),
         Err(StoreError::Corrupt { .. }) => Err((
             MissReason::CorruptEntry,

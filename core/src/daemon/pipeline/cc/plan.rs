@@ -99,7 +99,7 @@ pub fn plan(
     let identity = if emcc {
         super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
     } else {
-        d.meta
+        d.meta()
             .digest(&req.compiler)
             .map_err(|e| {
                 Refusal::Internal(format!(

@@ -70,7 +70,7 @@ fn base(
         // emcc is a Python driver: key its version, config and clang too.
         super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
     } else {
-        d.meta
+        d.meta()
             .digest(&req.compiler)
             .map_err(|e| Refusal::Internal(format!("cannot hash {}: {e}", req.compiler.display())))?
             .hash
@@ -108,7 +108,7 @@ fn add_file(
 ) -> Result<(), Refusal> {
     let abs = resolve(cwd, path);
     let digest = d
-        .meta
+        .meta()
         .digest(&abs)
         .map_err(|e| Refusal::NonCacheable(Uncacheable::InputUnreadable, format!("{path}: {e}")))?;
     b.field(name, path.as_bytes());

@@ -142,7 +142,7 @@ fn warn_nondeterministic_once(d: &DaemonState, req: &CompileRequest, archive: &s
         .map(|mut w| w.insert(req.cwd.clone()))
         .unwrap_or(false);
     if first {
-        d.stats.warn("ar_nondeterministic");
+        d.accounting().stats().warn("ar_nondeterministic");
         tracing::warn!(
             cwd = %req.cwd.display(),
             archive,
@@ -153,7 +153,7 @@ fn warn_nondeterministic_once(d: &DaemonState, req: &CompileRequest, archive: &s
 
 /// Look the job up; restore a hit, or hand the job to the blocking pool.
 fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
-    let entry = match d.storage.get_entry(&job.keyed.key, EntryKind::Link) {
+    let entry = match d.storage().get_entry(&job.keyed.key, EntryKind::Link) {
         Ok(Some(entry)) => entry,
         Err(StoreError::Corrupt { .. }) => {
             return Stage::Work(Box::new(job.missing(MissReason::CorruptEntry)));
@@ -175,7 +175,7 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
         }
         Err(e) => {
             tracing::warn!(error = %e, "cached link unusable; running the tool");
-            d.storage.remove_entry(&job.keyed.key);
+            d.storage().remove_entry(&job.keyed.key);
             Stage::Work(Box::new(job.missing(MissReason::CorruptEntry)))
         }
     }

@@ -123,7 +123,7 @@ pub fn store_outputs(d: &DaemonState, files: &[Produced]) -> Result<Vec<Output>,
             path: f.path.display().to_string(),
             source,
         })?;
-        let (blob, _) = d.storage.put_blob_file(&f.path)?;
+        let (blob, _) = d.storage().put_blob_file(&f.path)?;
         let mode = meta.permissions().mode() & 0o7777;
         out.push(Output::blob(f.role, f.name.clone(), blob, mode));
     }
@@ -179,7 +179,7 @@ pub fn restore(d: &DaemonState, entry: &Entry, place: &Placement<'_>) -> Result<
         };
         let dest = destination(o, place)?;
         let mode = if o.mode & 0o111 != 0 { 0o777 } else { 0o666 } & !place.umask;
-        d.storage.materialize_blob(blob, &dest, Some(mode))?;
+        d.storage().materialize_blob(blob, &dest, Some(mode))?;
     }
     Ok(())
 }

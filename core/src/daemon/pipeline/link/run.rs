@@ -139,7 +139,7 @@ impl LinkJob {
             run_ms,
         };
         let entry = Entry::new(EntryKind::Link, stored, run);
-        d.storage.put_entry(&self.keyed.key, &entry)?;
+        d.storage().put_entry(&self.keyed.key, &entry)?;
         Ok(())
     }
 
@@ -196,7 +196,7 @@ impl LinkJob {
     fn check_inputs(&self, d: &DaemonState) -> Result<(), Skip> {
         for f in &self.keyed.files {
             let racy = || Skip::Racy(f.path.display().to_string());
-            let now = d.meta.digest(&f.path).map_err(|_| racy())?;
+            let now = d.meta().digest(&f.path).map_err(|_| racy())?;
             if now.hash != f.hash {
                 return Err(racy());
             }

@@ -72,7 +72,7 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal>
         b.field("env", format!("{k}={v}").as_bytes());
     }
     for e in &inv.externs {
-        let h = d.meta.digest(&resolve(&req.cwd, e)).map_err(|err| {
+        let h = d.meta().digest(&resolve(&req.cwd, e)).map_err(|err| {
             Refusal::NonCacheable(Uncacheable::RustcExternUnreadable, format!("{e}: {err}"))
         })?;
         b.field("extern", &h.hash);
@@ -123,7 +123,7 @@ fn native_libs(
         for name in &inv.native_libs {
             for file in [format!("lib{name}.a"), format!("lib{name}.so")] {
                 let p = dir.join(&file);
-                if let Ok(dg) = d.meta.digest(&p) {
+                if let Ok(dg) = d.meta().digest(&p) {
                     out.push((p.to_string_lossy().into_owned(), dg.hash));
                 }
             }
@@ -188,7 +188,7 @@ fn link_arg_inputs(
     files
         .into_iter()
         .map(|p| {
-            let dg = d.meta.digest(&p).map_err(|e| {
+            let dg = d.meta().digest(&p).map_err(|e| {
                 let detail = format!("{}: {e}", p.display());
                 Refusal::NonCacheable(Uncacheable::RustcLinkInputUnreadable, detail)
             })?;
@@ -230,7 +230,7 @@ fn linker_identity(
     };
     let path =
         path.ok_or_else(|| Refusal::NonCacheable(Uncacheable::RustcLinker, name.to_string()))?;
-    d.meta
+    d.meta()
         .digest(&path)
         .map(|dg| dg.hash)
         .map_err(|e| Refusal::NonCacheable(Uncacheable::RustcLinker, format!("{name}: {e}")))

@@ -56,7 +56,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cached rustc entry unusable; recompiling");
-                d.storage.remove_entry(&key);
+                d.storage().remove_entry(&key);
                 MissReason::CorruptEntry
             }
         },
@@ -166,20 +166,20 @@ fn lookup(
     plan: &RustcPlan,
 ) -> Result<(RecordKey, Entry), MissReason> {
     let manifest = d
-        .storage
+        .storage()
         .manifest(&plan.context)
         .ok_or(MissReason::FirstCompile)?;
     let probe = Probe {
         cwd: &req.cwd,
         env: &req.env,
-        meta: &d.meta,
+        meta: d.meta(),
         noun: "source",
     };
     let (key, _) = find(&manifest, &probe).map_err(|why| {
         tracing::debug!(crate_name = %plan.inv.crate_name, ?why, "rustc inputs changed");
         MissReason::InputsChanged
     })?;
-    match d.storage.get_entry(&key, EntryKind::Rustc) {
+    match d.storage().get_entry(&key, EntryKind::Rustc) {
         Ok(Some(entry)) => Ok((key, entry)),
         Err(StoreError::Corrupt { .. }) => Err(MissReason::CorruptEntry),
         _ => Err(MissReason::EntryMissing),

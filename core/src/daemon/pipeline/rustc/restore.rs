@@ -27,7 +27,7 @@ pub fn restore(
             });
         };
         let mode = o.mode & !req.umask & 0o7777;
-        d.storage
+        d.storage()
             .materialize_blob(blob, &out_dir.join(&o.name), Some(mode))?;
     }
     Ok(())

@@ -70,10 +70,10 @@ impl PendingWork for RustcMiss {
         let inv = &self.plan.inv;
         let wants_depinfo = inv.emit.iter().any(|e| e == "dep-info");
         let temp = TempDepInfo((!wants_depinfo).then(|| {
-            d.layout.root.join("tmp").join(format!(
+            d.tmp_dir().join(format!(
                 "rustc-{}-{}.d",
                 std::process::id(),
-                d.next_temp_id()
+                d.lifecycle().next_temp_id()
             ))
         }));
         let argv = exec_args(inv, temp.0.as_deref());
@@ -216,14 +216,14 @@ impl StoreJob<'_> {
         let entry = Entry::new(EntryKind::Rustc, outputs, run);
         let key = rustc_entry_key(&self.plan.context, &files, &info.env);
         let d = self.d;
-        d.storage.put_entry(&key, &entry)?;
+        d.storage().put_entry(&key, &entry)?;
         let set = InputSet {
             files,
             env: info.env,
             dir_checks: Vec::new(),
             entry: key,
         };
-        d.storage.add_input_set(&self.plan.context, set)?;
+        d.storage().add_input_set(&self.plan.context, set)?;
         Ok(())
     }
 
@@ -232,7 +232,7 @@ impl StoreJob<'_> {
         for s in sources {
             let digest = self
                 .d
-                .meta
+                .meta()
                 .digest(&resolve(&self.req.cwd, s))
                 .map_err(|_| Skip::Unreadable(s.clone()))?;
             let (hash, newest) = (digest.hash, digest.fingerprint.newest_ns());
@@ -254,7 +254,7 @@ impl StoreJob<'_> {
         for name in inv.output_names() {
             let path = dir.join(&name);
             let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
-            let (blob, _) = self.d.storage.put_blob_file(&path)?;
+            let (blob, _) = self.d.storage().put_blob_file(&path)?;
             let mode = meta.permissions().mode() & 0o7777;
             outputs.push(Output::blob(OutputRole::RustcOutput, name, blob, mode));
         }
