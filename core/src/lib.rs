@@ -8,7 +8,8 @@
 //! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]), the
 //! cargo warm snapshot rules shared with `cargo-zccache` ([`cargo_warm`])
 //! and the command line ([`cli`]). A compile request flows launcher → IPC → daemon
-//! pipeline → store, as described in `DESIGN.md` §3.
+//! pipeline → storage, as described in `docs/ARCHITECTURE.md` ("The route of
+//! one compile request").
 
 pub mod cargo_warm;
 pub mod cli;
