@@ -6,6 +6,7 @@
 mod harness;
 
 mod admin;
+mod architecture;
 mod buildsystems;
 mod cargo_warm;
 mod cargo_zccache;
