@@ -8,7 +8,7 @@
 
 /// One rule of a depfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// The targets, unescaped.
     pub targets: Vec<String>,
     /// The prerequisites, unescaped, in order.
@@ -17,7 +17,7 @@ pub struct Rule {
 
 /// Errors from [`parse`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DepfileError {
+pub(crate) enum DepfileError {
     /// The text has words before any `target:` separator.
     #[error("malformed depfile: no ':' after {0:?}")]
     MissingColon(String),
@@ -29,7 +29,7 @@ pub enum DepfileError {
 /// Parse depfile text into rules.
 ///
 /// Errors: [`DepfileError`] when the text is not a make rule list.
-pub fn parse(text: &[u8]) -> Result<Vec<Rule>, DepfileError> {
+pub(crate) fn parse(text: &[u8]) -> Result<Vec<Rule>, DepfileError> {
     let text = std::str::from_utf8(text).map_err(|_| DepfileError::NotUtf8)?;
     let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
     let mut rules = Vec::new();
@@ -44,7 +44,7 @@ pub fn parse(text: &[u8]) -> Result<Vec<Rule>, DepfileError> {
 }
 
 /// All prerequisites of all rules, deduplicated, in first-seen order.
-pub fn prerequisites(rules: &[Rule]) -> Vec<String> {
+pub(crate) fn prerequisites(rules: &[Rule]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for r in rules {
@@ -130,7 +130,8 @@ fn split_words(line: &str) -> Vec<Word> {
 
 /// Quote a target for make the way `-MQ` does (gcc manual, -MQ): `$`
 /// becomes `$$`, spaces and `#` get a backslash.
-pub fn quote_target(target: &str) -> String {
+#[cfg(test)]
+pub(crate) fn quote_target(target: &str) -> String {
     let mut out = String::with_capacity(target.len());
     for c in target.chars() {
         match c {

@@ -25,7 +25,7 @@ struct Listing {
 
 /// Where a path stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Presence {
+pub(crate) enum Presence {
     /// Something exists at the path.
     Exists,
     /// Nothing exists; `anchor` is the deepest existing directory on the
@@ -39,19 +39,19 @@ pub enum Presence {
 
 /// Thread-safe listing cache shared by a daemon's requests.
 #[derive(Debug, Default)]
-pub struct DirListings {
+pub(crate) struct DirListings {
     map: RwLock<HashMap<PathBuf, Arc<Listing>>>,
 }
 
 impl DirListings {
     /// An empty cache.
-    pub fn new() -> DirListings {
+    pub(crate) fn new() -> DirListings {
         DirListings::default()
     }
 
     /// A view that validates each directory once (one stat per directory
     /// for the life of the view). Use one view per recorded compile.
-    pub fn view(&self) -> ListingView<'_> {
+    pub(crate) fn view(&self) -> ListingView<'_> {
         ListingView {
             cache: self,
             seen: HashMap::new(),
@@ -59,12 +59,13 @@ impl DirListings {
     }
 
     /// Whether `base/rel` exists; see [`ListingView::presence`].
-    pub fn presence(&self, base: &Path, rel: &Path) -> Option<Presence> {
+    #[cfg(test)]
+    pub(crate) fn presence(&self, base: &Path, rel: &Path) -> Option<Presence> {
         self.view().presence(base, rel)
     }
 
     /// Forget everything.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
             m.clear();
         }
@@ -105,7 +106,7 @@ impl DirListings {
 
 /// Listings validated once each; see [`DirListings::view`].
 #[derive(Debug)]
-pub struct ListingView<'a> {
+pub(crate) struct ListingView<'a> {
     cache: &'a DirListings,
     seen: HashMap<PathBuf, Option<Arc<Listing>>>,
 }
@@ -116,7 +117,7 @@ impl ListingView<'_> {
     /// `rel` relative without `..`.
     ///
     /// Returns `None` when `base` itself does not exist.
-    pub fn presence(&mut self, base: &Path, rel: &Path) -> Option<Presence> {
+    pub(crate) fn presence(&mut self, base: &Path, rel: &Path) -> Option<Presence> {
         let mut dir = base.to_path_buf();
         let mut listing = self.listing(&dir)?;
         let parts: Vec<_> = rel

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Errors of the fingerprint service.
 #[derive(Debug, thiserror::Error)]
-pub enum FpError {
+pub(crate) enum FpError {
     /// The root cannot be walked.
     #[error("cannot walk {path}: {message}")]
     Walk {
@@ -50,7 +50,7 @@ pub struct Filter {
 
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileState {
+pub(crate) struct FileState {
     /// Stat fingerprint when seen.
     pub fingerprint: StatFingerprint,
     /// Content hash (hex).
@@ -61,7 +61,7 @@ pub struct FileState {
 
 /// The persisted state of one cache file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FpState {
+pub(crate) struct FpState {
     /// Root and filter of the last check (a different one invalidates).
     pub scope: Option<(PathBuf, Filter)>,
     /// Snapshot of the last success.
@@ -87,7 +87,7 @@ pub struct CheckResult {
 impl FpState {
     /// Load from `path`; a missing file is an empty state, a corrupt one is
     /// treated as empty too (so the next check says run).
-    pub fn load(path: &Path) -> FpState {
+    pub(crate) fn load(path: &Path) -> FpState {
         std::fs::read(path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -97,7 +97,7 @@ impl FpState {
     /// Write atomically to `path`.
     ///
     /// Errors: [`FpError::CacheFile`].
-    pub fn save(&self, path: &Path) -> Result<(), FpError> {
+    pub(crate) fn save(&self, path: &Path) -> Result<(), FpError> {
         let err = |m: String| FpError::CacheFile {
             path: path.to_path_buf(),
             message: m,
@@ -118,7 +118,7 @@ impl FpState {
     /// pending.
     ///
     /// Errors: [`FpError`] for an unwalkable root or a bad glob.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         root: &Path,
         filter: &Filter,
@@ -149,7 +149,7 @@ impl FpState {
     }
 
     /// The checked step succeeded: the pending snapshot becomes the baseline.
-    pub fn mark_success(&mut self) {
+    pub(crate) fn mark_success(&mut self) {
         if let Some(p) = self.pending.take() {
             self.success = Some(p);
         }
@@ -157,13 +157,13 @@ impl FpState {
     }
 
     /// The checked step failed: the next check says run.
-    pub fn mark_failure(&mut self) {
+    pub(crate) fn mark_failure(&mut self) {
         self.failed = true;
         self.pending = None;
     }
 
     /// Forget the baseline: the next check says run.
-    pub fn invalidate(&mut self) {
+    pub(crate) fn invalidate(&mut self) {
         *self = FpState::default();
     }
 }

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 /// A 32-byte blake3 digest.
-pub type Digest = [u8; 32];
+pub(crate) type Digest = [u8; 32];
 
 /// The stat data that identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct StatFingerprint {
+pub(crate) struct StatFingerprint {
     /// Size in bytes.
     pub size: u64,
     /// Modification time, ns since the epoch.
@@ -33,7 +33,7 @@ pub struct StatFingerprint {
 
 impl StatFingerprint {
     /// Fingerprint from `std::fs::Metadata`.
-    pub fn of(meta: &std::fs::Metadata) -> StatFingerprint {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> StatFingerprint {
         StatFingerprint {
             size: meta.size(),
             mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
@@ -44,20 +44,20 @@ impl StatFingerprint {
     }
 
     /// The later of mtime and ctime, in ns since the epoch.
-    pub fn newest_ns(&self) -> i64 {
+    pub(crate) fn newest_ns(&self) -> i64 {
         self.mtime_ns.max(self.ctime_ns)
     }
 
     /// True when a write in the current clock tick could leave this
     /// fingerprint unchanged (see the module docs).
-    pub fn is_racy(&self) -> bool {
+    pub(crate) fn is_racy(&self) -> bool {
         self.newest_ns() >= coarse_now_ns()
     }
 }
 
 /// The kernel's coarse wall clock (the one file timestamps are taken from),
 /// in ns since the epoch (clock_gettime(2), `CLOCK_REALTIME_COARSE`).
-pub fn coarse_now_ns() -> i64 {
+pub(crate) fn coarse_now_ns() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -72,7 +72,7 @@ pub fn coarse_now_ns() -> i64 {
 
 /// What the cache knows about one file version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileDigest {
+pub(crate) struct FileDigest {
     /// blake3 of the content.
     pub hash: Digest,
     /// The fingerprint the digest belongs to.
@@ -84,13 +84,13 @@ pub struct FileDigest {
 
 /// path → fingerprint → digest, shared by every request of a daemon.
 #[derive(Debug, Default)]
-pub struct MetadataCache {
+pub(crate) struct MetadataCache {
     map: RwLock<HashMap<PathBuf, FileDigest>>,
 }
 
 impl MetadataCache {
     /// An empty cache.
-    pub fn new() -> MetadataCache {
+    pub(crate) fn new() -> MetadataCache {
         MetadataCache::default()
     }
 
@@ -98,7 +98,7 @@ impl MetadataCache {
     /// fingerprint is unchanged, else by reading it.
     ///
     /// Errors: the I/O error of `stat` or `read` (e.g. NotFound).
-    pub fn digest(&self, path: &Path) -> std::io::Result<FileDigest> {
+    pub(crate) fn digest(&self, path: &Path) -> std::io::Result<FileDigest> {
         let meta = std::fs::metadata(path)?;
         let fp = StatFingerprint::of(&meta);
         if let Some(d) = self.cached(path, &fp) {
@@ -126,17 +126,12 @@ impl MetadataCache {
     }
 
     /// Number of files with a cached digest.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.read().map(|m| m.len()).unwrap_or(0)
     }
 
-    /// True when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Forget everything (used by `zccache clear`).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut m) = self.map.write() {
             m.clear();
         }
@@ -186,7 +181,7 @@ fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileD
 }
 
 /// True when `data` contains `__DATE__`, `__TIME__` or `__TIMESTAMP__`.
-pub fn mentions_time_macros(data: &[u8]) -> bool {
+pub(crate) fn mentions_time_macros(data: &[u8]) -> bool {
     use memchr::memmem;
     memmem::find(data, b"__DATE__").is_some()
         || memmem::find(data, b"__TIME__").is_some()
@@ -194,7 +189,7 @@ pub fn mentions_time_macros(data: &[u8]) -> bool {
 }
 
 /// Lowercase hex of a digest.
-pub fn to_hex(d: &Digest) -> String {
+pub(crate) fn to_hex(d: &Digest) -> String {
     blake3::Hash::from(*d).to_hex().to_string()
 }
 

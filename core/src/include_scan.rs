@@ -23,7 +23,7 @@ fn include_re() -> &'static Regex {
 /// Every header reachable from `roots` through `#include`, resolved
 /// against the including file's directory (quoted form only) and `dirs`,
 /// in a stable order. The roots themselves are not included.
-pub fn scan(roots: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn scan(roots: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     let mut queue: Vec<PathBuf> = roots.to_vec();
     let mut found = Vec::new();

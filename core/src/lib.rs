@@ -1,27 +1,34 @@
 //! zccache core: a direct-mode compiler cache.
 //!
 //! The crate holds everything the `zccache` binary does: argv parsing for
-//! each compiler family ([`compiler`]), content hashing with an in-memory
-//! metadata cache ([`hash`]), cache keys and direct-mode manifests ([`key`]),
-//! depfile handling ([`depfile`]), the storage facade over the content-addressed
-//! store with the one entry and manifest format ([`storage`]),
-//! the daemon ([`daemon`]), the client/daemon protocol ([`ipc`]), the
-//! cargo warm snapshot rules shared with `cargo-zccache` ([`cargo_warm`])
-//! and the command line ([`cli`]). A compile request flows launcher → IPC → daemon
-//! pipeline → storage, as described in `docs/ARCHITECTURE.md` ("The route of
-//! one compile request").
+//! each compiler family (`compiler`), content hashing with an in-memory
+//! metadata cache (`hash`), cache keys and direct-mode lookups (`key`),
+//! depfile handling (`depfile`), the storage facade over the
+//! content-addressed store with the one entry and manifest format
+//! (`storage`), the daemon and its tool pipelines (`daemon`), the
+//! client/daemon protocol ([`ipc`]), the cargo warm snapshot rules shared
+//! with `cargo-zccache` ([`cargo_warm`]) and the command line ([`cli`]).
+//! A compile request flows launcher → IPC → daemon pipeline → storage, as
+//! described in `docs/ARCHITECTURE.md` ("The route of one compile
+//! request").
+//!
+//! The public API is what the `zccache` and `cargo-zccache` binaries use:
+//! [`cli::main_entry`], [`config`], [`ipc`], [`paths`] and [`cargo_warm`];
+//! everything else is internal to the crate.
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod cargo_warm;
 pub mod cli;
-pub mod compiler;
+pub(crate) mod compiler;
 pub mod config;
-pub mod daemon;
-pub mod depfile;
-pub mod dircache;
-pub mod fingerprint;
-pub mod hash;
-pub mod include_scan;
+pub(crate) mod daemon;
+pub(crate) mod depfile;
+pub(crate) mod dircache;
+pub(crate) mod fingerprint;
+pub(crate) mod hash;
+pub(crate) mod include_scan;
 pub mod ipc;
-pub mod key;
+pub(crate) mod key;
 pub mod paths;
-pub mod storage;
+pub(crate) mod storage;

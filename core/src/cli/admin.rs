@@ -88,7 +88,8 @@ enum Cmd {
 }
 
 /// Names of every admin subcommand (for launcher-mode dispatch).
-pub fn subcommand_names() -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn subcommand_names() -> Vec<String> {
     use clap::CommandFactory;
     Cli::command()
         .get_subcommands()
@@ -119,7 +120,7 @@ enum MesonCmd {
 
 /// Parse `args` (with `argv[0]`) and run the admin command; returns the exit
 /// code (2 for a usage or configuration error, 0 for `--help`/`--version`).
-pub fn run(args: &[OsString]) -> i32 {
+pub(crate) fn run(args: &[OsString]) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -392,7 +393,7 @@ fn print_config(cfg: &Config) {
 }
 
 /// Bytes as a human string with binary units (e.g. `1.5 GiB`).
-pub fn human_bytes(b: u64) -> String {
+pub(crate) fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut u = 0;

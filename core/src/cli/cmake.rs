@@ -16,7 +16,7 @@ const VERSION_TEMPLATE: &str = include_str!("../../../cmake/ZCCacheConfigVersion
 
 /// Errors while writing the module.
 #[derive(Debug, thiserror::Error)]
-pub enum CmakeModuleError {
+pub(crate) enum CmakeModuleError {
     /// No directory could be created and written.
     #[error("cannot write the CMake module to {path}: {source}")]
     Write {
@@ -31,7 +31,7 @@ pub enum CmakeModuleError {
 /// `ZCCache.cmake`.
 ///
 /// Errors: [`CmakeModuleError`] when no candidate dir is writable.
-pub fn ensure_module() -> Result<PathBuf, CmakeModuleError> {
+pub(crate) fn ensure_module() -> Result<PathBuf, CmakeModuleError> {
     let mut last = None;
     for dir in candidate_dirs() {
         match write_files(&dir) {
@@ -61,7 +61,7 @@ fn candidate_dirs() -> Vec<PathBuf> {
 }
 
 /// `$XDG_DATA_HOME`, else `~/.local/share` (XDG Base Directory spec).
-pub fn xdg_data_home() -> PathBuf {
+pub(crate) fn xdg_data_home() -> PathBuf {
     match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(v) => PathBuf::from(v),
         None => dirs_home().join(".local/share"),

@@ -19,7 +19,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Errors of daemon control.
 #[derive(Debug, thiserror::Error)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     /// Cache dir or lock file unusable.
     #[error("cache dir {0}: {1}")]
     CacheDir(String, std::io::Error),
@@ -37,7 +37,7 @@ pub enum ControlError {
 /// Connect to the running daemon, starting one if needed.
 ///
 /// Errors: [`ControlError`]; callers fall back to compiling directly.
-pub fn ensure_daemon(cfg: &Config) -> Result<Client, ControlError> {
+pub(crate) fn ensure_daemon(cfg: &Config) -> Result<Client, ControlError> {
     let layout = CacheLayout::new(&cfg.cache_dir.value);
     let socket = layout.socket();
     if let Ok(c) = Client::connect(&socket) {
@@ -101,7 +101,7 @@ fn spawn_daemon(layout: &CacheLayout) -> Result<std::process::Child, ControlErro
 /// that speaks another protocol version.
 ///
 /// Errors: [`ControlError`].
-pub fn call(cfg: &Config, req: &Request) -> Result<Response, ControlError> {
+pub(crate) fn call(cfg: &Config, req: &Request) -> Result<Response, ControlError> {
     let mut client = ensure_daemon(cfg)?;
     match client.call(req) {
         Err(FrameError::VersionMismatch { peer, ours }) => {
@@ -126,7 +126,7 @@ pub fn call(cfg: &Config, req: &Request) -> Result<Response, ControlError> {
 }
 
 /// The pid recorded by the running daemon, if any.
-pub fn daemon_pid(layout: &CacheLayout) -> Option<i32> {
+pub(crate) fn daemon_pid(layout: &CacheLayout) -> Option<i32> {
     std::fs::read_to_string(layout.pid_file())
         .ok()?
         .trim()
@@ -167,7 +167,7 @@ fn is_our_daemon(pid: i32, layout: &CacheLayout) -> bool {
 
 /// Terminate the daemon by pid (SIGTERM, then SIGKILL) and remove its socket.
 /// Only a process that is verifiably this cache dir's daemon is signalled.
-pub fn kill_daemon(layout: &CacheLayout) {
+pub(crate) fn kill_daemon(layout: &CacheLayout) {
     if let Some(pid) = daemon_pid(layout).filter(|p| is_our_daemon(*p, layout)) {
         // SAFETY: plain signal delivery to a pid we read from our own cache dir.
         unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -181,7 +181,7 @@ pub fn kill_daemon(layout: &CacheLayout) {
 
 /// Stop the daemon if one runs, returning after its process has exited.
 /// Returns whether one was running.
-pub fn stop(cfg: &Config) -> bool {
+pub(crate) fn stop(cfg: &Config) -> bool {
     let layout = CacheLayout::new(&cfg.cache_dir.value);
     let pid = daemon_pid(&layout);
     let Ok(mut client) = Client::connect(&layout.socket()) else {

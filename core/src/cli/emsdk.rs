@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// The caching mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Cache whole emcc/em++ calls (masquerade).
     Outer,
     /// Cache the clang calls emcc makes (EM_COMPILER_WRAPPER).
@@ -27,7 +27,7 @@ pub enum Mode {
 
 /// `zccache emsdk …`.
 #[derive(Debug, clap::Subcommand)]
-pub enum EmsdkCmd {
+pub(crate) enum EmsdkCmd {
     /// Print shell code that turns caching on for emcc/em++.
     Activate(ActivateArgs),
     /// Print shell code that turns it off again.
@@ -36,7 +36,7 @@ pub enum EmsdkCmd {
 
 /// Arguments of `emsdk activate`.
 #[derive(Debug, Args)]
-pub struct ActivateArgs {
+pub(crate) struct ActivateArgs {
     /// outer (default) or inner.
     #[arg(long, value_enum, default_value_t = Mode::Outer)]
     pub mode: Mode,
@@ -53,7 +53,7 @@ fn masquerade_dir(cfg: &Config) -> PathBuf {
 }
 
 /// Run `zccache emsdk`; prints shell code, returns the exit code.
-pub fn run(cfg: &Config, cmd: &EmsdkCmd) -> i32 {
+pub(crate) fn run(cfg: &Config, cmd: &EmsdkCmd) -> i32 {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {

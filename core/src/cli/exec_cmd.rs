@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 /// Arguments of `zccache exec`.
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// An input file whose content is part of the key (repeatable).
     #[arg(long = "input-file")]
     pub input_files: Vec<PathBuf>,
@@ -48,7 +48,7 @@ pub struct ExecArgs {
 }
 
 /// Run `zccache exec`; returns the exit code (the tool's).
-pub fn run(cfg: &Config, a: &ExecArgs) -> i32 {
+pub(crate) fn run(cfg: &Config, a: &ExecArgs) -> i32 {
     let Some(tool) = super::launcher::resolve_compiler(a.command[0].as_ref()) else {
         eprintln!("zccache: cannot find tool {:?} on PATH", a.command[0]);
         return 127;

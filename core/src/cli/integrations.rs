@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// `zccache cmake-module`: print the module path; returns the exit code.
-pub fn cmake_module() -> i32 {
+pub(super) fn cmake_module() -> i32 {
     match super::cmake::ensure_module() {
         Ok(path) => print_line(&path.display().to_string()),
         Err(e) => {
@@ -18,7 +18,11 @@ pub fn cmake_module() -> i32 {
 
 /// `zccache meson native-file`: print the file, or write it (`--install`
 /// or `--output`) and print where; returns the exit code.
-pub fn meson_native_file(compilers: &Compilers, install: bool, output: Option<&Path>) -> i32 {
+pub(super) fn meson_native_file(
+    compilers: &Compilers,
+    install: bool,
+    output: Option<&Path>,
+) -> i32 {
     let result = if install || output.is_some() {
         meson::install(compilers, output).map(|p| p.display().to_string())
     } else {

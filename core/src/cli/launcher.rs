@@ -14,7 +14,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 /// Run one compiler invocation through the cache; returns the exit code.
-pub fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
+pub(crate) fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
     let compiler_path = match resolve_compiler(compiler) {
         Some(p) => p,
         None => {
@@ -96,7 +96,7 @@ fn call_with_backpressure(
 
 /// Find the real compiler: a path as given, else the first match on `PATH`
 /// that is not this zccache binary (so masquerade symlinks never recurse).
-pub fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
+pub(crate) fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
     // Compare by (device, inode): one stat per candidate, no realpath walk.
     let me = std::fs::metadata("/proc/self/exe")
         .ok()
@@ -153,7 +153,7 @@ fn replay(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> i32 {
 
 /// Replace this process with the real compiler (exact stdio, exit code and
 /// signals). Returns only if `exec` fails.
-pub fn exec_direct(compiler: &Path, args: &[OsString]) -> i32 {
+pub(crate) fn exec_direct(compiler: &Path, args: &[OsString]) -> i32 {
     let err = std::process::Command::new(compiler).args(args).exec();
     eprintln!("zccache: cannot run {}: {err}", compiler.display());
     127

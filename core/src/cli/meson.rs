@@ -14,7 +14,7 @@ const TEMPLATE: &str = include_str!("../../../meson/native-file.ini.in");
 
 /// Errors while generating the native file.
 #[derive(Debug, thiserror::Error)]
-pub enum NativeFileError {
+pub(crate) enum NativeFileError {
     /// A compiler was not found on PATH.
     #[error("compiler {0:?} not found on PATH")]
     CompilerNotFound(String),
@@ -33,7 +33,7 @@ pub enum NativeFileError {
 
 /// Compilers requested on the command line (`None`: Meson's choice).
 #[derive(Debug, Default, Clone)]
-pub struct Compilers {
+pub(crate) struct Compilers {
     /// `--cc`.
     pub cc: Option<String>,
     /// `--cxx`.
@@ -44,7 +44,10 @@ pub struct Compilers {
 ///
 /// Errors: [`NativeFileError::CompilerNotFound`] for a missing C or C++
 /// compiler (objc ones are optional).
-pub fn native_file(zccache: &Path, compilers: &Compilers) -> Result<String, NativeFileError> {
+pub(crate) fn native_file(
+    zccache: &Path,
+    compilers: &Compilers,
+) -> Result<String, NativeFileError> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let cc = compilers
         .cc
@@ -78,7 +81,10 @@ pub fn native_file(zccache: &Path, compilers: &Compilers) -> Result<String, Nati
 /// install location when `dest` is `None`; returns the path written.
 ///
 /// Errors: [`NativeFileError`].
-pub fn install(compilers: &Compilers, dest: Option<&Path>) -> Result<PathBuf, NativeFileError> {
+pub(crate) fn install(
+    compilers: &Compilers,
+    dest: Option<&Path>,
+) -> Result<PathBuf, NativeFileError> {
     let text = native_file(&self_path()?, compilers)?;
     let dest = dest.map(Path::to_path_buf).unwrap_or_else(install_path);
     let write_err = |source| NativeFileError::Write {
@@ -95,12 +101,12 @@ pub fn install(compilers: &Compilers, dest: Option<&Path>) -> Result<PathBuf, Na
 /// The running zccache binary, absolute.
 ///
 /// Errors: [`NativeFileError::SelfPath`].
-pub fn self_path() -> Result<PathBuf, NativeFileError> {
+pub(crate) fn self_path() -> Result<PathBuf, NativeFileError> {
     std::env::current_exe().map_err(NativeFileError::SelfPath)
 }
 
 /// `$XDG_DATA_HOME/meson/native/zccache`.
-pub fn install_path() -> PathBuf {
+pub(crate) fn install_path() -> PathBuf {
     xdg_data_home().join("meson/native/zccache")
 }
 

@@ -1,15 +1,15 @@
 //! The command line: launcher and masquerade modes for compiles, clap-parsed
 //! admin commands for everything else.
 
-pub mod admin;
-pub mod cmake;
-pub mod daemon_control;
-pub mod emsdk;
-pub mod exec_cmd;
+pub(crate) mod admin;
+pub(crate) mod cmake;
+pub(crate) mod daemon_control;
+pub(crate) mod emsdk;
+pub(crate) mod exec_cmd;
 mod integrations;
-pub mod launcher;
-pub mod meson;
-pub mod services;
+pub(crate) mod launcher;
+pub(crate) mod meson;
+pub(crate) mod services;
 
 use std::ffi::OsString;
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// Arguments of `session-start`.
 #[derive(Debug, Args)]
-pub struct SessionStartArgs {
+pub(crate) struct SessionStartArgs {
     /// Track per-session statistics (always on; accepted for compatibility).
     #[arg(long)]
     pub stats: bool,
@@ -32,7 +32,7 @@ pub struct SessionStartArgs {
 
 /// A session id argument.
 #[derive(Debug, Args)]
-pub struct SessionIdArgs {
+pub(crate) struct SessionIdArgs {
     /// The session id printed by `session-start`.
     pub id: String,
     /// Machine-readable JSON.
@@ -42,7 +42,7 @@ pub struct SessionIdArgs {
 
 /// Arguments of `analyze`.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
+pub(crate) struct AnalyzeArgs {
     /// The JSONL journal to roll up.
     pub file: PathBuf,
     /// Machine-readable JSON.
@@ -52,7 +52,7 @@ pub struct AnalyzeArgs {
 
 /// Arguments of `explain`.
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The output file (object) whose last miss to explain.
     pub output: Option<PathBuf>,
     /// Explain the most recent miss of any output.
@@ -62,7 +62,7 @@ pub struct ExplainArgs {
 
 /// `zccache fp …` operations.
 #[derive(Debug, clap::Subcommand)]
-pub enum FpCmd {
+pub(crate) enum FpCmd {
     /// Exit 0 and print "run" (and the changed files) when anything under
     /// the tree changed since the last success; exit 1 and print "skip"
     /// otherwise.
@@ -104,7 +104,7 @@ pub enum FpCmd {
 }
 
 /// `zccache fp`; returns the exit code (check: 0 = run, 1 = skip, 2 = error).
-pub fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
+pub(crate) fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
     use crate::fingerprint::Filter;
     use crate::ipc::{FingerprintRequest, FpOp};
     let (file, op) = match cmd {
@@ -155,7 +155,7 @@ pub fn fp(cfg: &Config, cmd: &FpCmd) -> i32 {
 
 /// Arguments of `release-handles`.
 #[derive(Debug, Args)]
-pub struct ReleaseArgs {
+pub(crate) struct ReleaseArgs {
     /// Directory about to be deleted.
     pub dir: PathBuf,
 }
@@ -179,7 +179,7 @@ fn absolute(p: &std::path::Path) -> PathBuf {
 }
 
 /// `zccache session-start`; returns the exit code.
-pub fn session_start(cfg: &Config, a: &SessionStartArgs) -> i32 {
+pub(crate) fn session_start(cfg: &Config, a: &SessionStartArgs) -> i32 {
     let req = Request::Session(SessionRequest::Start {
         // SAFETY: getppid cannot fail.
         client_pid: a.pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32),
@@ -202,7 +202,7 @@ pub fn session_start(cfg: &Config, a: &SessionStartArgs) -> i32 {
 }
 
 /// `zccache session-stats` / `session-end`; returns the exit code.
-pub fn session_report(cfg: &Config, a: &SessionIdArgs, end: bool) -> i32 {
+pub(crate) fn session_report(cfg: &Config, a: &SessionIdArgs, end: bool) -> i32 {
     if let Err(e) = crate::daemon::session::validate_id(&a.id) {
         eprintln!("zccache: {e}");
         return 2;
@@ -252,7 +252,7 @@ fn print_session(st: &SessionStats, json: bool) {
 }
 
 /// `zccache explain`; returns the exit code.
-pub fn explain(cfg: &Config, a: &ExplainArgs) -> i32 {
+pub(crate) fn explain(cfg: &Config, a: &ExplainArgs) -> i32 {
     let output = if a.last_miss {
         None
     } else {
@@ -277,7 +277,7 @@ pub fn explain(cfg: &Config, a: &ExplainArgs) -> i32 {
 }
 
 /// `zccache release-handles`; returns the exit code.
-pub fn release_handles(cfg: &Config, a: &ReleaseArgs) -> i32 {
+pub(crate) fn release_handles(cfg: &Config, a: &ReleaseArgs) -> i32 {
     match ask(
         cfg,
         &Request::Session(SessionRequest::ReleaseHandles {
@@ -307,7 +307,7 @@ fn unexpected(r: Response) -> i32 {
 
 /// Counts of a journal roll-up.
 #[derive(Debug, Default, serde::Serialize)]
-pub struct Rollup {
+pub(crate) struct Rollup {
     /// Lines read.
     pub requests: u64,
     /// Lines that did not parse.
@@ -323,7 +323,7 @@ pub struct Rollup {
 }
 
 /// Roll up journal lines.
-pub fn rollup(lines: impl Iterator<Item = String>) -> Rollup {
+pub(crate) fn rollup(lines: impl Iterator<Item = String>) -> Rollup {
     let mut r = Rollup::default();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let Ok(j) = serde_json::from_str::<JournalLine>(&line) else {
@@ -350,7 +350,7 @@ pub fn rollup(lines: impl Iterator<Item = String>) -> Rollup {
 }
 
 /// `zccache analyze`; returns the exit code.
-pub fn analyze(a: &AnalyzeArgs) -> i32 {
+pub(crate) fn analyze(a: &AnalyzeArgs) -> i32 {
     let file = match std::fs::File::open(&a.file) {
         Ok(f) => f,
         Err(e) => {

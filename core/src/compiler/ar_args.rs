@@ -7,7 +7,7 @@ use super::link_refusal::LinkRefusal;
 
 /// An archive update that may be cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArInvocation {
+pub(crate) struct ArInvocation {
     /// The operation: `r` (replace/insert), `q` (append) or `s` (index only).
     pub operation: char,
     /// The modifier letters, sorted and deduplicated (the key uses them).
@@ -24,14 +24,14 @@ impl ArInvocation {
     /// True when the archive is deterministic by request (`D`): zero
     /// timestamps, uids and gids. Without it the result depends on how the
     /// archiver was built (binutils `--enable-deterministic-archives`).
-    pub fn is_deterministic(&self) -> bool {
+    pub(crate) fn is_deterministic(&self) -> bool {
         self.modifiers.contains('D')
     }
 }
 
 /// The verdict on an archiver argv.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArParse {
+pub(crate) enum ArParse {
     /// Cacheable.
     Archive(ArInvocation),
     /// Not cacheable: label and detail.
@@ -48,7 +48,7 @@ const OPERATIONS: &[char] = &['d', 'm', 'p', 'q', 'r', 's', 't', 'x'];
 const SAFE_MODIFIERS: &[char] = &['c', 'D', 'U', 's', 'S', 'T', 'P', 'f', 'v', 'o'];
 
 /// Parse an archiver argv (response files already expanded).
-pub fn parse_ar_args(args: &[String]) -> ArParse {
+pub(crate) fn parse_ar_args(args: &[String]) -> ArParse {
     let mut plugins = Vec::new();
     let mut i = 0;
     while let Some(a) = args.get(i).filter(|a| a.starts_with("--")) {
@@ -93,7 +93,7 @@ pub fn parse_ar_args(args: &[String]) -> ArParse {
 /// on the existing archive: operation `s`, no members, `D`/`U` as
 /// modifiers. Other options (`-t` touches the index timestamp; `--help`,
 /// `--version` print) and more than one archive are refused.
-pub fn parse_ranlib_args(args: &[String]) -> ArParse {
+pub(crate) fn parse_ranlib_args(args: &[String]) -> ArParse {
     let mut plugins = Vec::new();
     let mut modifiers = String::new();
     let mut archives = Vec::new();

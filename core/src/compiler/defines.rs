@@ -3,7 +3,7 @@
 //! `-U X`), and the options that make two compiles differing only in
 //! their defines produce different objects even when the preprocessed
 //! output is the same. The daemon's define-sibling fallback
-//! (`daemon::define_sibling`) builds on both.
+//! (`daemon::pipeline::cc::define_sibling`) builds on both.
 
 use super::family::CompilerFamily;
 use super::gcc_options::{classify, Action, Value, G_LEVELLED};
@@ -11,7 +11,7 @@ use super::gcc_options::{classify, Action, Value, G_LEVELLED};
 /// A compile's common args split into defines and everything else, each in
 /// command-line order (a separate value stays with its option).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DefineSplit {
+pub(crate) struct DefineSplit {
     /// Every argument that is not part of a `-D`/`-U` option.
     pub rest: Vec<String>,
     /// The `-D`/`-U` options as given, joined or separate.
@@ -22,7 +22,7 @@ pub struct DefineSplit {
 /// defines and the rest. Options are recognised with the parser's table,
 /// so a value such as the `-DX` in `-Xlinker -DX` is not taken for a
 /// define. Never fails: unknown tokens go to `rest`.
-pub fn split_defines(args: &[String], family: CompilerFamily) -> DefineSplit {
+pub(crate) fn split_defines(args: &[String], family: CompilerFamily) -> DefineSplit {
     let mut split = DefineSplit {
         rest: Vec::with_capacity(args.len()),
         defines: Vec::new(),
@@ -81,7 +81,7 @@ const BLOCKER_PREFIXES: &[&str] = &["-Xclang", "-Xpreprocessor", "-Wp,"];
 /// the debug info) and clang's `-fdebug-macro`, `-E` modifiers that stop
 /// macro expansion or line markers (`-P`, `-fdirectives-only`,
 /// `-frewrite-includes`, ...), and `-Xclang`/`-Xpreprocessor`/`-Wp,`.
-pub fn sharing_blocker(rest: &[String]) -> Option<&str> {
+pub(crate) fn sharing_blocker(rest: &[String]) -> Option<&str> {
     rest.iter().map(String::as_str).find(|a| {
         BLOCKERS.contains(a)
             || BLOCKER_PREFIXES.iter().any(|p| a.starts_with(p))

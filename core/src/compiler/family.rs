@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// The kind of compiler driver, which decides how its argv is parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum CompilerFamily {
+pub(crate) enum CompilerFamily {
     /// GNU gcc / g++ (and `cc` / `c++`, which are gcc on most Linux systems).
     Gcc,
     /// LLVM clang / clang++.
@@ -51,7 +51,7 @@ impl CompilerFamily {
     ///   version) => `Ar`; `ranlib`, `gcc-ranlib`, `llvm-ranlib` likewise
     ///   => `Ranlib`;
     /// - anything else (including `c++filt`, `cc1`) => `Unknown`.
-    pub fn from_path(path: &Path) -> CompilerFamily {
+    pub(crate) fn from_path(path: &Path) -> CompilerFamily {
         match path.file_name().and_then(|n| n.to_str()) {
             Some(name) => from_file_name(name),
             None => CompilerFamily::Unknown,
@@ -60,7 +60,7 @@ impl CompilerFamily {
 
     /// True for the families [`super::gcc::parse_gcc_args`] handles:
     /// `Gcc` and `Clang`.
-    pub fn is_c_family(self) -> bool {
+    pub(crate) fn is_c_family(self) -> bool {
         matches!(self, CompilerFamily::Gcc | CompilerFamily::Clang)
     }
 }
@@ -68,7 +68,7 @@ impl CompilerFamily {
 /// Names that masquerade mode accepts as `argv[0]` (exact file names):
 /// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++`, `emcc`, `em++` (see
 /// docs/CONTRACT.md).
-pub fn is_masquerade_name(name: &str) -> bool {
+pub(crate) fn is_masquerade_name(name: &str) -> bool {
     matches!(
         name,
         "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" | "emcc" | "em++"

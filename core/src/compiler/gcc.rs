@@ -15,11 +15,11 @@ use super::gcc_options::{
 };
 /// The option kinds of a compile's search dirs and depfile, defined with
 /// the option table that produces them.
-pub use super::gcc_options::{DepKind, SearchDirKind};
+pub(crate) use super::gcc_options::{DepKind, SearchDirKind};
 
 /// The parser's verdict on one command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// A compile the cache can serve, one lookup per source.
     Cacheable(CompileInvocation),
     /// Run the real compiler unchanged, for this reason.
@@ -28,7 +28,7 @@ pub enum Parsed {
 
 /// A cacheable compile: `-c` of one or more sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompileInvocation {
+pub(crate) struct CompileInvocation {
     /// Args passed for every source, in original order, excluding the
     /// sources, `-c`, `-o X`/`-oX`, every `-x LANG` (languages move into
     /// [`SourceInput`]) and the dependency flags (`-MD -MMD -MF -MT -MQ -MP`,
@@ -56,7 +56,7 @@ pub struct CompileInvocation {
 
 /// One source file of a compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceInput {
+pub(crate) struct SourceInput {
     /// The path as given on the command line.
     pub path: String,
     /// The language from an earlier `-x` (never `"none"`); `None` when the
@@ -66,7 +66,7 @@ pub struct SourceInput {
 
 /// An explicit dependency-file target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DepTarget {
+pub(crate) enum DepTarget {
     /// `-MT target`: used verbatim.
     Plain(String),
     /// `-MQ target`: make-special characters get quoted.
@@ -75,7 +75,7 @@ pub enum DepTarget {
 
 /// The dependency file a compile writes as a side effect (`-MD`/`-MMD`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepfileRequest {
+pub(crate) struct DepfileRequest {
     /// `-MD` or `-MMD`.
     pub kind: DepKind,
     /// The `-MF` value as given (or the file of `-Wp,-MD,file`).
@@ -89,7 +89,7 @@ pub struct DepfileRequest {
 
 /// Why a command line cannot be served from the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NonCacheableReason {
+pub(crate) enum NonCacheableReason {
     /// No `-c`: the driver links.
     Link,
     /// `-E`.
@@ -119,7 +119,7 @@ impl NonCacheableReason {
     /// `link`, `preprocess_only`, `deps_only`, `stdin_input`,
     /// `stdout_output`, `no_source`, `multiple_sources_with_output`,
     /// `unsupported_option`, `split_dwarf`, `coverage`, `assembly_output`.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Link => "link",
             Self::PreprocessOnly => "preprocess_only",
@@ -161,7 +161,7 @@ impl CompileInvocation {
     /// header extension without `-x`) compiles to a precompiled header at
     /// `<source path>.gch` next to the source (gcc manual, "Precompiled
     /// Headers"). An out-of-range `i` yields an empty string.
-    pub fn object_path(&self, i: usize) -> String {
+    pub(crate) fn object_path(&self, i: usize) -> String {
         if let Some(out) = &self.output {
             return out.clone();
         }
@@ -176,7 +176,7 @@ impl CompileInvocation {
     /// `common_args ++ extra ++ ["-c"] ++ ["-x", lang]? ++ [source] ++
     /// ["-o", object]`. Never contains `-x none`. An out-of-range `i` yields
     /// the same argv without a source.
-    pub fn compile_argv(&self, i: usize, object: &str, extra: &[String]) -> Vec<String> {
+    pub(crate) fn compile_argv(&self, i: usize, object: &str, extra: &[String]) -> Vec<String> {
         let mut argv = Vec::with_capacity(self.common_args.len() + extra.len() + 6);
         argv.extend_from_slice(&self.common_args);
         argv.extend_from_slice(extra);
@@ -197,7 +197,7 @@ impl CompileInvocation {
 impl SourceInput {
     /// True when this source compiles to a precompiled header (a
     /// `*-header` language, or a header extension without `-x`).
-    pub fn is_header(&self) -> bool {
+    pub(crate) fn is_header(&self) -> bool {
         match &self.language {
             Some(lang) => lang.ends_with("-header"),
             None => extension(&self.path).is_some_and(is_header_extension),
@@ -209,7 +209,7 @@ impl DepfileRequest {
     /// Where gcc writes the dependency file: `file` when set, else `object`
     /// with its suffix replaced by `.d` (gcc manual, -MD: "based on whether
     /// -o is given ... suffix .d").
-    pub fn path_for(&self, object: &str) -> String {
+    pub(crate) fn path_for(&self, object: &str) -> String {
         match &self.file {
             Some(file) => file.clone(),
             None => {
@@ -225,7 +225,7 @@ impl DepfileRequest {
     /// explicit targets: the user's `-MT`/`-MQ` in order, or `-MQ <object>`
     /// when none were given (what gcc's driver passes by default), e.g.
     /// `["-MD", "-MF", file, "-MQ", "obj/a.o", "-MP"]`.
-    pub fn to_args(&self, file: &str, object: &str) -> Vec<String> {
+    pub(crate) fn to_args(&self, file: &str, object: &str) -> Vec<String> {
         let kind = match self.kind {
             DepKind::Md => "-MD",
             DepKind::Mmd => "-MMD",
@@ -255,7 +255,7 @@ impl DepfileRequest {
 /// Summary") for the options; unknown options are non-cacheable. `family`
 /// matters only for `Emcc`, where `-s SETTING=VALUE` takes a value; clang
 /// options are accepted for every family (`cc` may well be clang).
-pub fn parse_gcc_args(args: &[String], family: CompilerFamily) -> Parsed {
+pub(crate) fn parse_gcc_args(args: &[String], family: CompilerFamily) -> Parsed {
     let mut st = State::default();
     let mut i = 0;
     while i < args.len() {

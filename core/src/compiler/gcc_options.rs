@@ -42,7 +42,7 @@ pub(super) enum Deny {
 
 /// The kind of an include search directory option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchDirKind {
+pub(crate) enum SearchDirKind {
     /// `-iquote`: `#include "..."` only.
     Quote,
     /// `-I`.
@@ -55,7 +55,7 @@ pub enum SearchDirKind {
 
 /// `-MD` (all headers) or `-MMD` (user headers only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DepKind {
+pub(crate) enum DepKind {
     /// `-MD`.
     Md,
     /// `-MMD`.

@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// Which kind of tool runs the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkTool {
+pub(crate) enum LinkTool {
     /// A gcc/clang driver without `-c`.
     Driver,
     /// A linker called directly.
@@ -22,7 +22,7 @@ pub enum LinkTool {
 
 /// A link that may be cached.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkInvocation {
+pub(crate) struct LinkInvocation {
     /// The output file (`-o`, else `a.out`, GNU ld manual).
     pub output: String,
     /// Files whose content keys the link, as named (relative to the cwd).
@@ -40,7 +40,7 @@ pub struct LinkInvocation {
 
 /// The verdict on an argv.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkParse {
+pub(crate) enum LinkParse {
     /// A cacheable link.
     Link(LinkInvocation),
     /// Not a link at all (a compile, a query such as `--version`): left to
@@ -155,7 +155,7 @@ const LD_OUTPUT_FILE: &[&str] = &[
 
 /// Parse a driver's argv (response files already expanded). `cwd` resolves
 /// `-Wl,@file`.
-pub fn parse_driver_link(args: &[String], cwd: &Path) -> LinkParse {
+pub(crate) fn parse_driver_link(args: &[String], cwd: &Path) -> LinkParse {
     if args.iter().any(|a| is_not_link(a)) {
         return LinkParse::NotALink;
     }
@@ -188,7 +188,7 @@ pub fn parse_driver_link(args: &[String], cwd: &Path) -> LinkParse {
 }
 
 /// Parse a direct linker call's argv (response files already expanded).
-pub fn parse_linker(args: &[String]) -> LinkParse {
+pub(crate) fn parse_linker(args: &[String]) -> LinkParse {
     let mut p = Parser::default();
     p.linker_args(args);
     p.finish(LinkTool::Linker)

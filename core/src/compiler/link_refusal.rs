@@ -4,7 +4,7 @@
 
 /// A link, archive or ranlib call that is not cacheable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkRefusal {
+pub(crate) enum LinkRefusal {
     /// An option without its value, or a driver call without inputs.
     LinkArgs,
     /// The driver would also compile sources (`cc a.c -o app`, `-x c`).
@@ -35,7 +35,7 @@ pub enum LinkRefusal {
 
 impl LinkRefusal {
     /// The stable snake_case label used in stats and the journal.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::LinkArgs => "link_args",
             Self::CompileAndLink => "compile_and_link",

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 /// How many response files may be nested inside one another before
 /// [`expand_response_files`] gives up with [`ResponseFileError::TooDeep`].
-pub const MAX_RESPONSE_FILE_DEPTH: usize = 16;
+pub(crate) const MAX_RESPONSE_FILE_DEPTH: usize = 16;
 
 /// Why a response file could not be expanded. The caller should run the
 /// compiler uncached (it may well report the same problem itself).
 #[derive(Debug, thiserror::Error)]
-pub enum ResponseFileError {
+pub(crate) enum ResponseFileError {
     /// The file exists but reading it failed (permission denied, a
     /// directory, an I/O error).
     #[error("cannot read response file {}: {source}", path.display())]
@@ -53,7 +53,7 @@ pub enum ResponseFileError {
 /// Errors: [`ResponseFileError::Unreadable`] when the file exists but cannot
 /// be read (including a directory), [`ResponseFileError::NotUtf8`],
 /// [`ResponseFileError::TooDeep`].
-pub fn expand_response_files(
+pub(crate) fn expand_response_files(
     args: &[String],
     cwd: &Path,
 ) -> Result<Vec<String>, ResponseFileError> {

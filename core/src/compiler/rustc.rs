@@ -11,11 +11,11 @@ use std::path::Path;
 
 /// Crate types whose output is linked by rustc (they need link inputs in the
 /// key: linker identity, link args, native libs).
-pub const LINKED_CRATE_TYPES: &[&str] = &["bin", "proc-macro", "dylib", "cdylib"];
+pub(crate) const LINKED_CRATE_TYPES: &[&str] = &["bin", "proc-macro", "dylib", "cdylib"];
 
 /// Crate types this cache serves: every stable one (rustc book,
 /// "--crate-type"); the linked ones key their link inputs.
-pub const CACHED_CRATE_TYPES: &[&str] = &[
+pub(crate) const CACHED_CRATE_TYPES: &[&str] = &[
     "lib",
     "rlib",
     "staticlib",
@@ -27,7 +27,7 @@ pub const CACHED_CRATE_TYPES: &[&str] = &[
 
 /// Why a rustc invocation is not cached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RustcRefusal {
+pub(crate) enum RustcRefusal {
     /// An informational call (`-vV`, `--print`, `--version`, `--help`).
     #[error("informational call, nothing is compiled")]
     Informational,
@@ -67,7 +67,7 @@ pub enum RustcRefusal {
 
 impl RustcRefusal {
     /// The short label used in statistics.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             RustcRefusal::Informational => "rustc_informational",
             RustcRefusal::Input(_) => "rustc_input",
@@ -85,7 +85,7 @@ impl RustcRefusal {
 
 /// A cacheable rustc invocation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RustcInvocation {
+pub(crate) struct RustcInvocation {
     /// The argv after argfile expansion.
     pub args: Vec<String>,
     /// `--crate-name`.
@@ -121,7 +121,7 @@ pub struct RustcInvocation {
 
 impl RustcInvocation {
     /// True when rustc links this crate (bin, proc-macro, dylib, cdylib).
-    pub fn links(&self) -> bool {
+    pub(crate) fn links(&self) -> bool {
         self.emit.iter().any(|e| e == "link")
             && self
                 .crate_types
@@ -132,7 +132,7 @@ impl RustcInvocation {
     /// True when an output carries crate metadata: `--emit=metadata`, or a
     /// crate type other than `bin`, `staticlib` and `cdylib` (rustc
     /// reference, "Linkage").
-    pub fn embeds_metadata(&self) -> bool {
+    pub(crate) fn embeds_metadata(&self) -> bool {
         self.emit.iter().any(|e| e == "metadata")
             || self
                 .crate_types
@@ -143,7 +143,7 @@ impl RustcInvocation {
     /// The file names rustc writes into `out_dir` (rustc book, "--emit";
     /// Linux naming): `lib<name><extra>.rlib|.rmeta|.a|.so`, `<name><extra>`
     /// for a bin and `<name><extra>.d` for dep-info.
-    pub fn output_names(&self) -> Vec<String> {
+    pub(crate) fn output_names(&self) -> Vec<String> {
         let stem = format!("{}{}", self.crate_name, self.extra_filename);
         let mut names = Vec::new();
         for kind in &self.emit {
@@ -173,7 +173,10 @@ impl RustcInvocation {
 /// relative to `cwd`.
 ///
 /// Errors: [`RustcRefusal`] naming why the call is not cacheable.
-pub fn parse_rustc_args(args: &[String], cwd: &Path) -> Result<RustcInvocation, RustcRefusal> {
+pub(crate) fn parse_rustc_args(
+    args: &[String],
+    cwd: &Path,
+) -> Result<RustcInvocation, RustcRefusal> {
     let args = expand_argfiles(args, cwd)?;
     if args
         .iter()

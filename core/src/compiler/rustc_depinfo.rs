@@ -8,7 +8,7 @@ use crate::depfile::{self, DepfileError};
 
 /// What a dep-info file says.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DepInfo {
+pub(crate) struct DepInfo {
     /// Source files, as rustc named them (relative to its cwd or absolute),
     /// deduplicated in first-seen order.
     pub sources: Vec<String>,
@@ -20,7 +20,7 @@ pub struct DepInfo {
 /// Parse dep-info text.
 ///
 /// Errors: [`DepfileError`] when the rule part is not make syntax.
-pub fn parse_depinfo(text: &[u8]) -> Result<DepInfo, DepfileError> {
+pub(crate) fn parse_depinfo(text: &[u8]) -> Result<DepInfo, DepfileError> {
     let text = std::str::from_utf8(text).map_err(|_| DepfileError::NotUtf8)?;
     let mut rules_text = String::with_capacity(text.len());
     let mut env = Vec::new();

@@ -12,7 +12,7 @@ const MAX_OUTPUTS: usize = 100_000;
 
 /// What identified one compile of one output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputsSummary {
+pub(crate) struct InputsSummary {
     /// Compiler path as invoked.
     pub compiler: String,
     /// Compiler identity hash.
@@ -29,7 +29,7 @@ pub struct InputsSummary {
 
 /// Explanations per output and the most recent miss.
 #[derive(Debug, Default)]
-pub struct Explanations {
+pub(crate) struct Explanations {
     inner: Mutex<Inner>,
 }
 
@@ -45,7 +45,7 @@ impl Explanations {
     /// for a miss whose cause is already known (a manifest mismatch), or
     /// `Some("")` for a miss to be explained by comparing with the previous
     /// compile of the same output; `None` for a hit.
-    pub fn note(&self, output: &str, now: InputsSummary, miss: Option<String>) {
+    pub(crate) fn note(&self, output: &str, now: InputsSummary, miss: Option<String>) {
         let Ok(mut g) = self.inner.lock() else { return };
         if g.previous.len() >= MAX_OUTPUTS {
             g.previous.clear();
@@ -66,7 +66,7 @@ impl Explanations {
     /// Append `note` to the explanation of the latest miss of `output`
     /// (e.g. that the direct-mode miss was served by the preprocessor
     /// fallback after all); nothing happens when none is recorded.
-    pub fn annotate(&self, output: &str, note: &str) {
+    pub(crate) fn annotate(&self, output: &str, note: &str) {
         let Ok(mut g) = self.inner.lock() else { return };
         if let Some(why) = g.why.get_mut(output) {
             why.push_str("; ");
@@ -80,7 +80,7 @@ impl Explanations {
 
     /// Why the most recent miss of `output` happened (or of the most recent
     /// miss of all when `output` is `None`), prefixed by the output path.
-    pub fn explain(&self, output: Option<&str>) -> Option<String> {
+    pub(crate) fn explain(&self, output: Option<&str>) -> Option<String> {
         let g = self.inner.lock().ok()?;
         match output {
             Some(o) => g.why.get(o).map(|w| format!("{o}: {w}")),
@@ -90,7 +90,7 @@ impl Explanations {
 }
 
 /// Name the differences between the previous and the current inputs.
-pub fn diff(prev: Option<&InputsSummary>, now: &InputsSummary) -> String {
+pub(crate) fn diff(prev: Option<&InputsSummary>, now: &InputsSummary) -> String {
     let Some(prev) = prev else {
         return "first compile of this context".to_string();
     };

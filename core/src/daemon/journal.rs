@@ -10,11 +10,11 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 
 /// Size at which a journal file is rotated, in bytes (16 MiB).
-pub const ROTATE_BYTES: u64 = 16 << 20;
+pub(crate) const ROTATE_BYTES: u64 = 16 << 20;
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalLine {
+pub(crate) struct JournalLine {
     /// Wall time, ms since the Unix epoch.
     pub time_ms: u64,
     /// Session id, if the request belonged to one.
@@ -39,13 +39,13 @@ pub struct JournalLine {
 
 /// The background writer.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     tx: Mutex<Sender<(PathBuf, String)>>,
 }
 
 impl Journal {
     /// Start the writer thread.
-    pub fn start() -> Journal {
+    pub(crate) fn start() -> Journal {
         let (tx, rx) = channel::<(PathBuf, String)>();
         std::thread::Builder::new()
             .name("zccache-journal".into())
@@ -61,7 +61,7 @@ impl Journal {
     }
 
     /// Queue `line` for each of `files` (never blocks on I/O).
-    pub fn write(&self, files: &[PathBuf], line: &JournalLine) {
+    pub(crate) fn write(&self, files: &[PathBuf], line: &JournalLine) {
         let Ok(text) = serde_json::to_string(line) else {
             return;
         };
@@ -89,7 +89,7 @@ fn append(path: &Path, line: &str) -> std::io::Result<()> {
 }
 
 /// Current wall time in ms since the Unix epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

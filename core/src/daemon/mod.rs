@@ -3,16 +3,16 @@
 //! [`server`] reads requests and hands compile requests to the tool
 //! [`pipeline`]s; [`state`] is what they share.
 
-pub mod explain;
-pub mod journal;
-pub mod pipeline;
-pub mod reason;
-pub mod rust_warm;
-pub mod server;
-pub mod services;
-pub mod session;
-pub mod state;
-pub mod stats;
+pub(crate) mod explain;
+pub(crate) mod journal;
+pub(crate) mod pipeline;
+pub(crate) mod reason;
+pub(crate) mod rust_warm;
+pub(crate) mod server;
+pub(crate) mod services;
+pub(crate) mod session;
+pub(crate) mod state;
+pub(crate) mod stats;
 
 use crate::config::Config;
 use crate::paths::CacheLayout;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// Errors that stop a daemon from starting.
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     /// The cache dir or its files cannot be created.
     #[error("cache dir {path}: {source}")]
     CacheDir {
@@ -42,7 +42,7 @@ pub enum DaemonError {
 
 /// What [`run`] did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RunOutcome {
+pub(crate) enum RunOutcome {
     /// Served until shutdown.
     Served,
     /// Another daemon already holds the lock for this cache dir.
@@ -60,7 +60,7 @@ fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DaemonError 
 ///
 /// Errors: [`DaemonError`] when the cache dir, store, socket or runtime
 /// cannot be set up.
-pub fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
+pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let layout = CacheLayout::new(&config.cache_dir.value);
     layout.ensure().map_err(io_err(&layout.root))?;
     init_logging(&layout, config.debug.value);

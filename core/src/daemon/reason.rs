@@ -10,7 +10,7 @@ use crate::compiler::{LinkRefusal, NonCacheableReason};
 
 /// Why a cacheable request was not served from the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MissReason {
+pub(crate) enum MissReason {
     /// No manifest (or entry) for this compile's context yet.
     FirstCompile,
     /// A manifest exists, but no recorded input set still holds.
@@ -28,7 +28,7 @@ pub enum MissReason {
 impl MissReason {
     /// The stable label (`first_compile`, `inputs_changed`,
     /// `entry_missing`, `corrupt_entry`, `first_link`, `first_archive`).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::FirstCompile => "first_compile",
             Self::InputsChanged => "inputs_changed",
@@ -42,7 +42,7 @@ impl MissReason {
 
 /// Why a request was passed through to the real tool unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Uncacheable {
+pub(crate) enum Uncacheable {
     /// The gcc/clang/emcc argv parser refused the compile.
     Compile(NonCacheableReason),
     /// The rustc argv parser refused the call.
@@ -81,7 +81,7 @@ pub enum Uncacheable {
 
 impl Uncacheable {
     /// The stable label (the parsers' labels for parser refusals).
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Compile(r) => r.label(),
             Self::Rustc(r) => r.label(),

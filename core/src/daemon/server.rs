@@ -57,7 +57,7 @@ impl Drop for RunningGuard<'_> {
 
 /// Serve until shutdown. Returns when no request is in flight any more
 /// (or after `DRAIN_TIMEOUT`, 60 s).
-pub async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
+pub(crate) async fn serve(listener: UnixListener, state: Arc<DaemonState>) {
     let shared = Arc::new(Shared {
         state,
         shutdown: Notify::new(),
@@ -218,7 +218,7 @@ async fn rust_warm(stream: &mut UnixStream, st: Arc<DaemonState>, req: RustWarmR
 /// A compile: hits are served right here (a hand-off to the blocking pool
 /// costs more than the whole lookup, measured ~1 ms per hit); a compile
 /// that has to run goes to the blocking pool with heartbeats, or gets a
-/// `Busy` reply when [`DaemonState::max_jobs`] compiles already run.
+/// `Busy` reply when [`Lifecycle::max_jobs`](super::state::Lifecycle::max_jobs) compiles already run.
 async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequest) -> bool {
     let st = shared.state.clone();
     let work = match probe(&st, &req) {
@@ -277,7 +277,7 @@ async fn with_heartbeats(
 }
 
 /// The status report of this daemon.
-pub fn status(st: &DaemonState) -> StatusReport {
+pub(crate) fn status(st: &DaemonState) -> StatusReport {
     let (entries, bytes) = st.storage().usage();
     let mut r = StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),

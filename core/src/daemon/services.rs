@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Serve a session request. Malformed session ids and a release of the
 /// cache dir (or an ancestor) are [`ErrorKind::BadRequest`] errors.
-pub fn session(st: &DaemonState, request: &SessionRequest) -> Response {
+pub(crate) fn session(st: &DaemonState, request: &SessionRequest) -> Response {
     match request {
         SessionRequest::Start {
             client_pid,
@@ -38,7 +38,7 @@ pub fn session(st: &DaemonState, request: &SessionRequest) -> Response {
 
 /// Why the last compile of `output` (absolute; `None`: the most recent
 /// miss) missed: [`Response::Explanation`], `None` when nothing is known.
-pub fn explain(st: &DaemonState, output: Option<&Path>) -> Response {
+pub(crate) fn explain(st: &DaemonState, output: Option<&Path>) -> Response {
     let key = output.map(|p| p.to_string_lossy().into_owned());
     Response::Explanation(st.accounting().explanations().explain(key.as_deref()))
 }
@@ -74,7 +74,7 @@ fn release(st: &DaemonState, dir: &Path) -> Response {
 /// Errors: [`ErrorKind::BadRequest`] for an invalid glob,
 /// [`ErrorKind::Io`] when the tree or the cache file cannot be read or
 /// written, [`ErrorKind::Internal`] for a poisoned state lock.
-pub fn fingerprint(st: &DaemonState, request: &FingerprintRequest) -> Response {
+pub(crate) fn fingerprint(st: &DaemonState, request: &FingerprintRequest) -> Response {
     let FingerprintRequest { cache_file, op } = request;
     let cache_file = cache_file.as_path();
     let Ok(mut states) = st.fp_states().lock() else {

@@ -12,14 +12,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The environment variable launchers read to join a session.
-pub const SESSION_ENV: &str = "ZCCACHE_SESSION_ID";
+pub(crate) const SESSION_ENV: &str = "ZCCACHE_SESSION_ID";
 
 /// A session with no request for this long ends by itself.
-pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+pub(crate) const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Errors of session ids.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     /// Not of the form `s-` followed by 32 hex digits.
     #[error("malformed session id {0:?} (expected s- followed by 32 hex digits)")]
     Malformed(String),
@@ -28,7 +28,7 @@ pub enum SessionError {
 /// Check the shape of a session id.
 ///
 /// Errors: [`SessionError::Malformed`].
-pub fn validate_id(id: &str) -> Result<(), SessionError> {
+pub(crate) fn validate_id(id: &str) -> Result<(), SessionError> {
     let ok = id
         .strip_prefix("s-")
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -45,7 +45,6 @@ struct Session {
     client_pid: u32,
     working_dir: PathBuf,
     journal: Option<PathBuf>,
-    log_file: Option<PathBuf>,
     stats: SessionStats,
     sources: HashSet<String>,
     last_activity: Instant,
@@ -53,7 +52,7 @@ struct Session {
 
 /// What a finished request contributes to its session.
 #[derive(Debug, Clone, Copy)]
-pub struct Contribution<'a> {
+pub(crate) struct Contribution<'a> {
     /// The outcome.
     pub outcome: &'a Outcome,
     /// The source (or primary input) path, for unique-source counting.
@@ -66,25 +65,26 @@ pub struct Contribution<'a> {
 
 /// All open sessions of a daemon.
 #[derive(Debug, Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     open: Mutex<HashMap<String, Session>>,
 }
 
 impl Sessions {
-    /// Open a session; returns its id (`s-` + 32 hex digits).
-    pub fn start(
+    /// Open a session; returns its id (`s-` + 32 hex digits). A per-session
+    /// `log_file` is accepted (protocol) but not written: the daemon log
+    /// has every line.
+    pub(crate) fn start(
         &self,
         client_pid: u32,
         working_dir: PathBuf,
         journal: Option<PathBuf>,
-        log_file: Option<PathBuf>,
+        _log_file: Option<PathBuf>,
     ) -> String {
         let id = format!("s-{}", uuid::Uuid::new_v4().simple());
         let s = Session {
             client_pid,
             working_dir,
             journal,
-            log_file,
             stats: SessionStats::default(),
             sources: HashSet::new(),
             last_activity: Instant::now(),
@@ -96,27 +96,22 @@ impl Sessions {
     }
 
     /// The stats of an open session (`None` when unknown or ended).
-    pub fn stats(&self, id: &str) -> Option<SessionStats> {
+    pub(crate) fn stats(&self, id: &str) -> Option<SessionStats> {
         self.open.lock().ok()?.get(id).map(|s| s.stats.clone())
     }
 
     /// End a session, returning its final stats; unknown ids are a no-op.
-    pub fn end(&self, id: &str) -> Option<SessionStats> {
+    pub(crate) fn end(&self, id: &str) -> Option<SessionStats> {
         self.open.lock().ok()?.remove(id).map(|s| s.stats)
     }
 
     /// The journal file of a session, if it asked for one.
-    pub fn journal(&self, id: &str) -> Option<PathBuf> {
+    pub(crate) fn journal(&self, id: &str) -> Option<PathBuf> {
         self.open.lock().ok()?.get(id)?.journal.clone()
     }
 
-    /// The log file of a session, if it asked for one.
-    pub fn log_file(&self, id: &str) -> Option<PathBuf> {
-        self.open.lock().ok()?.get(id)?.log_file.clone()
-    }
-
     /// Count a finished request in session `id` (ignored when unknown).
-    pub fn record(&self, id: &str, c: Contribution<'_>) {
+    pub(crate) fn record(&self, id: &str, c: Contribution<'_>) {
         let Ok(mut m) = self.open.lock() else { return };
         let Some(s) = m.get_mut(id) else { return };
         s.last_activity = Instant::now();
@@ -154,7 +149,7 @@ impl Sessions {
 
     /// End sessions whose client died or that idled past `idle`; returns
     /// the ids ended.
-    pub fn reap(&self, idle: Duration) -> Vec<String> {
+    pub(crate) fn reap(&self, idle: Duration) -> Vec<String> {
         let Ok(mut m) = self.open.lock() else {
             return Vec::new();
         };
@@ -170,7 +165,7 @@ impl Sessions {
     }
 
     /// End every session whose working dir is under `dir`; returns their ids.
-    pub fn release_under(&self, dir: &Path) -> Vec<String> {
+    pub(crate) fn release_under(&self, dir: &Path) -> Vec<String> {
         let Ok(mut m) = self.open.lock() else {
             return Vec::new();
         };
@@ -186,12 +181,13 @@ impl Sessions {
     }
 
     /// Number of open sessions.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.open.lock().map(|m| m.len()).unwrap_or(0)
     }
 
     /// True when no session is open.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

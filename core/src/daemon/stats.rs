@@ -1,14 +1,14 @@
 //! Per-daemon counters: hits, misses by reason, non-cacheable by reason,
 //! errors and time saved.
 
-pub use super::reason::{MissReason, Uncacheable};
+pub(crate) use super::reason::{MissReason, Uncacheable};
 use crate::ipc::StatusReport;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// The outcome of one source of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Served from the cache; the original compile took this many ms.
     Hit {
         /// Saved compile time, ms.
@@ -55,13 +55,13 @@ struct Counters {
 
 /// Thread-safe counters of one daemon.
 #[derive(Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     inner: Mutex<Counters>,
 }
 
 impl Stats {
     /// Count one outcome.
-    pub fn record(&self, outcome: &Outcome) {
+    pub(crate) fn record(&self, outcome: &Outcome) {
         let Ok(mut c) = self.inner.lock() else { return };
         match outcome {
             Outcome::Hit { saved_ms } => {
@@ -98,7 +98,7 @@ impl Stats {
 
     /// Count a link or archive outcome in the link counters (on top of
     /// [`Stats::record`]).
-    pub fn record_link(&self, outcome: &Outcome) {
+    pub(crate) fn record_link(&self, outcome: &Outcome) {
         let Ok(mut c) = self.inner.lock() else { return };
         match outcome {
             Outcome::Hit { .. } => c.link_hits += 1,
@@ -108,13 +108,13 @@ impl Stats {
     }
 
     /// Count one warning (see [`StatusReport::warnings_by_reason`]).
-    pub fn warn(&self, label: &str) {
+    pub(crate) fn warn(&self, label: &str) {
         let Ok(mut c) = self.inner.lock() else { return };
         *c.warnings_by_reason.entry(label.to_string()).or_default() += 1;
     }
 
     /// Copy the counters into `report`.
-    pub fn fill(&self, report: &mut StatusReport) {
+    pub(crate) fn fill(&self, report: &mut StatusReport) {
         let Ok(c) = self.inner.lock() else { return };
         report.cache_hits = c.hits;
         report.preprocessor_hits = c.preprocessor_hits;

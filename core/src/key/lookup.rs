@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Why a manifest did not yield an entry; used for miss reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ManifestMiss {
+pub(crate) enum ManifestMiss {
     /// No input set matched; the first mismatch found, for diagnostics
     /// (e.g. "header inc/foo.h changed (hash 1a2b3c4d… → 5e6f7a8b…)").
     InputsChanged(String),
@@ -19,7 +19,7 @@ pub enum ManifestMiss {
 
 /// What a lookup compares the stored sets with.
 #[derive(Debug, Clone, Copy)]
-pub struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     /// The request's cwd (relative recorded paths resolve against it).
     pub cwd: &'a Path,
     /// The request's environment (for sets that recorded variables).
@@ -36,7 +36,7 @@ pub struct Probe<'a> {
 /// lookups stay cheap).
 ///
 /// Errors: [`ManifestMiss`] naming the first mismatch seen.
-pub fn find(
+pub(crate) fn find(
     manifest: &Manifest,
     probe: &Probe<'_>,
 ) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {

@@ -15,12 +15,12 @@
 //! [`Manifest`](crate::storage::Manifest) against the file system and
 //! [`shadow`] records the shadow checks of a new input set.
 
-pub mod lookup;
-pub mod shadow;
+pub(crate) mod lookup;
+pub(crate) mod shadow;
 
-pub use crate::paths::{normalize, resolve};
-pub use lookup::{find, ManifestMiss};
-pub use shadow::shadow_checks;
+pub(crate) use crate::paths::{normalize, resolve};
+pub(crate) use lookup::{find, ManifestMiss};
+pub(crate) use shadow::shadow_checks;
 
 use crate::storage::{RecordKey, RecordedFile};
 
@@ -29,13 +29,13 @@ const KEY_SCHEMA: &str = "zccache direct-mode key v2";
 
 /// Incremental builder of a context key: length-prefixed, named fields, so
 /// two different field lists can never hash alike.
-pub struct KeyBuilder {
+pub(crate) struct KeyBuilder {
     hasher: blake3::Hasher,
 }
 
 impl KeyBuilder {
     /// A builder for keys of the given purpose (e.g. `"c-compile"`).
-    pub fn new(purpose: &str) -> KeyBuilder {
+    pub(crate) fn new(purpose: &str) -> KeyBuilder {
         let mut b = KeyBuilder {
             hasher: blake3::Hasher::new(),
         };
@@ -45,7 +45,7 @@ impl KeyBuilder {
     }
 
     /// Add one named field.
-    pub fn field(&mut self, name: &str, value: &[u8]) -> &mut Self {
+    pub(crate) fn field(&mut self, name: &str, value: &[u8]) -> &mut Self {
         self.hasher.update(&(name.len() as u64).to_le_bytes());
         self.hasher.update(name.as_bytes());
         self.hasher.update(&(value.len() as u64).to_le_bytes());
@@ -54,7 +54,7 @@ impl KeyBuilder {
     }
 
     /// Add a list of strings as one field.
-    pub fn strings(&mut self, name: &str, values: &[String]) -> &mut Self {
+    pub(crate) fn strings(&mut self, name: &str, values: &[String]) -> &mut Self {
         self.field(name, &(values.len() as u64).to_le_bytes());
         for v in values {
             self.field(name, v.as_bytes());
@@ -63,13 +63,13 @@ impl KeyBuilder {
     }
 
     /// The finished key.
-    pub fn finish(&self) -> RecordKey {
+    pub(crate) fn finish(&self) -> RecordKey {
         RecordKey(*self.hasher.finalize().as_bytes())
     }
 }
 
 /// The entry key for a context and the include set read under it.
-pub fn entry_key(context: &RecordKey, files: &[RecordedFile]) -> RecordKey {
+pub(crate) fn entry_key(context: &RecordKey, files: &[RecordedFile]) -> RecordKey {
     let mut b = KeyBuilder::new("entry");
     b.field("context", &context.0);
     for f in files {
@@ -81,7 +81,7 @@ pub fn entry_key(context: &RecordKey, files: &[RecordedFile]) -> RecordKey {
 
 /// The entry key of a rustc context and the input set read under it: its
 /// dep-info files and `env-dep` variables (`None`: unset).
-pub fn rustc_entry_key(
+pub(crate) fn rustc_entry_key(
     context: &RecordKey,
     files: &[RecordedFile],
     env: &[(String, Option<String>)],

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// whose creation could change what the compiler finds.
 ///
 /// All paths are absolute (resolved against `cwd`) and lexically normalised.
-pub fn shadow_checks(
+pub(crate) fn shadow_checks(
     cwd: &Path,
     source: &str,
     headers: &[String],

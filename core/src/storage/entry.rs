@@ -17,12 +17,12 @@ use std::path::Path;
 
 /// Layout version of [`Entry`]; a record of another version is a miss.
 /// Version 2 replaced the four per-pipeline formats of version 1.
-pub const ENTRY_FORMAT: u32 = 2;
+pub(crate) const ENTRY_FORMAT: u32 = 2;
 
 /// Which pipeline stored an entry; a lookup that finds an entry of another
 /// kind treats it as corrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     /// A gcc/clang/emcc compile of one source (`-c`).
     Compile,
     /// One rustc run (cargo's `RUSTC_WRAPPER`).
@@ -35,7 +35,7 @@ pub enum EntryKind {
 
 /// What an output is, which tells where it goes on a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OutputRole {
+pub(crate) enum OutputRole {
     /// The object file of a compile: the request's `-o` (or default) path.
     Object,
     /// The user's depfile of a compile: the request's `-MF` (or default)
@@ -58,7 +58,7 @@ pub enum OutputRole {
 
 /// The content of one output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Content {
+pub(crate) enum Content {
     /// A content-addressed blob of the store (large outputs).
     Blob(BlobId),
     /// The bytes themselves (small text outputs such as depfiles).
@@ -69,7 +69,7 @@ pub enum Content {
 
 /// One output file of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Output {
+pub(crate) struct Output {
     /// What it is and where it goes.
     pub role: OutputRole,
     /// Its file name relative to the role's output location (see
@@ -84,7 +84,12 @@ pub struct Output {
 
 impl Output {
     /// An output whose content is a stored blob.
-    pub fn blob(role: OutputRole, name: impl Into<String>, blob: BlobId, mode: u32) -> Output {
+    pub(crate) fn blob(
+        role: OutputRole,
+        name: impl Into<String>,
+        blob: BlobId,
+        mode: u32,
+    ) -> Output {
         Output {
             role,
             name: name.into(),
@@ -96,7 +101,7 @@ impl Output {
     /// True when the name is a plain file name: not empty, no `/`, not
     /// `.` or `..` (roles whose name is a file name in a directory must
     /// never let an entry write outside it).
-    pub fn is_plain_file_name(&self) -> bool {
+    pub(crate) fn is_plain_file_name(&self) -> bool {
         !self.name.is_empty()
             && !self.name.contains('/')
             && !self.name.contains('\0')
@@ -107,7 +112,7 @@ impl Output {
 
 /// One stored tool run. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     format: u32,
     /// The pipeline that stored it.
     pub kind: EntryKind,
@@ -126,7 +131,7 @@ pub struct Entry {
 
 impl Entry {
     /// A new entry of the current format.
-    pub fn new(kind: EntryKind, outputs: Vec<Output>, run: RunRecord) -> Entry {
+    pub(crate) fn new(kind: EntryKind, outputs: Vec<Output>, run: RunRecord) -> Entry {
         Entry {
             format: ENTRY_FORMAT,
             kind,
@@ -139,7 +144,7 @@ impl Entry {
     }
 
     /// The blobs this entry references (each once).
-    pub fn blobs(&self) -> Vec<BlobId> {
+    pub(crate) fn blobs(&self) -> Vec<BlobId> {
         let mut ids: Vec<BlobId> = self
             .outputs
             .iter()
@@ -154,12 +159,12 @@ impl Entry {
     }
 
     /// The first output with `role`, if any.
-    pub fn output(&self, role: OutputRole) -> Option<&Output> {
+    pub(crate) fn output(&self, role: OutputRole) -> Option<&Output> {
         self.outputs.iter().find(|o| o.role == role)
     }
 
     /// Serialise with bincode.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         bincode::serialize(self).unwrap_or_default()
     }
 
@@ -167,7 +172,7 @@ impl Entry {
     /// format, or an output name that could point outside its location
     /// (see [`Output::is_plain_file_name`]; `LinkExtra` names are checked
     /// against the request by the link pipeline).
-    pub fn decode(bytes: &[u8]) -> Option<Entry> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Entry> {
         let e: Entry = bincode::deserialize(bytes).ok()?;
         let names_ok = e.outputs.iter().all(|o| match o.role {
             OutputRole::LinkExtra | OutputRole::ExecOutput => !o.name.is_empty(),
@@ -179,7 +184,7 @@ impl Entry {
 
 /// The stream part of a tool run, as stored in an [`Entry`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     /// stdout bytes.
     pub stdout: Vec<u8>,
     /// stderr bytes.
@@ -192,7 +197,7 @@ pub struct RunRecord {
 
 /// The file name of `path` as a string (empty when it has none), for
 /// [`Output::name`].
-pub fn file_name_of(path: &Path) -> String {
+pub(crate) fn file_name_of(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()

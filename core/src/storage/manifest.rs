@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 const MANIFEST_FORMAT: u32 = 2;
 
 /// Most input sets one manifest remembers (oldest dropped first).
-pub const MAX_INPUT_SETS: usize = 16;
+pub(crate) const MAX_INPUT_SETS: usize = 16;
 
 /// One file of an input set: the path as the tool named it (relative paths
 /// resolve against the request's cwd) and its content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedFile {
+pub(crate) struct RecordedFile {
     /// Path as written in the depfile or dep-info.
     pub path: String,
     /// blake3 of the content.
@@ -33,7 +33,7 @@ pub struct RecordedFile {
 /// Paths that must stay absent, grouped under the nearest existing
 /// directory whose fingerprint changes when any of them is created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DirCheck {
+pub(crate) struct DirCheck {
     /// The directory (absolute).
     pub dir: String,
     /// Its stat fingerprint when the set was recorded.
@@ -46,7 +46,7 @@ pub struct DirCheck {
 
 /// One input set of a manifest and the entry it leads to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputSet {
+pub(crate) struct InputSet {
     /// Every file the tool read besides the source.
     pub files: Vec<RecordedFile>,
     /// Environment variables and their values (`None`: unset) the run
@@ -61,7 +61,7 @@ pub struct InputSet {
 /// A directory whose fingerprint changed while its absent paths stayed
 /// absent: the new fingerprint to record (see [`Manifest::refresh`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DirRefresh {
+pub(crate) struct DirRefresh {
     /// Index of the input set.
     pub set: usize,
     /// Index of the dir check within it.
@@ -72,7 +72,7 @@ pub struct DirRefresh {
 
 /// The input sets seen for one context key, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     format: u32,
     /// Newest first, at most [`MAX_INPUT_SETS`].
     pub sets: Vec<InputSet>,
@@ -90,14 +90,14 @@ impl Default for Manifest {
 impl Manifest {
     /// Record a new set (newest first, a set with the same entry key
     /// replaced, at most [`MAX_INPUT_SETS`]).
-    pub fn add(&mut self, set: InputSet) {
+    pub(crate) fn add(&mut self, set: InputSet) {
         self.sets.retain(|s| s.entry != set.entry);
         self.sets.insert(0, set);
         self.sets.truncate(MAX_INPUT_SETS);
     }
 
     /// Apply fingerprint refreshes found by a lookup.
-    pub fn refresh(&mut self, updates: &[DirRefresh]) {
+    pub(crate) fn refresh(&mut self, updates: &[DirRefresh]) {
         for u in updates {
             if let Some(check) = self
                 .sets
@@ -111,13 +111,13 @@ impl Manifest {
     }
 
     /// Serialise with bincode.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         bincode::serialize(self).unwrap_or_default()
     }
 
     /// Deserialise; `None` for undecodable bytes or another format
     /// (treated as absent).
-    pub fn decode(bytes: &[u8]) -> Option<Manifest> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Manifest> {
         let m: Manifest = bincode::deserialize(bytes).ok()?;
         (m.format == MANIFEST_FORMAT).then_some(m)
     }

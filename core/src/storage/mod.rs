@@ -12,13 +12,13 @@
 //! Manifests are also kept in memory (bounded), since direct-mode lookups
 //! read them on every hit.
 
-pub mod entry;
-pub mod local;
-pub mod manifest;
+pub(crate) mod entry;
+pub(crate) mod local;
+pub(crate) mod manifest;
 
-pub use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
-pub use local::{BlobId, RecordKey, StoreError};
-pub use manifest::{DirCheck, DirRefresh, InputSet, Manifest, RecordedFile};
+pub(crate) use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
+pub(crate) use local::{BlobId, RecordKey, StoreError};
+pub(crate) use manifest::{DirCheck, DirRefresh, InputSet, Manifest, RecordedFile};
 
 use local::{RecordKind, Store};
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ const MAX_CACHED_MANIFESTS: usize = 50_000;
 /// The cache as the pipelines see it. `Send + Sync`; shared behind the
 /// daemon's `Arc`.
 #[derive(Debug)]
-pub struct Storage {
+pub(crate) struct Storage {
     local: Store,
     manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
 }
@@ -41,12 +41,12 @@ impl Storage {
     /// `max_size` bytes (see [`Store::open`]).
     ///
     /// Errors: [`StoreError`] when the store directories cannot be created.
-    pub fn open(root: &Path, max_size: u64) -> Result<Storage, StoreError> {
+    pub(crate) fn open(root: &Path, max_size: u64) -> Result<Storage, StoreError> {
         Ok(Storage::over(Store::open(root, max_size)?))
     }
 
     /// A facade over an already opened local store.
-    pub fn over(local: Store) -> Storage {
+    pub(crate) fn over(local: Store) -> Storage {
         Storage {
             local,
             manifests: Mutex::new(HashMap::new()),
@@ -59,7 +59,11 @@ impl Storage {
     /// Errors: [`StoreError::Corrupt`] when the record fails verification,
     /// does not decode as the current entry format, or is of another kind
     /// (it is removed); [`StoreError::Io`] when it cannot be read.
-    pub fn get_entry(&self, key: &RecordKey, kind: EntryKind) -> Result<Option<Entry>, StoreError> {
+    pub(crate) fn get_entry(
+        &self,
+        key: &RecordKey,
+        kind: EntryKind,
+    ) -> Result<Option<Entry>, StoreError> {
         let Some(bytes) = self.local.get_record(RecordKind::Entry, key)? else {
             return Ok(None);
         };
@@ -80,14 +84,14 @@ impl Storage {
     /// Errors: [`StoreError::NotFound`] when a blob was evicted meanwhile;
     /// [`StoreError::ReadOnly`] / [`StoreError::Io`] when the store cannot
     /// be written.
-    pub fn put_entry(&self, key: &RecordKey, entry: &Entry) -> Result<(), StoreError> {
+    pub(crate) fn put_entry(&self, key: &RecordKey, entry: &Entry) -> Result<(), StoreError> {
         self.local
             .put_record(RecordKind::Entry, key, &entry.encode(), &entry.blobs())
     }
 
     /// Drop the entry under `key` (after it proved unusable); failures are
     /// logged, never fatal.
-    pub fn remove_entry(&self, key: &RecordKey) {
+    pub(crate) fn remove_entry(&self, key: &RecordKey) {
         if let Err(e) = self.local.remove_record(RecordKind::Entry, key) {
             tracing::warn!(error = %e, "cannot remove a cache entry");
         }
@@ -95,7 +99,7 @@ impl Storage {
 
     /// The manifest of a context, from memory or the store; `None` when
     /// there is none (a corrupt or old-format one counts as none).
-    pub fn manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
+    pub(crate) fn manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
         if let Some(m) = self.manifests.lock().ok()?.get(key) {
             return Some(m.clone());
         }
@@ -108,7 +112,7 @@ impl Storage {
     /// Store an updated manifest (memory first, then the store).
     ///
     /// Errors: the store's error; memory is updated regardless.
-    pub fn save_manifest(&self, key: &RecordKey, m: Manifest) -> Result<(), StoreError> {
+    pub(crate) fn save_manifest(&self, key: &RecordKey, m: Manifest) -> Result<(), StoreError> {
         let bytes = m.encode();
         self.remember_manifest(*key, Arc::new(m));
         self.local
@@ -118,14 +122,14 @@ impl Storage {
     /// Add `set` to the manifest of `key` (creating it) and save it.
     ///
     /// Errors: as [`Storage::save_manifest`].
-    pub fn add_input_set(&self, key: &RecordKey, set: InputSet) -> Result<(), StoreError> {
+    pub(crate) fn add_input_set(&self, key: &RecordKey, set: InputSet) -> Result<(), StoreError> {
         let mut m = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
         m.add(set);
         self.save_manifest(key, m)
     }
 
     /// Replace the in-memory copy of a manifest (the store keeps its copy).
-    pub fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
+    pub(crate) fn remember_manifest(&self, key: RecordKey, m: Arc<Manifest>) {
         if let Ok(mut map) = self.manifests.lock() {
             if map.len() >= MAX_CACHED_MANIFESTS {
                 map.clear();
@@ -135,7 +139,7 @@ impl Storage {
     }
 
     /// Number of manifests held in memory.
-    pub fn manifests_in_memory(&self) -> usize {
+    pub(crate) fn manifests_in_memory(&self) -> usize {
         self.manifests.lock().map(|m| m.len()).unwrap_or(0)
     }
 
@@ -143,12 +147,12 @@ impl Storage {
     ///
     /// Errors: [`StoreError::Io`] when it cannot be read;
     /// [`StoreError::ReadOnly`] when the store cannot be written.
-    pub fn put_blob_file(&self, path: &Path) -> Result<(BlobId, u64), StoreError> {
+    pub(crate) fn put_blob_file(&self, path: &Path) -> Result<(BlobId, u64), StoreError> {
         self.local.put_blob_file(path)
     }
 
     /// True when blob `id` is stored.
-    pub fn has_blob(&self, id: &BlobId) -> bool {
+    pub(crate) fn has_blob(&self, id: &BlobId) -> bool {
         self.local.has_blob(id)
     }
 
@@ -158,7 +162,7 @@ impl Storage {
     /// Errors: [`StoreError::NotFound`] / [`StoreError::Corrupt`] for a
     /// missing or corrupt blob (`dest` untouched); [`StoreError::Io`] when
     /// `dest` cannot be written.
-    pub fn materialize_blob(
+    pub(crate) fn materialize_blob(
         &self,
         id: &BlobId,
         dest: &Path,
@@ -171,7 +175,7 @@ impl Storage {
     /// file (deleted on drop unless persisted) and its size in bytes.
     ///
     /// Errors: as [`Storage::materialize_blob`].
-    pub fn materialize_blob_temp(
+    pub(crate) fn materialize_blob_temp(
         &self,
         id: &BlobId,
         dir: &Path,
@@ -183,14 +187,14 @@ impl Storage {
     /// `Ok(None)` when absent.
     ///
     /// Errors: [`StoreError::Corrupt`] (removed) / [`StoreError::Io`].
-    pub fn get_snapshot(&self, scope: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn get_snapshot(&self, scope: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
         self.local.get_record(RecordKind::Snapshot, scope)
     }
 
     /// Store the warm snapshot record under `scope`, referencing `blobs`.
     ///
     /// Errors: as [`Storage::put_entry`].
-    pub fn put_snapshot(
+    pub(crate) fn put_snapshot(
         &self,
         scope: &RecordKey,
         payload: &[u8],
@@ -201,19 +205,19 @@ impl Storage {
     }
 
     /// Drop the warm snapshot under `scope`; failures are logged.
-    pub fn remove_snapshot(&self, scope: &RecordKey) {
+    pub(crate) fn remove_snapshot(&self, scope: &RecordKey) {
         if let Err(e) = self.local.remove_record(RecordKind::Snapshot, scope) {
             tracing::warn!(error = %e, "cannot remove a warm snapshot");
         }
     }
 
     /// `(records, bytes)` held by the local store.
-    pub fn usage(&self) -> (u64, u64) {
+    pub(crate) fn usage(&self) -> (u64, u64) {
         self.local.usage()
     }
 
     /// The local store's size cap in bytes.
-    pub fn max_size(&self) -> u64 {
+    pub(crate) fn max_size(&self) -> u64 {
         self.local.max_size()
     }
 
@@ -221,7 +225,7 @@ impl Storage {
     /// removed.
     ///
     /// Errors: [`StoreError`] when the store cannot be emptied.
-    pub fn clear(&self) -> Result<(u64, u64), StoreError> {
+    pub(crate) fn clear(&self) -> Result<(u64, u64), StoreError> {
         if let Ok(mut map) = self.manifests.lock() {
             map.clear();
         }
@@ -231,7 +235,7 @@ impl Storage {
     /// Save the local store's index (on shutdown and periodically).
     ///
     /// Errors: [`StoreError`] when it cannot be written.
-    pub fn flush_index(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush_index(&self) -> Result<(), StoreError> {
         self.local.flush_index()
     }
 }

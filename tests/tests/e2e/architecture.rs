@@ -21,10 +21,9 @@
 //! trees written to a temp dir to show that loops and long functions are
 //! reported and that clean code (and test code) is not.
 
-#[path = "harness/rust_source.rs"]
-mod rust_source;
-
-use rust_source::{matching_close, strip_test_items, tokenize, Kind, TestModDecl, Token};
+use crate::harness::rust_source::{
+    matching_close, strip_test_items, tokenize, Kind, TestModDecl, Token,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 /// Compile flags that make emcc build or fetch a port into its system cache
 /// (emscripten docs, "Emscripten Ports"): not keyable, so not cacheable.
-pub fn uses_ports(args: &[String]) -> bool {
+pub(crate) fn uses_ports(args: &[String]) -> bool {
     args.iter().enumerate().any(|(i, a)| {
         let setting = if a == "-s" {
             args.get(i + 1).map(String::as_str)
@@ -30,7 +30,7 @@ pub fn uses_ports(args: &[String]) -> bool {
 /// The identity digest of the emcc at `emcc` under the request's env.
 ///
 /// Errors: a message when the emscripten install cannot be read.
-pub fn identity(
+pub(crate) fn identity(
     d: &DaemonState,
     emcc: &Path,
     env: &[(String, String)],

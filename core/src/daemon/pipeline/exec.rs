@@ -36,7 +36,7 @@ enum ExecError {
 }
 
 /// Serve one exec request (blocking: may run the tool).
-pub fn handle_exec(d: &DaemonState, req: &ExecRequest) -> Response {
+pub(crate) fn handle_exec(d: &DaemonState, req: &ExecRequest) -> Response {
     let started = Instant::now();
     match serve(d, req, started) {
         Ok(r) => r,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// The request's `LIBRARY_PATH` dirs, in order, resolved against its cwd:
 /// where a gcc/clang driver looks for `-l` libraries after the `-L` dirs
 /// (gcc manual, LIBRARY_PATH).
-pub fn library_path_dirs(req: &CompileRequest) -> impl Iterator<Item = PathBuf> + '_ {
+pub(crate) fn library_path_dirs(req: &CompileRequest) -> impl Iterator<Item = PathBuf> + '_ {
     let value = req
         .env
         .iter()
@@ -26,7 +26,7 @@ pub fn library_path_dirs(req: &CompileRequest) -> impl Iterator<Item = PathBuf> 
 /// `lib<lib>.so` and `lib<lib>.a` (which one depends on `-Bstatic` state,
 /// so both key the link), or exactly `<name>` for `-l:<name>` (GNU ld
 /// manual, -l).
-pub fn resolve_library(lib: &str, dirs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn resolve_library(lib: &str, dirs: &[PathBuf]) -> Vec<PathBuf> {
     let names: Vec<String> = match lib.strip_prefix(':') {
         Some(exact) => vec![exact.to_string()],
         None => vec![format!("lib{lib}.so"), format!("lib{lib}.a")],

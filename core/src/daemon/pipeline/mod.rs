@@ -8,24 +8,24 @@
 //! [`probe`] routes a compile request to the pipeline that claims it: the
 //! tool family is worked out once here and handed to the pipeline.
 
-pub mod cc;
-pub mod emcc;
-pub mod exec;
-pub mod libsearch;
-pub mod link;
-pub mod refusal;
-pub mod runner;
-pub mod rustc;
-pub mod stage;
+pub(crate) mod cc;
+pub(crate) mod emcc;
+pub(crate) mod exec;
+pub(crate) mod libsearch;
+pub(crate) mod link;
+pub(crate) mod refusal;
+pub(crate) mod runner;
+pub(crate) mod rustc;
+pub(crate) mod stage;
 
 use crate::compiler::CompilerFamily;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
-pub use stage::{PendingWork, Stage};
+pub(crate) use stage::Stage;
 
 /// Probe a request with the pipeline of its tool: rustc, else a link or
 /// archive call, else a compile.
-pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+pub(crate) fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     let family = CompilerFamily::from_path(&req.compiler);
     if family == CompilerFamily::Rustc {
         return rustc::probe(d, req);

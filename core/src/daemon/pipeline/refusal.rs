@@ -6,7 +6,7 @@ use crate::daemon::reason::Uncacheable;
 
 /// A refused request.
 #[derive(Debug)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Passed through: the stable reason label (`non_cacheable` map of
     /// `zccache stats`, journal `reason`) and a human detail.
     NonCacheable(Uncacheable, String),

@@ -19,7 +19,7 @@ const JOBSERVER_ENV: &[&str] = &["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"];
 /// A command running `program` with `args` in `cwd` with exactly `env`,
 /// stdin on `/dev/null`, umask `umask` (the daemon's when `None`), killed
 /// (SIGKILL) if the daemon dies first.
-pub fn tool_command<K, V, S>(
+pub(crate) fn tool_command<K, V, S>(
     program: &Path,
     args: &[S],
     cwd: &Path,
@@ -52,7 +52,7 @@ where
 
 /// The command that runs the request's tool with `argv` (see
 /// [`tool_command`]).
-pub fn compiler_command<S: AsRef<OsStr>>(req: &CompileRequest, argv: &[S]) -> Command {
+pub(crate) fn compiler_command<S: AsRef<OsStr>>(req: &CompileRequest, argv: &[S]) -> Command {
     let env = req.env.iter().map(|(k, v)| (k, v));
     tool_command(&req.compiler, argv, &req.cwd, env, Some(req.umask))
 }
@@ -60,7 +60,10 @@ pub fn compiler_command<S: AsRef<OsStr>>(req: &CompileRequest, argv: &[S]) -> Co
 /// Run the request's tool with `argv` and capture its output.
 ///
 /// Errors: the I/O error when it cannot be started or waited for.
-pub fn run_compiler<S: AsRef<OsStr>>(req: &CompileRequest, argv: &[S]) -> std::io::Result<Output> {
+pub(crate) fn run_compiler<S: AsRef<OsStr>>(
+    req: &CompileRequest,
+    argv: &[S],
+) -> std::io::Result<Output> {
     compiler_command(req, argv).output()
 }
 
@@ -69,19 +72,22 @@ pub fn run_compiler<S: AsRef<OsStr>>(req: &CompileRequest, argv: &[S]) -> std::i
 /// its output.
 ///
 /// Errors: the I/O error when it cannot be started.
-pub fn run_query<S: AsRef<OsStr>>(req: &CompileRequest, args: &[S]) -> std::io::Result<Output> {
+pub(crate) fn run_query<S: AsRef<OsStr>>(
+    req: &CompileRequest,
+    args: &[S],
+) -> std::io::Result<Output> {
     compiler_command(&without_jobserver(req), args).output()
 }
 
 /// The request with the jobserver variables removed (see the module docs).
-pub fn without_jobserver(req: &CompileRequest) -> CompileRequest {
+pub(crate) fn without_jobserver(req: &CompileRequest) -> CompileRequest {
     let mut r = req.clone();
     r.env.retain(|(k, _)| !JOBSERVER_ENV.contains(&k.as_str()));
     r
 }
 
 /// True while process `pid` exists (the launcher of a request).
-pub fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }

@@ -6,13 +6,13 @@ use crate::daemon::state::DaemonState;
 use crate::ipc::{CompileRequest, Response};
 
 /// Slow work left after a probe: run the real tool, store, respond.
-pub trait PendingWork: Send {
+pub(crate) trait PendingWork: Send {
     /// Do the work on a blocking thread and produce the response.
     fn run(self: Box<Self>, d: &DaemonState, req: &CompileRequest) -> Response;
 }
 
 /// The outcome of a probe.
-pub enum Stage {
+pub(crate) enum Stage {
     /// The response is ready (all hits, or not cacheable).
     Done(Response),
     /// Slow work remains.

@@ -1,7 +1,7 @@
 //! Cargo warm snapshots in the daemon ([`RustWarmRequest`] save, list and
 //! restore; see `crate::cargo_warm` for why they exist). The
 //! daemon owns the store, so it alone hashes files into blobs, writes the
-//! snapshot record (one [`RecordKind::Snapshot`](crate::storage::RecordKind)
+//! snapshot record (one [`RecordKind::Snapshot`](crate::storage::local::RecordKind)
 //! per scope, evicted like any record) and materializes blobs back into a
 //! build dir. While it saves or restores, it holds cargo's own lock of each
 //! profile dir (`<profile>/.cargo-lock`, an exclusive `flock`), so a cargo
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a warm request failed.
 #[derive(Debug, thiserror::Error)]
-pub enum RustWarmError {
+pub(crate) enum RustWarmError {
     /// A path in the request or snapshot is unsafe.
     #[error(transparent)]
     Path(#[from] WarmPathError),
@@ -73,7 +73,7 @@ pub enum RustWarmError {
 
 impl RustWarmError {
     /// The protocol error kind of this failure.
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             RustWarmError::Path(_)
             | RustWarmError::NotAbsolute(_)
@@ -98,7 +98,7 @@ impl RustWarmError {
 /// Serve a warm request. Runs on a blocking thread: saving hashes files
 /// and restoring copies them. A failure is a [`Response::Error`] of the
 /// error's [`RustWarmError::kind`].
-pub fn handle(st: &DaemonState, request: &RustWarmRequest) -> Response {
+pub(crate) fn handle(st: &DaemonState, request: &RustWarmRequest) -> Response {
     let result = match request {
         RustWarmRequest::Save {
             scope,

@@ -27,7 +27,7 @@ use std::time::{Duration, UNIX_EPOCH};
 /// Errors: a relative `target_dir`, a snapshot saved for another dir,
 /// cargo holding a profile lock, or a group that could not be written
 /// ([`RustWarmError::Group`]; a snapshot whose blob is gone is removed).
-pub fn restore(
+pub(super) fn restore(
     st: &DaemonState,
     scope: &RecordKey,
     target_dir: &Path,

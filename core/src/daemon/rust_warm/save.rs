@@ -22,7 +22,7 @@ use std::time::UNIX_EPOCH;
 ///
 /// Errors: an unsafe path or relative `target_dir`, cargo holding a
 /// profile lock, or the store failing to write the record.
-pub fn save(
+pub(super) fn save(
     st: &DaemonState,
     scope: &RecordKey,
     target_dir: &Path,

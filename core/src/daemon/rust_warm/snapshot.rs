@@ -1,4 +1,4 @@
-//! The payload of a cargo warm snapshot record ([`RecordKind::Snapshot`]):
+//! The payload of a cargo warm snapshot record ([`RecordKind::Snapshot`](crate::storage::local::RecordKind::Snapshot)):
 //! `MAGIC` (8 bytes) | bincode [`Snapshot`]. The record file around it is
 //! checksummed by the store; a payload that does not decode or names an
 //! unsafe path is removed and treated as absent.
@@ -15,7 +15,7 @@ const MAGIC: &[u8; 8] = b"ZCWARM01";
 
 /// A saved snapshot: the unit groups of one build dir.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Snapshot {
+pub(super) struct Snapshot {
     /// The absolute build dir the paths are relative to.
     pub target_dir: PathBuf,
     /// The unit groups.
@@ -24,7 +24,7 @@ pub struct Snapshot {
 
 /// One unit group of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapGroup {
+pub(super) struct SnapGroup {
     /// The profile dir, e.g. `debug`.
     pub profile: String,
     /// The unit, `<package name>-<hash>`.
@@ -37,7 +37,7 @@ pub struct SnapGroup {
 
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapFile {
+pub(super) struct SnapFile {
     /// Path relative to the build dir.
     pub path: String,
     /// The blob holding its content.
@@ -52,7 +52,7 @@ pub struct SnapFile {
 
 impl SnapGroup {
     /// `profile/unit`, for messages.
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         format!("{}/{}", self.profile, self.unit)
     }
 }
@@ -61,14 +61,14 @@ impl Snapshot {
     /// The payload bytes.
     ///
     /// Errors: [`RustWarmError::Encode`] when bincode fails.
-    pub fn encode(&self) -> Result<Vec<u8>, RustWarmError> {
+    pub(super) fn encode(&self) -> Result<Vec<u8>, RustWarmError> {
         let body = bincode::serialize(self).map_err(|e| RustWarmError::Encode(e.to_string()))?;
         Ok([MAGIC.as_slice(), &body].concat())
     }
 
     /// Decode a payload and check every group's paths; `None` when it is
     /// not a valid snapshot.
-    pub fn decode(bytes: &[u8]) -> Option<Snapshot> {
+    pub(super) fn decode(bytes: &[u8]) -> Option<Snapshot> {
         let body = bytes.strip_prefix(MAGIC.as_slice())?;
         let snap: Snapshot = bincode::deserialize(body).ok()?;
         let valid = snap.groups.iter().all(|g| {
@@ -85,13 +85,13 @@ impl Snapshot {
     }
 
     /// Every blob the snapshot references.
-    pub fn blobs(&self) -> Vec<BlobId> {
+    pub(super) fn blobs(&self) -> Vec<BlobId> {
         let all = self.groups.iter().flat_map(|g| &g.files);
         all.map(|f| f.blob.clone()).collect()
     }
 
     /// The snapshot as listed to clients (no blob ids).
-    pub fn listing(&self) -> WarmListing {
+    pub(super) fn listing(&self) -> WarmListing {
         let groups = self.groups.iter().map(|g| WarmGroupListing {
             profile: g.profile.clone(),
             unit: g.unit.clone(),
@@ -118,7 +118,7 @@ impl Snapshot {
 /// by the store) or an undecodable payload (removed here) counts as none.
 ///
 /// Errors: [`RustWarmError::Store`] when the record cannot be read.
-pub fn load(store: &Storage, scope: &RecordKey) -> Result<Option<Snapshot>, RustWarmError> {
+pub(super) fn load(store: &Storage, scope: &RecordKey) -> Result<Option<Snapshot>, RustWarmError> {
     let bytes = match store.get_snapshot(scope) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Ok(None),
@@ -142,7 +142,11 @@ pub fn load(store: &Storage, scope: &RecordKey) -> Result<Option<Snapshot>, Rust
 /// Store `snap` under `scope`, replacing any previous snapshot.
 ///
 /// Errors: [`RustWarmError::Store`] (e.g. a blob evicted meanwhile).
-pub fn put(store: &Storage, scope: &RecordKey, snap: &Snapshot) -> Result<(), RustWarmError> {
+pub(super) fn put(
+    store: &Storage,
+    scope: &RecordKey,
+    snap: &Snapshot,
+) -> Result<(), RustWarmError> {
     let payload = snap.encode()?;
     store.put_snapshot(scope, &payload, &snap.blobs())?;
     Ok(())

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 /// Where finished requests are counted.
 #[derive(Debug)]
-pub struct Accounting {
+pub(crate) struct Accounting {
     stats: Stats,
     sessions: Sessions,
     journal: Journal,
@@ -23,7 +23,7 @@ pub struct Accounting {
 
 impl Accounting {
     /// Empty counters; the daemon-wide journal goes to `journal_file`.
-    pub fn new(journal_file: PathBuf) -> Accounting {
+    pub(crate) fn new(journal_file: PathBuf) -> Accounting {
         Accounting {
             stats: Stats::default(),
             sessions: Sessions::default(),
@@ -34,23 +34,23 @@ impl Accounting {
     }
 
     /// The daemon-wide counters.
-    pub fn stats(&self) -> &Stats {
+    pub(crate) fn stats(&self) -> &Stats {
         &self.stats
     }
 
     /// The open build sessions.
-    pub fn sessions(&self) -> &Sessions {
+    pub(crate) fn sessions(&self) -> &Sessions {
         &self.sessions
     }
 
     /// Why recent compiles missed (`zccache explain`).
-    pub fn explanations(&self) -> &Explanations {
+    pub(crate) fn explanations(&self) -> &Explanations {
         &self.explanations
     }
 
     /// Count a finished request (per source): global counters, its session
     /// and the journal (written by a background thread).
-    pub fn record(&self, f: Finished<'_>) {
+    pub(crate) fn record(&self, f: Finished<'_>) {
         self.stats.record(&f.outcome);
         if f.link {
             self.stats.record_link(&f.outcome);
@@ -105,7 +105,7 @@ fn journal_line(f: Finished<'_>, session: Option<String>) -> JournalLine {
 
 /// One finished source of a request, for [`Accounting::record`].
 #[derive(Debug)]
-pub struct Finished<'a> {
+pub(crate) struct Finished<'a> {
     /// The request.
     pub req: &'a CompileRequest,
     /// When the request arrived.
@@ -127,7 +127,7 @@ pub struct Finished<'a> {
 impl<'a> Finished<'a> {
     /// A finished request with no source, output or byte counts (refusals,
     /// errors, tools without a primary source).
-    pub fn outcome(
+    pub(crate) fn outcome(
         req: &'a CompileRequest,
         started: Instant,
         outcome: Outcome,
@@ -147,7 +147,7 @@ impl<'a> Finished<'a> {
 }
 
 /// Journal outcome label and reason of an outcome.
-pub fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
+pub(crate) fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
     match o {
         Outcome::Hit { .. } => ("hit", None),
         Outcome::PreprocessorHit { .. } => ("hit", Some("preprocessor")),

@@ -9,11 +9,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Groups remembered by [`Siblings`]; the oldest is forgotten first.
-pub const MAX_GROUPS: usize = 4096;
+pub(crate) const MAX_GROUPS: usize = 4096;
 
 /// The last stored compile of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sibling {
+pub(crate) struct Sibling {
     /// Its context key (direct-mode manifest).
     pub context: RecordKey,
     /// Its common args (defines included), for its `-E` run.
@@ -21,12 +21,12 @@ pub struct Sibling {
 }
 
 /// Longest wait for a group member in flight.
-pub const MAX_WAIT: Duration = Duration::from_secs(120);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(120);
 
 /// Group key → the last stored member of the group, at most
 /// [`MAX_GROUPS`] groups, and the members in flight (in memory only).
 #[derive(Debug, Default)]
-pub struct Siblings {
+pub(crate) struct Siblings {
     inner: Mutex<Registry>,
     /// The group members being compiled now.
     pub flights: Flights,
@@ -40,7 +40,7 @@ struct Registry {
 
 impl Siblings {
     /// Remember `sibling` as the last stored member of `group`.
-    pub fn insert(&self, group: RecordKey, sibling: Sibling) {
+    pub(crate) fn insert(&self, group: RecordKey, sibling: Sibling) {
         let Ok(mut r) = self.inner.lock() else { return };
         if r.map.insert(group, sibling).is_none() {
             r.order.push_back(group);
@@ -53,7 +53,7 @@ impl Siblings {
     }
 
     /// The last stored member of `group`, if remembered.
-    pub fn get(&self, group: &RecordKey) -> Option<Sibling> {
+    pub(crate) fn get(&self, group: &RecordKey) -> Option<Sibling> {
         self.inner.lock().ok()?.map.get(group).cloned()
     }
 }

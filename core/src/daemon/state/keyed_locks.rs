@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 
 /// Per-key locks so identical concurrent execs run the tool once.
 #[derive(Debug, Default)]
-pub struct KeyedLocks {
+pub(crate) struct KeyedLocks {
     map: Mutex<HashMap<RecordKey, Arc<Mutex<()>>>>,
 }
 
 impl KeyedLocks {
     /// The lock of `key` (created on first use; unused locks are
     /// dropped once more than 10 000 exist).
-    pub fn lock_for(&self, key: RecordKey) -> Arc<Mutex<()>> {
+    pub(crate) fn lock_for(&self, key: RecordKey) -> Arc<Mutex<()>> {
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() > 10_000 {
             m.retain(|_, l| Arc::strong_count(l) > 1);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 /// Clock, idle timer and limits of one daemon.
 #[derive(Debug)]
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     started: Instant,
     idle_timeout: Duration,
     max_jobs: usize,
@@ -18,7 +18,7 @@ pub struct Lifecycle {
 impl Lifecycle {
     /// Started now; `idle_timeout_secs` 0 = never idle out; `max_jobs` 0 =
     /// the default bound on compiles in flight (4 × the number of cores).
-    pub fn new(idle_timeout_secs: u64, max_jobs: usize) -> Lifecycle {
+    pub(crate) fn new(idle_timeout_secs: u64, max_jobs: usize) -> Lifecycle {
         Lifecycle {
             started: Instant::now(),
             idle_timeout: Duration::from_secs(idle_timeout_secs),
@@ -34,44 +34,44 @@ impl Lifecycle {
     }
 
     /// Time since the daemon started.
-    pub fn uptime(&self) -> Duration {
+    pub(crate) fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// The idle timeout (zero: never).
-    pub fn idle_timeout(&self) -> Duration {
+    pub(crate) fn idle_timeout(&self) -> Duration {
         self.idle_timeout
     }
 
     /// Note activity now (resets the idle timer).
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         let ms = self.started.elapsed().as_millis() as u64;
         self.last_activity_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Milliseconds since the last activity.
-    pub fn idle_ms(&self) -> u64 {
+    pub(crate) fn idle_ms(&self) -> u64 {
         let now = self.started.elapsed().as_millis() as u64;
         now.saturating_sub(self.last_activity_ms.load(Ordering::Relaxed))
     }
 
     /// A unique number for temp file names within this daemon.
-    pub fn next_temp_id(&self) -> u64 {
+    pub(crate) fn next_temp_id(&self) -> u64 {
         self.temp_counter.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Bound on concurrently running compiles (a `Busy` reply above it).
-    pub fn max_jobs(&self) -> usize {
+    pub(crate) fn max_jobs(&self) -> usize {
         self.max_jobs
     }
 
     /// Count one `Busy` reply.
-    pub fn note_busy_reply(&self) {
+    pub(crate) fn note_busy_reply(&self) {
         self.busy_replies.fetch_add(1, Ordering::Relaxed);
     }
 
     /// `Busy` replies sent so far.
-    pub fn busy_replies(&self) -> u64 {
+    pub(crate) fn busy_replies(&self) -> u64 {
         self.busy_replies.load(Ordering::Relaxed)
     }
 }

@@ -6,14 +6,14 @@
 //! exec locks, fingerprint states) and the [`Lifecycle`] (clock, idle
 //! timer, limits).
 
-pub mod accounting;
-pub mod define_groups;
-pub mod keyed_locks;
-pub mod lifecycle;
-pub mod sibling_flights;
+pub(crate) mod accounting;
+pub(crate) mod define_groups;
+pub(crate) mod keyed_locks;
+pub(crate) mod lifecycle;
+pub(crate) mod sibling_flights;
 
-pub use accounting::{labels, Accounting, Finished};
-pub use lifecycle::Lifecycle;
+pub(crate) use accounting::{Accounting, Finished};
+pub(crate) use lifecycle::Lifecycle;
 
 use crate::dircache::DirListings;
 use crate::fingerprint::FpState;
@@ -28,7 +28,7 @@ use std::sync::Mutex;
 
 /// Everything the request handlers share. See the module docs.
 #[derive(Debug)]
-pub struct DaemonState {
+pub(crate) struct DaemonState {
     layout: CacheLayout,
     storage: Storage,
     meta: MetadataCache,
@@ -44,7 +44,7 @@ impl DaemonState {
     /// New state over opened `storage`: `idle_timeout_secs` (0 = never)
     /// and `max_jobs`, the bound on compiles in flight (0 = the default,
     /// 4 × the number of cores).
-    pub fn new(
+    pub(crate) fn new(
         layout: CacheLayout,
         storage: Storage,
         idle_timeout_secs: u64,
@@ -65,57 +65,57 @@ impl DaemonState {
     }
 
     /// The cache dir layout.
-    pub fn layout(&self) -> &CacheLayout {
+    pub(crate) fn layout(&self) -> &CacheLayout {
         &self.layout
     }
 
     /// The storage facade (entries, manifests, blobs).
-    pub fn storage(&self) -> &Storage {
+    pub(crate) fn storage(&self) -> &Storage {
         &self.storage
     }
 
     /// path → stat fingerprint → content digest.
-    pub fn meta(&self) -> &MetadataCache {
+    pub(crate) fn meta(&self) -> &MetadataCache {
         &self.meta
     }
 
     /// Directory listings for shadow checks.
-    pub fn listings(&self) -> &DirListings {
+    pub(crate) fn listings(&self) -> &DirListings {
         &self.listings
     }
 
     /// Counters, sessions, journal and explanations.
-    pub fn accounting(&self) -> &Accounting {
+    pub(crate) fn accounting(&self) -> &Accounting {
         &self.accounting
     }
 
     /// Count a finished request (see [`Accounting::record`]).
-    pub fn record(&self, f: Finished<'_>) {
+    pub(crate) fn record(&self, f: Finished<'_>) {
         self.accounting.record(f)
     }
 
     /// The last stored compile of each define group (C pipeline).
-    pub fn siblings(&self) -> &Siblings {
+    pub(crate) fn siblings(&self) -> &Siblings {
         &self.siblings
     }
 
     /// Per-key locks of `zccache exec`.
-    pub fn exec_locks(&self) -> &KeyedLocks {
+    pub(crate) fn exec_locks(&self) -> &KeyedLocks {
         &self.exec_locks
     }
 
     /// `zccache fp` states by cache file.
-    pub fn fp_states(&self) -> &Mutex<HashMap<PathBuf, FpState>> {
+    pub(crate) fn fp_states(&self) -> &Mutex<HashMap<PathBuf, FpState>> {
         &self.fp_states
     }
 
     /// Clock, idle timer and limits.
-    pub fn lifecycle(&self) -> &Lifecycle {
+    pub(crate) fn lifecycle(&self) -> &Lifecycle {
         &self.lifecycle
     }
 
     /// A directory for this daemon's private temp files (`<cache>/tmp`).
-    pub fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.layout.root.join("tmp")
     }
 }

@@ -1,4 +1,4 @@
-//! Compiles in flight per define group (see [`super::define_sibling`]).
+//! Compiles in flight per define group (see [`crate::daemon::pipeline::cc::define_sibling`]).
 //! When a build runs the static and the shared compile of one source at
 //! the same time (CMake's Makefile generator builds both targets in
 //! parallel, in the same source order), the second cannot be served from
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// One compile in flight.
 #[derive(Debug)]
-pub struct Flight {
+pub(crate) struct Flight {
     context: RecordKey,
     args: Vec<String>,
     done: Mutex<bool>,
@@ -26,13 +26,13 @@ pub struct Flight {
 
 impl Flight {
     /// The leader's common args (defines included).
-    pub fn args(&self) -> &[String] {
+    pub(crate) fn args(&self) -> &[String] {
         &self.args
     }
 
     /// Block until the leader's compile is over or `limit` passed; true
     /// when it is over.
-    pub fn wait(&self, limit: Duration) -> bool {
+    pub(crate) fn wait(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let Ok(mut done) = self.done.lock() else {
             return false;
@@ -53,13 +53,13 @@ impl Flight {
 
 /// Group key → the compile leading it.
 #[derive(Debug, Default)]
-pub struct Flights {
+pub(crate) struct Flights {
     map: Mutex<HashMap<RecordKey, Arc<Flight>>>,
 }
 
 /// How a compile joined its group.
 #[derive(Debug)]
-pub enum Joined<'a> {
+pub(crate) enum Joined<'a> {
     /// No other compile of the group runs: this one leads until the guard
     /// drops.
     Lead(LeadGuard<'a>),
@@ -72,7 +72,7 @@ pub enum Joined<'a> {
 
 impl Flights {
     /// Join `group` as the compile of `context` with common args `args`.
-    pub fn join(&self, group: RecordKey, context: RecordKey, args: &[String]) -> Joined<'_> {
+    pub(crate) fn join(&self, group: RecordKey, context: RecordKey, args: &[String]) -> Joined<'_> {
         let Ok(mut map) = self.map.lock() else {
             return Joined::Alone;
         };
@@ -99,7 +99,7 @@ impl Flights {
 
 /// Leadership of a group; dropping it ends the flight and wakes followers.
 #[derive(Debug)]
-pub struct LeadGuard<'a> {
+pub(crate) struct LeadGuard<'a> {
     flights: &'a Flights,
     group: RecordKey,
     flight: Arc<Flight>,

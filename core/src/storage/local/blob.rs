@@ -25,7 +25,7 @@ impl Store {
     /// Errors: [`StoreError::Io`] when `src` cannot be read;
     /// [`StoreError::ReadOnly`] / [`StoreError::Io`] when the store cannot be
     /// written (read-only, full disk).
-    pub fn put_blob_file(&self, src: &Path) -> Result<(BlobId, u64), StoreError> {
+    pub(crate) fn put_blob_file(&self, src: &Path) -> Result<(BlobId, u64), StoreError> {
         let mut input = File::open(src).map_err(|e| StoreError::io("open", src, e))?;
         let mut tmp = self.blob_temp()?;
         let (hash, size) = copy_hashing(&mut input, src, &mut tmp)?;
@@ -34,7 +34,8 @@ impl Store {
 
     /// Store `data` as a blob. Returns its id and size in bytes; errors as
     /// for [`Store::put_blob_file`].
-    pub fn put_blob_bytes(&self, data: &[u8]) -> Result<(BlobId, u64), StoreError> {
+    #[cfg(test)]
+    pub(crate) fn put_blob_bytes(&self, data: &[u8]) -> Result<(BlobId, u64), StoreError> {
         let id = BlobId::of_bytes(data);
         let size = data.len() as u64;
         if self.lock().has_blob(&id) && self.blob_path(&id)?.exists() {
@@ -55,7 +56,7 @@ impl Store {
     /// [`StoreError::Corrupt`] when its content does not match its id (the
     /// blob is removed from the store, `dest` is untouched);
     /// [`StoreError::Io`] / [`StoreError::ReadOnly`] when `dest` cannot be written.
-    pub fn materialize_blob(
+    pub(crate) fn materialize_blob(
         &self,
         id: &BlobId,
         dest: &Path,
@@ -79,7 +80,7 @@ impl Store {
     ///
     /// Errors: as for [`Store::materialize_blob`], with `dir` in place of
     /// `dest`.
-    pub fn materialize_blob_temp(
+    pub(crate) fn materialize_blob_temp(
         &self,
         id: &BlobId,
         dir: &Path,
@@ -113,7 +114,8 @@ impl Store {
     ///
     /// Errors: [`StoreError::NotFound`] when absent; [`StoreError::Corrupt`]
     /// on a hash mismatch (the blob is removed); [`StoreError::Io`] otherwise.
-    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>, StoreError> {
         let path = self.blob_path(id)?;
         let data = match fs::read(&path) {
             Ok(data) => data,
@@ -128,7 +130,7 @@ impl Store {
     }
 
     /// True when blob `id` is in the store (index and file). Not verified.
-    pub fn has_blob(&self, id: &BlobId) -> bool {
+    pub(crate) fn has_blob(&self, id: &BlobId) -> bool {
         let Ok(path) = self.blob_path(id) else {
             return false;
         };

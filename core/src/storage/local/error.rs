@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// An error returned by [`super::Store`] operations.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// An I/O operation failed; `context` says what was being done and on which path.
     #[error("{context}: {source}")]
     Io {

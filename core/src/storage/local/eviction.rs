@@ -19,7 +19,7 @@ impl Store {
     /// until the total is <= 90% of the cap. Called by [`Store::put_record`]
     /// when over the cap. Returns `(records evicted, bytes freed)`; deletion
     /// failures are logged, never returned.
-    pub fn evict_if_needed(&self) -> (u64, u64) {
+    pub(crate) fn evict_if_needed(&self) -> (u64, u64) {
         let mut index = self.lock();
         let before = index.total_bytes();
         if before <= self.max_size {
@@ -57,7 +57,7 @@ impl Store {
     ///
     /// Errors: [`StoreError::ReadOnly`] / [`StoreError::Io`] when the
     /// directories cannot be moved or recreated.
-    pub fn clear(&self) -> Result<(u64, u64), StoreError> {
+    pub(crate) fn clear(&self) -> Result<(u64, u64), StoreError> {
         let trash = tempfile::Builder::new()
             .prefix(".clear-")
             .tempdir_in(&self.tmp_dir)

@@ -12,21 +12,22 @@ use std::fmt;
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-pub struct BlobId(pub String);
+pub(crate) struct BlobId(pub String);
 
 impl BlobId {
     /// The id of a blob with this blake3 hash.
-    pub fn from_hash(hash: &blake3::Hash) -> BlobId {
+    pub(crate) fn from_hash(hash: &blake3::Hash) -> BlobId {
         BlobId(hash.to_hex().to_string())
     }
 
     /// The id of `data` (its blake3 hash).
-    pub fn of_bytes(data: &[u8]) -> BlobId {
+    #[cfg(test)]
+    pub(crate) fn of_bytes(data: &[u8]) -> BlobId {
         BlobId::from_hash(&blake3::hash(data))
     }
 
     /// True when the id is exactly 64 lowercase hex chars.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         is_lower_hex64(&self.0)
     }
 }
@@ -39,16 +40,16 @@ impl fmt::Display for BlobId {
 
 /// 32-byte key of a record (an entry or a manifest); hex in file names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct RecordKey(pub [u8; 32]);
+pub(crate) struct RecordKey(pub [u8; 32]);
 
 impl RecordKey {
     /// The key as 64 lowercase hex chars.
-    pub fn to_hex(&self) -> String {
+    pub(crate) fn to_hex(self) -> String {
         blake3::Hash::from(self.0).to_hex().to_string()
     }
 
     /// Parse 64 lowercase hex chars; `None` for anything else.
-    pub fn from_hex(hex: &str) -> Option<RecordKey> {
+    pub(crate) fn from_hex(hex: &str) -> Option<RecordKey> {
         if !is_lower_hex64(hex) {
             return None;
         }
@@ -62,7 +63,7 @@ impl RecordKey {
 /// snapshot. Records of different kinds with the same key are distinct
 /// files. New kinds are appended (bincode encodes the variant index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum RecordKind {
+pub(crate) enum RecordKind {
     /// A cache entry (outputs of one compile).
     Entry,
     /// A manifest (maps an input context to entries).
@@ -75,7 +76,7 @@ pub enum RecordKind {
 impl RecordKind {
     /// File-name extension of records of this kind (`entry`, `manifest` or
     /// `snapshot`).
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             RecordKind::Entry => "entry",
             RecordKind::Manifest => "manifest",
@@ -84,7 +85,7 @@ impl RecordKind {
     }
 
     /// The kind whose [`RecordKind::extension`] is `ext`, if any.
-    pub fn from_extension(ext: &str) -> Option<RecordKind> {
+    pub(crate) fn from_extension(ext: &str) -> Option<RecordKind> {
         match ext {
             "entry" => Some(RecordKind::Entry),
             "manifest" => Some(RecordKind::Manifest),

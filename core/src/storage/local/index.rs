@@ -55,28 +55,28 @@ pub(super) fn now_ms() -> u64 {
 impl Index {
     /// A use time: now in ms, but always greater than the previous one, so
     /// LRU order is exact even within one millisecond.
-    pub fn tick(&mut self) -> u64 {
+    pub(super) fn tick(&mut self) -> u64 {
         self.last_tick = now_ms().max(self.last_tick + 1);
         self.last_tick
     }
 
     /// Number of records.
-    pub fn record_count(&self) -> u64 {
+    pub(super) fn record_count(&self) -> u64 {
         self.records.len() as u64
     }
 
     /// Total bytes of records and blobs.
-    pub fn total_bytes(&self) -> u64 {
+    pub(super) fn total_bytes(&self) -> u64 {
         self.total
     }
 
     /// True when the blob is present.
-    pub fn has_blob(&self, id: &BlobId) -> bool {
+    pub(super) fn has_blob(&self, id: &BlobId) -> bool {
         self.blobs.contains_key(id)
     }
 
     /// Record a present blob of `size` bytes; false (and no change) if already present.
-    pub fn add_blob(&mut self, id: BlobId, size: u64) -> bool {
+    pub(super) fn add_blob(&mut self, id: BlobId, size: u64) -> bool {
         if self.blobs.contains_key(&id) {
             return false;
         }
@@ -87,7 +87,7 @@ impl Index {
     }
 
     /// Forget a blob (references to it are kept); returns its size if it was present.
-    pub fn remove_blob(&mut self, id: &BlobId) -> Option<u64> {
+    pub(super) fn remove_blob(&mut self, id: &BlobId) -> Option<u64> {
         let meta = self.blobs.remove(id)?;
         self.total = self.total.saturating_sub(meta.size);
         Some(meta.size)
@@ -95,7 +95,7 @@ impl Index {
 
     /// Insert or replace a record. Returns the present blobs that no record
     /// references any more (to be deleted by the caller).
-    pub fn insert_record(&mut self, id: RecordId, meta: RecordMeta) -> Vec<BlobId> {
+    pub(super) fn insert_record(&mut self, id: RecordId, meta: RecordMeta) -> Vec<BlobId> {
         self.last_tick = self.last_tick.max(meta.last_use_ms);
         for blob in &meta.blobs {
             *self.refs.entry(blob.clone()).or_insert(0) += 1;
@@ -109,7 +109,7 @@ impl Index {
 
     /// Remove a record. Returns its metadata and the present blobs that no
     /// record references any more, or `None` if it was not indexed.
-    pub fn remove_record(&mut self, id: &RecordId) -> Option<(RecordMeta, Vec<BlobId>)> {
+    pub(super) fn remove_record(&mut self, id: &RecordId) -> Option<(RecordMeta, Vec<BlobId>)> {
         let meta = self.records.remove(id)?;
         let freed = self.release(meta.clone());
         Some((meta, freed))
@@ -135,7 +135,7 @@ impl Index {
     }
 
     /// Mark a record as used now; false if it is not indexed.
-    pub fn touch(&mut self, id: &RecordId) -> bool {
+    pub(super) fn touch(&mut self, id: &RecordId) -> bool {
         let tick = self.tick();
         match self.records.get_mut(id) {
             Some(meta) => {
@@ -147,7 +147,7 @@ impl Index {
     }
 
     /// All records, least recently used first.
-    pub fn lru_order(&self) -> Vec<RecordId> {
+    pub(super) fn lru_order(&self) -> Vec<RecordId> {
         let mut ids: Vec<(u64, RecordId)> = self
             .records
             .iter()
@@ -158,7 +158,7 @@ impl Index {
     }
 
     /// Present blobs that no record references and that were added before `before_ms`.
-    pub fn orphans_added_before(&self, before_ms: u64) -> Vec<BlobId> {
+    pub(super) fn orphans_added_before(&self, before_ms: u64) -> Vec<BlobId> {
         self.blobs
             .iter()
             .filter(|(id, meta)| meta.added_ms < before_ms && !self.refs.contains_key(*id))
@@ -167,12 +167,12 @@ impl Index {
     }
 
     /// Every record with its metadata (arbitrary order).
-    pub fn records(&self) -> impl Iterator<Item = (&RecordId, &RecordMeta)> {
+    pub(super) fn records(&self) -> impl Iterator<Item = (&RecordId, &RecordMeta)> {
         self.records.iter()
     }
 
     /// Every present blob with its size in bytes (arbitrary order).
-    pub fn blobs(&self) -> impl Iterator<Item = (&BlobId, u64)> {
+    pub(super) fn blobs(&self) -> impl Iterator<Item = (&BlobId, u64)> {
         self.blobs.iter().map(|(id, meta)| (id, meta.size))
     }
 }

@@ -34,14 +34,14 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-pub use error::StoreError;
-pub use ids::{BlobId, RecordKey, RecordKind};
+pub(crate) use error::StoreError;
+pub(crate) use ids::{BlobId, RecordKey, RecordKind};
 
 use index::Index;
 
 /// A local cache store rooted at one directory. See the module docs.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     root: PathBuf,
     blobs_dir: PathBuf,
     records_dir: PathBuf,
@@ -64,7 +64,7 @@ impl Store {
     ///
     /// Errors: [`StoreError::Io`] / [`StoreError::ReadOnly`] when the
     /// directories cannot be created. A read-only but existing store opens.
-    pub fn open(root: &Path, max_size: u64) -> Result<Store, StoreError> {
+    pub(crate) fn open(root: &Path, max_size: u64) -> Result<Store, StoreError> {
         let store = Store {
             root: root.to_path_buf(),
             blobs_dir: root.join("blobs"),
@@ -96,18 +96,19 @@ impl Store {
     }
 
     /// `(record count, total bytes of record files + blobs)`.
-    pub fn usage(&self) -> (u64, u64) {
+    pub(crate) fn usage(&self) -> (u64, u64) {
         let index = self.lock();
         (index.record_count(), index.total_bytes())
     }
 
     /// The size cap in bytes given to [`Store::open`].
-    pub fn max_size(&self) -> u64 {
+    pub(crate) fn max_size(&self) -> u64 {
         self.max_size
     }
 
     /// The store root given to [`Store::open`].
-    pub fn root(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 

@@ -89,7 +89,7 @@ impl Store {
     ///
     /// Errors: [`StoreError::ReadOnly`] / [`StoreError::Io`] when the file
     /// cannot be written.
-    pub fn flush_index(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush_index(&self) -> Result<(), StoreError> {
         let _serial = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
         let bytes = encode(&self.lock()).map_err(StoreError::corrupt)?;
         let mut tmp = fsutil::temp_in(&self.tmp_dir, ".index-")

@@ -22,7 +22,7 @@ impl Store {
     /// store (e.g. evicted meanwhile); [`StoreError::Corrupt`] for an
     /// invalid blob id; [`StoreError::ReadOnly`] / [`StoreError::Io`] when the
     /// store cannot be written.
-    pub fn put_record(
+    pub(crate) fn put_record(
         &self,
         kind: RecordKind,
         key: &RecordKey,
@@ -78,7 +78,7 @@ impl Store {
     /// Errors: [`StoreError::Corrupt`] when the file fails verification (it is
     /// removed, with blobs only it referenced); [`StoreError::Io`] when it
     /// cannot be read.
-    pub fn get_record(
+    pub(crate) fn get_record(
         &self,
         kind: RecordKind,
         key: &RecordKey,
@@ -118,7 +118,11 @@ impl Store {
     ///
     /// Errors: [`StoreError::ReadOnly`] / [`StoreError::Io`] when the record
     /// file cannot be deleted (it is forgotten by the index all the same).
-    pub fn remove_record(&self, kind: RecordKind, key: &RecordKey) -> Result<(), StoreError> {
+    pub(crate) fn remove_record(
+        &self,
+        kind: RecordKind,
+        key: &RecordKey,
+    ) -> Result<(), StoreError> {
         let path = self.record_path(kind, key);
         let mut index = self.lock();
         self.drop_record_locked(&mut index, &(kind, *key), &path)

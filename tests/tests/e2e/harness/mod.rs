@@ -14,6 +14,7 @@ mod cargo;
 mod make;
 mod outcome;
 mod process;
+pub mod rust_source;
 mod sandbox;
 mod stats;
 mod test_builder;

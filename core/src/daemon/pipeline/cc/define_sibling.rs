@@ -35,7 +35,7 @@
 //!    build is a plain direct hit.
 //!
 //! When the group's other variant is still compiling, this one may wait for
-//! it (see [`super::sibling_flights`]): only when a first pair of `-E` runs
+//! it (see [`crate::daemon::state::sibling_flights`]): only when a first pair of `-E` runs
 //! already shows the same output, and for at most [`MAX_WAIT`].
 //!
 //! Any failure compiles normally. Options that put defines into the object
@@ -65,7 +65,7 @@ use std::time::Instant;
 /// Record a stored compile of source `i` (context key `context`, source
 /// content `source_hash`) as its group's sibling. Compiles that may not
 /// share (see the module docs) are not recorded.
-pub fn register(
+pub(crate) fn register(
     d: &DaemonState,
     req: &CompileRequest,
     plan: &Plan,
@@ -105,7 +105,7 @@ fn compile_and_register(m: &MissContext, source_hash: &Digest) -> Result<SourceR
 /// flight, so call it on the blocking pool only.
 ///
 /// Errors: those of [`compile_source`].
-pub fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
+pub(crate) fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
     let Some((context, source_hash)) = m.context.as_ref() else {
         return compile_source(m, None);
     };

@@ -19,7 +19,7 @@ fn is_safe(t: &str) -> bool {
 }
 
 /// The target names in depfile args (the values of `-MT`/`-MQ`).
-pub fn targets(args: &[String]) -> Vec<&str> {
+pub(crate) fn targets(args: &[String]) -> Vec<&str> {
     args.windows(2)
         .filter(|w| w[0] == "-MT" || w[0] == "-MQ")
         .map(|w| w[1].as_str())
@@ -28,7 +28,7 @@ pub fn targets(args: &[String]) -> Vec<&str> {
 
 /// Depfile args for the key: target names replaced by a placeholder when
 /// every one of them is safe, else unchanged.
-pub fn key_args(args: &[String]) -> Vec<String> {
+pub(crate) fn key_args(args: &[String]) -> Vec<String> {
     if !targets(args).iter().all(|t| is_safe(t)) {
         return args.to_vec();
     }
@@ -44,7 +44,7 @@ pub fn key_args(args: &[String]) -> Vec<String> {
 /// The cached depfile `text` with its first rule's targets replaced by
 /// `targets`; `None` (use `text` as is) when a target is not safe or the
 /// first rule cannot be found.
-pub fn retarget(text: &[u8], targets: &[&str]) -> Option<Vec<u8>> {
+pub(crate) fn retarget(text: &[u8], targets: &[&str]) -> Option<Vec<u8>> {
     if targets.is_empty() || !targets.iter().all(|t| is_safe(t)) {
         return None;
     }

@@ -11,7 +11,7 @@ use crate::storage::{Content, Entry, OutputRole, StoreError};
 
 /// Errors while restoring an entry.
 #[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
+pub(crate) enum RestoreError {
     /// The object blob is missing or corrupt, or cannot be written.
     #[error("object: {0}")]
     Object(#[from] StoreError),
@@ -32,7 +32,7 @@ pub enum RestoreError {
 /// size in bytes.
 ///
 /// Errors: [`RestoreError`]; nothing is left half-written (atomic renames).
-pub fn restore_entry(
+pub(crate) fn restore_entry(
     d: &DaemonState,
     req: &CompileRequest,
     plan: &Plan,

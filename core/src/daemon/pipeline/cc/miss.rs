@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Everything a miss needs to know.
-pub struct MissContext<'a> {
+pub(crate) struct MissContext<'a> {
     /// Daemon state.
     pub d: &'a DaemonState,
     /// The request.
@@ -70,7 +70,7 @@ impl Drop for TempOutputs {
 ///
 /// Errors: a message when the compiler cannot even be started; the
 /// launcher then compiles by itself.
-pub fn compile_source(
+pub(crate) fn compile_source(
     m: &MissContext,
     uncacheable: Option<Uncacheable>,
 ) -> Result<SourceResult, String> {

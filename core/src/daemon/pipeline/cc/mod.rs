@@ -10,13 +10,13 @@
 //! launcher runs the real compiler unchanged (ccache manual, "Cache
 //! statistics": uncacheable calls).
 
-pub mod define_sibling;
-pub mod dep_targets;
-pub mod hit;
-pub mod miss;
-pub mod pch;
-pub mod plan;
-pub mod result;
+pub(crate) mod define_sibling;
+pub(crate) mod dep_targets;
+pub(crate) mod hit;
+pub(crate) mod miss;
+pub(crate) mod pch;
+pub(crate) mod plan;
+pub(crate) mod result;
 
 use super::refusal::Refusal;
 use super::stage::{PendingWork, Stage};
@@ -33,7 +33,7 @@ use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
 use hit::restore_entry;
 use miss::{compile_source, MissContext};
 use plan::{context_key, plan, Plan};
-pub use result::SourceResult;
+pub(crate) use result::SourceResult;
 use std::time::Instant;
 
 /// What the probe decided for one source.
@@ -54,14 +54,14 @@ enum Probe {
 
 /// A request whose misses still need compiling.
 #[derive(Debug)]
-pub struct Pending {
+pub(crate) struct Pending {
     plan: Plan,
     probes: Vec<Probe>,
     started: Instant,
 }
 
 /// Stage 1: plan, key, look up and restore hits. Cheap; no compiler runs.
-pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> Stage {
+pub(crate) fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> Stage {
     let started = Instant::now();
     let plan = match plan(d, req, family) {
         Ok(p) => p,
@@ -84,7 +84,7 @@ pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> S
 
 /// Stage 2: compile every source that missed, store the results, and merge
 /// everything into one response.
-pub fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -> Response {
+pub(crate) fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pending) -> Response {
     let Pending {
         plan,
         probes,

@@ -23,7 +23,7 @@ const PCH_SUFFIXES: &[&str] = &[".gch", ".pch"];
 /// Existing PCH files (or the files inside a `.gch` directory) for every
 /// `-include X` in `args`, as absolute paths. `X` is looked up in the cwd
 /// first, then in `search_dirs` (gcc manual, -include).
-pub fn pch_inputs(cwd: &Path, args: &[String], search_dirs: &[String]) -> Vec<String> {
+pub(crate) fn pch_inputs(cwd: &Path, args: &[String], search_dirs: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for header in forced_includes(args) {
         let mut dirs = vec![cwd.to_path_buf()];
@@ -44,7 +44,7 @@ pub fn pch_inputs(cwd: &Path, args: &[String], search_dirs: &[String]) -> Vec<St
 /// `__DATE__`/`__TIME__` in their identifier tables, so the time-macro
 /// scan must skip them (the PCH's header source was scanned by its own
 /// compile).
-pub fn is_pch_path(p: &str) -> bool {
+pub(crate) fn is_pch_path(p: &str) -> bool {
     PCH_SUFFIXES.iter().any(|s| p.ends_with(s))
         || Path::new(p)
             .parent()

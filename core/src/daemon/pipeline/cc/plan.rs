@@ -49,7 +49,7 @@ const DEPS_ENV: &[&str] = &["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"];
 
 /// What is known about a request before looking at any source.
 #[derive(Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The parsed invocation.
     pub inv: CompileInvocation,
     /// Compiler identity: blake3 of the binary.
@@ -63,7 +63,7 @@ pub struct Plan {
 /// Plan a request.
 ///
 /// Errors: [`Refusal`] when it is not cacheable or our own step failed.
-pub fn plan(
+pub(crate) fn plan(
     d: &DaemonState,
     req: &CompileRequest,
     family: CompilerFamily,
@@ -151,7 +151,7 @@ fn search_dirs(inv: &CompileInvocation, env: &[(String, String)]) -> Vec<String>
 /// Key fields of source `i` shared by the context key and the define
 /// group key: its language, path and content hash, the keyed environment,
 /// and the depfile options with the target left out (see `dep_targets`).
-pub fn key_source_fields(b: &mut KeyBuilder, plan: &Plan, i: usize, source_hash: &Digest) {
+pub(crate) fn key_source_fields(b: &mut KeyBuilder, plan: &Plan, i: usize, source_hash: &Digest) {
     let inv = &plan.inv;
     let source = &inv.sources[i];
     b.field(
@@ -173,7 +173,12 @@ pub fn key_source_fields(b: &mut KeyBuilder, plan: &Plan, i: usize, source_hash:
 }
 
 /// The context key of source `i` (see [`crate::key`]).
-pub fn context_key(req: &CompileRequest, plan: &Plan, i: usize, source_hash: &Digest) -> RecordKey {
+pub(crate) fn context_key(
+    req: &CompileRequest,
+    plan: &Plan,
+    i: usize,
+    source_hash: &Digest,
+) -> RecordKey {
     let inv = &plan.inv;
     let source = &inv.sources[i];
     let mut b = KeyBuilder::new("c-compile");

@@ -4,7 +4,7 @@ use crate::daemon::stats::Outcome;
 
 /// The result of one source of a request.
 #[derive(Debug)]
-pub struct SourceResult {
+pub(crate) struct SourceResult {
     /// Exit code of this source's compile (0 on a hit).
     pub exit_code: i32,
     /// stdout bytes.

@@ -41,7 +41,7 @@ const LINK_ENV: &[&str] = &[
 
 /// A file whose content keyed the call, re-checked after the tool ran.
 #[derive(Debug, Clone)]
-pub struct KeyedFile {
+pub(crate) struct KeyedFile {
     /// Absolute path.
     pub path: PathBuf,
     /// Its blake3 when keyed.
@@ -50,7 +50,7 @@ pub struct KeyedFile {
 
 /// The key of one call and the files it depends on.
 #[derive(Debug)]
-pub struct Keyed {
+pub(crate) struct Keyed {
     /// The entry key.
     pub key: RecordKey,
     /// Inputs to re-check after the run (not the archive being updated).
@@ -124,7 +124,7 @@ fn add_file(
 ///
 /// Errors: [`Refusal::NonCacheable`] when an input cannot be read;
 /// [`Refusal::Internal`] when the tool cannot be hashed.
-pub fn link_key(
+pub(crate) fn link_key(
     d: &DaemonState,
     req: &CompileRequest,
     args: &[String],
@@ -163,7 +163,7 @@ pub fn link_key(
 /// The key of an archive call.
 ///
 /// Errors: as for [`link_key`].
-pub fn archive_key(
+pub(crate) fn archive_key(
     d: &DaemonState,
     req: &CompileRequest,
     args: &[String],

@@ -9,9 +9,9 @@
 //! Compile requests (`-c`, `-E`, `-S`, queries) are not links: [`probe`]
 //! returns `None` for them and the compile pipeline takes over.
 
-pub mod key;
-pub mod outputs;
-pub mod run;
+pub(crate) mod key;
+pub(crate) mod outputs;
+pub(crate) mod run;
 
 use super::refusal::Refusal;
 use super::stage::Stage;
@@ -35,7 +35,11 @@ use std::time::Instant;
 const COMPILE_ONLY: &[&str] = &["-c", "-E", "-S"];
 
 /// Probe a request: `None` when it is not a link or archive call.
-pub fn probe(d: &DaemonState, req: &CompileRequest, family: CompilerFamily) -> Option<Stage> {
+pub(crate) fn probe(
+    d: &DaemonState,
+    req: &CompileRequest,
+    family: CompilerFamily,
+) -> Option<Stage> {
     let started = Instant::now();
     let is_tool = matches!(
         family,

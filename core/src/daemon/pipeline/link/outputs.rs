@@ -25,7 +25,7 @@ const SIBLING_EXTENSIONS: &[&str] = &[
 
 /// The state of the candidate siblings of an output before a link.
 #[derive(Debug, Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     files: HashMap<OsString, StatFingerprint>,
 }
 
@@ -46,7 +46,7 @@ fn is_sibling_name(name: &str, output_name: &str) -> bool {
 }
 
 /// Fingerprints of the candidate siblings of `output` now.
-pub fn snapshot(output: &Path) -> Snapshot {
+pub(crate) fn snapshot(output: &Path) -> Snapshot {
     let mut snap = Snapshot::default();
     let (Some(dir), Some(out_name)) = (output.parent(), output.file_name()) else {
         return snap;
@@ -71,7 +71,7 @@ pub fn snapshot(output: &Path) -> Snapshot {
 }
 
 /// Siblings created or changed since `before` was taken.
-pub fn changed_siblings(output: &Path, before: &Snapshot) -> Vec<PathBuf> {
+pub(crate) fn changed_siblings(output: &Path, before: &Snapshot) -> Vec<PathBuf> {
     let after = snapshot(output);
     let dir = output.parent().unwrap_or(Path::new("/"));
     let mut out: Vec<PathBuf> = after
@@ -86,7 +86,7 @@ pub fn changed_siblings(output: &Path, before: &Snapshot) -> Vec<PathBuf> {
 
 /// Why outputs could not be stored.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     /// An output is missing or unreadable.
     #[error("output {path}: {source}")]
     Stat {
@@ -103,7 +103,7 @@ pub enum OutputError {
 /// One file a link or archive call produced: its absolute path and the
 /// role and name it is stored under (see [`OutputRole`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Produced {
+pub(crate) struct Produced {
     /// Where the tool wrote it.
     pub path: PathBuf,
     /// `LinkOutput`, `LinkSibling` or `LinkExtra`.
@@ -116,7 +116,10 @@ pub struct Produced {
 /// output.
 ///
 /// Errors: [`OutputError`] (the call is then not cached).
-pub fn store_outputs(d: &DaemonState, files: &[Produced]) -> Result<Vec<Output>, OutputError> {
+pub(crate) fn store_outputs(
+    d: &DaemonState,
+    files: &[Produced],
+) -> Result<Vec<Output>, OutputError> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let meta = std::fs::metadata(&f.path).map_err(|source| OutputError::Stat {
@@ -153,7 +156,7 @@ fn destination(o: &Output, place: &Placement<'_>) -> Result<PathBuf, StoreError>
 
 /// Where a link call puts its outputs (from the request).
 #[derive(Debug, Clone, Copy)]
-pub struct Placement<'a> {
+pub(crate) struct Placement<'a> {
     /// The request's cwd.
     pub cwd: &'a Path,
     /// The named output (absolute).
@@ -170,7 +173,11 @@ pub struct Placement<'a> {
 /// Errors: the store's error, or [`StoreError::Corrupt`] for an output
 /// this call does not produce; earlier outputs may already be in place
 /// (each one is replaced atomically), and the caller then runs the tool.
-pub fn restore(d: &DaemonState, entry: &Entry, place: &Placement<'_>) -> Result<(), StoreError> {
+pub(crate) fn restore(
+    d: &DaemonState,
+    entry: &Entry,
+    place: &Placement<'_>,
+) -> Result<(), StoreError> {
     for o in &entry.outputs {
         let Content::Blob(blob) = &o.content else {
             return Err(StoreError::Corrupt {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 /// What kind of call a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
+pub(crate) enum JobKind {
     /// A link (driver or linker): sibling outputs are captured.
     Link,
     /// An archive update: the archive is the only output.
@@ -26,7 +26,7 @@ pub enum JobKind {
 
 impl JobKind {
     /// The miss reason when nothing was stored under the key.
-    pub fn first_reason(self) -> MissReason {
+    pub(crate) fn first_reason(self) -> MissReason {
         match self {
             JobKind::Link => MissReason::FirstLink,
             JobKind::Archive => MissReason::FirstArchive,
@@ -36,7 +36,7 @@ impl JobKind {
 
 /// A keyed link or archive call.
 #[derive(Debug)]
-pub struct LinkJob {
+pub(crate) struct LinkJob {
     /// Its key and inputs.
     pub keyed: Keyed,
     /// The named output (absolute).
@@ -51,14 +51,14 @@ pub struct LinkJob {
 
 /// A job that missed, with the miss reason.
 #[derive(Debug)]
-pub struct MissedJob {
+pub(crate) struct MissedJob {
     job: LinkJob,
     reason: MissReason,
 }
 
 impl LinkJob {
     /// Count this call's outcome (stats, session, journal).
-    pub fn record(&self, d: &DaemonState, req: &CompileRequest, outcome: Outcome) {
+    pub(crate) fn record(&self, d: &DaemonState, req: &CompileRequest, outcome: Outcome) {
         d.record(Finished {
             req,
             started: self.started,
@@ -72,7 +72,7 @@ impl LinkJob {
     }
 
     /// This job as a miss with `reason`.
-    pub fn missing(self, reason: MissReason) -> MissedJob {
+    pub(crate) fn missing(self, reason: MissReason) -> MissedJob {
         MissedJob { job: self, reason }
     }
 }
@@ -182,7 +182,7 @@ impl LinkJob {
     }
 
     /// Where this call's outputs go on a hit.
-    pub fn placement<'a>(&'a self, req: &'a CompileRequest) -> Placement<'a> {
+    pub(crate) fn placement<'a>(&'a self, req: &'a CompileRequest) -> Placement<'a> {
         Placement {
             cwd: &req.cwd,
             output: &self.output,

@@ -50,7 +50,7 @@ const VOLATILE_ENV: &[&str] = &["CARGO_MAKEFLAGS"];
 
 /// A planned rustc request.
 #[derive(Debug)]
-pub struct RustcPlan {
+pub(crate) struct RustcPlan {
     /// The parsed invocation.
     pub inv: RustcInvocation,
     /// The context key.
@@ -60,7 +60,7 @@ pub struct RustcPlan {
 /// Plan a rustc request.
 ///
 /// Errors: [`Refusal`] when it is not cacheable or an input cannot be read.
-pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal> {
+pub(crate) fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal> {
     let inv = parse_rustc_args(&req.args, &req.cwd)
         .map_err(|r| Refusal::NonCacheable(Uncacheable::Rustc(r.clone()), r.to_string()))?;
     let identity = rustc_identity(req).map_err(Refusal::Internal)?;
@@ -96,7 +96,7 @@ pub fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal>
 
 /// The request variables that key a rustc call: `CARGO_*` (but the
 /// jobserver's) and [`KEY_ENV`], sorted.
-pub fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
+pub(crate) fn key_env(env: &[(String, String)]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = env
         .iter()
         .filter(|(k, _)| {

@@ -52,7 +52,7 @@ fn cache() -> &'static Mutex<HashMap<IdentityKey, Known>> {
 /// `rustc -vV` and `rustc --print sysroot` once.
 ///
 /// Errors: a message when rustc cannot be stat'ed or run.
-pub fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
+pub(crate) fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
     known(req).map(|k| k.digest)
 }
 
@@ -62,7 +62,7 @@ pub fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
 /// replayed exactly.
 ///
 /// Errors: as for [`rustc_identity`].
-pub fn version_output(req: &CompileRequest) -> Result<Option<Arc<Vec<u8>>>, String> {
+pub(crate) fn version_output(req: &CompileRequest) -> Result<Option<Arc<Vec<u8>>>, String> {
     known(req).map(|k| k.version)
 }
 

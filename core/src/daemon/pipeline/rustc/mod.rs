@@ -13,12 +13,12 @@
 //! 2. [`run::RustcMiss`] (blocking pool): run rustc with dep-info forced on,
 //!    then store its outputs, output streams and input set.
 
-pub mod context;
-pub mod identity;
-pub mod print_query;
-pub mod restore;
-pub mod run;
-pub mod stream;
+pub(crate) mod context;
+pub(crate) mod identity;
+pub(crate) mod print_query;
+pub(crate) mod restore;
+pub(crate) mod run;
+pub(crate) mod stream;
 
 use super::refusal::Refusal;
 use super::stage::Stage;
@@ -32,7 +32,7 @@ use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
 use context::RustcPlan;
 
 /// Probe a rustc request: a hit is served here; a miss becomes work.
-pub fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
+pub(crate) fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
     let started = std::time::Instant::now();
     if let Some(answer) = answer_version_query(req) {
         return Stage::Done(answer);
@@ -100,7 +100,7 @@ fn answer_version_query(req: &CompileRequest) -> Option<Response> {
 }
 
 /// Count a finished rustc call (stats, session, journal).
-pub fn record(
+pub(crate) fn record(
     d: &DaemonState,
     req: &CompileRequest,
     started: std::time::Instant,

@@ -27,7 +27,7 @@ use std::sync::{Mutex, OnceLock};
 
 /// `--print` kinds answered (rustc book, "--print"): each depends only on
 /// the rustc, the target and the argv.
-pub const KINDS: &[&str] = &[
+pub(crate) const KINDS: &[&str] = &[
     "file-names",
     "sysroot",
     "split-debuginfo",
@@ -50,7 +50,7 @@ fn answers() -> &'static Mutex<HashMap<RecordKey, Answer>> {
 /// Answer a target-info query from memory, or hand it to the blocking pool
 /// to run once; `None` when the request is not such a query (or its rustc
 /// identity is unknown), so the usual pipeline takes it.
-pub fn probe(req: &CompileRequest) -> Option<Stage> {
+pub(crate) fn probe(req: &CompileRequest) -> Option<Stage> {
     if !is_target_info_query(&req.args) || !stdin_is_null(req.client_pid) {
         return None;
     }
@@ -70,7 +70,7 @@ pub fn probe(req: &CompileRequest) -> Option<Stage> {
 
 /// True for `rustc - … --print=KIND …` with only [`KINDS`], printed to
 /// stdout, no `@argfile`, no `native` CPU and no target spec file.
-pub fn is_target_info_query(args: &[String]) -> bool {
+pub(crate) fn is_target_info_query(args: &[String]) -> bool {
     let mut stdin_input = false;
     let mut prints = 0;
     let mut i = 0;

@@ -13,7 +13,7 @@ use crate::storage::{Content, Entry, StoreError};
 /// Errors: the store's error for a missing or corrupt blob, or an
 /// unwritable destination; files already restored stay (rustc would have
 /// overwritten them too).
-pub fn restore(
+pub(crate) fn restore(
     d: &DaemonState,
     req: &CompileRequest,
     inv: &RustcInvocation,

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 /// A rustc request that missed.
 #[derive(Debug)]
-pub struct RustcMiss {
+pub(crate) struct RustcMiss {
     /// Its plan.
     pub plan: RustcPlan,
     /// Miss reason label.

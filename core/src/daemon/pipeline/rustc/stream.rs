@@ -17,7 +17,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::process::{Output, Stdio};
 
 /// What a streamed run produced.
-pub struct StreamedRun {
+pub(crate) struct StreamedRun {
     /// Exit status and the full stdout/stderr (stderr also for storing).
     pub output: Output,
     /// True when every stderr byte already reached the launcher.
@@ -51,7 +51,7 @@ fn launcher_stderr(pid: u32) -> Option<File> {
 /// Run rustc with `argv`, copying stderr to the launcher as it comes.
 ///
 /// Errors: the I/O error when rustc cannot be started or waited for.
-pub fn run_streaming(req: &CompileRequest, argv: &[String]) -> std::io::Result<StreamedRun> {
+pub(crate) fn run_streaming(req: &CompileRequest, argv: &[String]) -> std::io::Result<StreamedRun> {
     let mut cmd = compiler_command(req, argv);
     if let Some(js) = jobserver() {
         js.configure(&mut cmd);
