@@ -1,9 +1,10 @@
 //! The daemon's socket server: accept connections, decode versioned frames,
 //! dispatch each request group to its handler (admin, compile, exec,
-//! session, fingerprint, cargo warm), send heartbeats while a compile or a
-//! warm save/restore runs, and stop on `Shutdown` or after the idle timeout.
+//! session, fingerprint, cargo warm), send heartbeats while a compile, an
+//! exec, a fingerprint walk or a warm save/restore runs, and stop on
+//! `Shutdown` or after the idle timeout.
 
-use super::pipeline::{probe, Stage};
+use super::pipeline::{self, probe, Stage};
 use super::services;
 use super::session::SESSION_IDLE_TIMEOUT;
 use super::state::DaemonState;
@@ -182,12 +183,26 @@ async fn dispatch(stream: &mut UnixStream, shared: &Arc<Shared>, request: Reques
     let response = match request {
         Request::Admin(req) => admin(st, req).await,
         Request::Session(req) => services::session(&st, &req),
-        Request::Fingerprint(req) => blocking(move || services::fingerprint(&st, &req)).await,
-        Request::Exec(req) => blocking(move || super::pipeline::exec::handle_exec(&st, &req)).await,
+        Request::Fingerprint(req) => {
+            let job = tokio::task::spawn_blocking(move || services::fingerprint(&st, &req));
+            return with_heartbeats(stream, job, internal_error).await;
+        }
+        Request::Exec(req) => {
+            let job = tokio::task::spawn_blocking(move || pipeline::exec::handle_exec(&st, &req));
+            return with_heartbeats(stream, job, |e| Response::RunLocally {
+                reason: format!("exec task failed: {e}"),
+            })
+            .await;
+        }
         Request::RustWarm(req) => return rust_warm(stream, st, req).await,
         Request::Compile(req) => return compile(stream, shared, req).await,
     };
     send(stream, &response).await
+}
+
+/// The reply for a panicked blocking task.
+fn internal_error(e: tokio::task::JoinError) -> Response {
+    Response::error(ErrorKind::Internal, format!("task failed: {e}"))
 }
 
 /// Admin requests: quick, except `Clear`, which removes the store's files

@@ -393,3 +393,32 @@ fn identical_concurrent_execs_run_the_tool_once() {
         "four identical concurrent execs must run the tool once"
     );
 }
+
+/// A tool that runs longer than the client's 10 s frame timeout: the
+/// daemon's heartbeats keep the launcher waiting, so the tool runs once
+/// (without them the launcher took the daemon for wedged, replaced it and
+/// ran the tool a second time itself).
+#[test]
+fn exec_longer_than_the_frame_timeout_runs_the_tool_once() {
+    let sb = Sandbox::new();
+    sb.write("in.txt", "slow\n");
+    sb.start();
+    let pid = sb.daemon_pid_file();
+    let tool = "echo run >> runs.log; sleep 12; cat in.txt > out.txt";
+    let args = [
+        "exec",
+        "--input-file",
+        "in.txt",
+        "--output-file",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        tool,
+    ];
+    let out = sb.zcc(&args);
+    assert_ok(&out, "slow exec");
+    assert_eq!(runs(&sb), 1, "the slow tool ran once");
+    assert_eq!(sb.read("out.txt"), b"slow\n");
+    assert_eq!(sb.daemon_pid_file(), pid, "the daemon was not replaced");
+}
