@@ -9,12 +9,49 @@ use crate::hash::{MetadataCache, StatFingerprint};
 use crate::storage::{DirCheck, DirRefresh, InputSet, Manifest, RecordKey, RecordedFile};
 use std::path::Path;
 
-/// Why a manifest did not yield an entry; used for miss reasons.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ManifestMiss {
-    /// No input set matched; the first mismatch found, for diagnostics
-    /// (e.g. "header inc/foo.h changed (hash 1a2b3c4d… → 5e6f7a8b…)").
-    InputsChanged(String),
+/// Why a manifest did not yield an entry: the first mismatch found (for
+/// `zccache explain` and the daemon log), e.g. "header inc/foo.h changed
+/// (hash 1a2b3c4d… → 5e6f7a8b…)".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Mismatch {
+    /// The manifest holds no input set.
+    #[error("no include set recorded")]
+    NoSets,
+    /// A recorded variable has another value (or is set/unset now).
+    #[error("env {0} changed")]
+    Env(String),
+    /// A recorded file's content changed.
+    #[error("{noun} {path} changed (hash {old}… → {new}…)")]
+    Changed {
+        /// What the file is ("header", "source").
+        noun: &'static str,
+        /// The path as recorded.
+        path: String,
+        /// The first 8 hex digits of the recorded hash.
+        old: String,
+        /// The first 8 hex digits of the current hash.
+        new: String,
+    },
+    /// A recorded file cannot be read any more.
+    #[error("{noun} {path} is gone")]
+    Gone {
+        /// What the file is ("header", "source").
+        noun: &'static str,
+        /// The path as recorded.
+        path: String,
+    },
+    /// A path that was absent now exists where the compiler would find it
+    /// before a recorded header of the same name.
+    #[error("new header shadows {recorded}: {new}")]
+    Shadows {
+        /// The recorded header it shadows.
+        recorded: String,
+        /// The new file (absolute).
+        new: String,
+    },
+    /// A path that was absent now exists and may shadow a recorded header.
+    #[error("new header {0} may shadow a recorded header")]
+    MayShadow(String),
 }
 
 /// What a lookup compares the stored sets with.
@@ -27,7 +64,7 @@ pub(crate) struct Probe<'a> {
     /// The metadata cache that hashes files.
     pub meta: &'a MetadataCache,
     /// What to call a recorded file in messages ("header", "source").
-    pub noun: &'a str,
+    pub noun: &'static str,
 }
 
 /// The entry key of the first set of `manifest` that still holds, plus the
@@ -35,11 +72,11 @@ pub(crate) struct Probe<'a> {
 /// appeared (the caller may store them with [`Manifest::refresh`] so later
 /// lookups stay cheap).
 ///
-/// Errors: [`ManifestMiss`] naming the first mismatch seen.
+/// Errors: the first [`Mismatch`] seen.
 pub(crate) fn find(
     manifest: &Manifest,
     probe: &Probe<'_>,
-) -> Result<(RecordKey, Vec<DirRefresh>), ManifestMiss> {
+) -> Result<(RecordKey, Vec<DirRefresh>), Mismatch> {
     let mut first_reason = None;
     for (set_index, set) in manifest.sets.iter().enumerate() {
         match check_set(set, set_index, probe) {
@@ -49,16 +86,14 @@ pub(crate) fn find(
             }
         }
     }
-    Err(ManifestMiss::InputsChanged(
-        first_reason.unwrap_or_else(|| "no include set recorded".to_string()),
-    ))
+    Err(first_reason.unwrap_or(Mismatch::NoSets))
 }
 
 fn check_set(
     set: &InputSet,
     set_index: usize,
     probe: &Probe<'_>,
-) -> Result<Vec<DirRefresh>, String> {
+) -> Result<Vec<DirRefresh>, Mismatch> {
     check_env(set, probe.env)?;
     for f in &set.files {
         check_file(f, probe)?;
@@ -76,34 +111,37 @@ fn check_set(
     Ok(refresh)
 }
 
-fn check_env(set: &InputSet, env: &[(String, String)]) -> Result<(), String> {
+fn check_env(set: &InputSet, env: &[(String, String)]) -> Result<(), Mismatch> {
     for (name, value) in &set.env {
         let now = env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         if now != value.as_ref() {
-            return Err(format!("env {name} changed"));
+            return Err(Mismatch::Env(name.clone()));
         }
     }
     Ok(())
 }
 
-fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), String> {
-    let noun = probe.noun;
+fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), Mismatch> {
+    let (noun, path) = (probe.noun, f.path.clone());
     match probe.meta.digest(&resolve(probe.cwd, &f.path)) {
         Ok(d) if d.hash == f.hash => Ok(()),
-        Ok(d) => Err(format!(
-            "{noun} {} changed (hash {}… → {}…)",
-            f.path,
-            &crate::hash::to_hex(&f.hash)[..8],
-            &crate::hash::to_hex(&d.hash)[..8]
-        )),
-        Err(_) => Err(format!("{noun} {} is gone", f.path)),
+        Ok(d) => Err(Mismatch::Changed {
+            noun,
+            path,
+            old: crate::hash::to_hex(&f.hash)[..8].to_string(),
+            new: crate::hash::to_hex(&d.hash)[..8].to_string(),
+        }),
+        Err(_) => Err(Mismatch::Gone { noun, path }),
     }
 }
 
 /// `Ok(None)`: unchanged. `Ok(Some(fp))`: changed (or racy) but every
 /// absent path is still absent; `fp` is the fingerprint taken *before* the
 /// absent paths were checked, so a later creation still changes it.
-fn check_dir(check: &DirCheck, files: &[RecordedFile]) -> Result<Option<StatFingerprint>, String> {
+fn check_dir(
+    check: &DirCheck,
+    files: &[RecordedFile],
+) -> Result<Option<StatFingerprint>, Mismatch> {
     let now = std::fs::metadata(&check.dir)
         .ok()
         .map(|m| StatFingerprint::of(&m));
@@ -120,14 +158,17 @@ fn check_dir(check: &DirCheck, files: &[RecordedFile]) -> Result<Option<StatFing
 
 /// "new header shadows include/foo.h: /abs/src/foo.h", naming the recorded
 /// header with the same file name when there is one.
-fn shadow_message(new: &str, files: &[RecordedFile]) -> String {
+fn shadow_message(new: &str, files: &[RecordedFile]) -> Mismatch {
     let name = Path::new(new).file_name();
     match files
         .iter()
         .find(|f| Path::new(&f.path).file_name() == name)
     {
-        Some(f) => format!("new header shadows {}: {new}", f.path),
-        None => format!("new header {new} may shadow a recorded header"),
+        Some(f) => Mismatch::Shadows {
+            recorded: f.path.clone(),
+            new: new.to_string(),
+        },
+        None => Mismatch::MayShadow(new.to_string()),
     }
 }
 
@@ -186,8 +227,7 @@ mod tests {
             Ok(set.entry)
         );
         write(&root.join("src/foo.h"), "#define FOO 2\n");
-        let err = find(&m, &probe(root, &[], &meta)).unwrap_err();
-        let ManifestMiss::InputsChanged(why) = err;
+        let why = find(&m, &probe(root, &[], &meta)).unwrap_err().to_string();
         assert!(why.contains("new header shadows include/foo.h"), "{why}");
     }
 

@@ -19,7 +19,7 @@ pub(crate) mod lookup;
 pub(crate) mod shadow;
 
 pub(crate) use crate::paths::{normalize, resolve};
-pub(crate) use lookup::{find, ManifestMiss};
+pub(crate) use lookup::{find, Mismatch};
 pub(crate) use shadow::shadow_checks;
 
 use crate::storage::{RecordKey, RecordedFile};

@@ -45,8 +45,10 @@
 
 use super::super::runner::{compiler_command, process_alive};
 use super::dep_targets;
+use super::error::CompileError;
 use super::hit::restore_entry;
 use super::miss::{compile_source, include_list, MissContext};
+use super::not_shared::NotShared;
 use super::plan::{key_source_fields, Plan};
 use super::result::SourceResult;
 use crate::compiler::{sharing_blocker, split_defines, CompilerFamily};
@@ -89,7 +91,10 @@ pub(crate) fn register(
 /// group's sibling (see [`register`]).
 ///
 /// Errors: those of [`compile_source`].
-fn compile_and_register(m: &MissContext, source_hash: &Digest) -> Result<SourceResult, String> {
+fn compile_and_register(
+    m: &MissContext,
+    source_hash: &Digest,
+) -> Result<SourceResult, CompileError> {
     let r = compile_source(m, None)?;
     if let (true, Some((context, _))) = (r.stored, &m.context) {
         if r.stdout.is_empty() && r.stderr.is_empty() {
@@ -105,7 +110,7 @@ fn compile_and_register(m: &MissContext, source_hash: &Digest) -> Result<SourceR
 /// flight, so call it on the blocking pool only.
 ///
 /// Errors: those of [`compile_source`].
-pub(crate) fn compile_miss(m: &MissContext) -> Result<SourceResult, String> {
+pub(crate) fn compile_miss(m: &MissContext) -> Result<SourceResult, CompileError> {
     let Some((context, source_hash)) = m.context.as_ref() else {
         return compile_source(m, None);
     };
@@ -175,22 +180,22 @@ fn group_key(
     plan: &Plan,
     i: usize,
     source_hash: &Digest,
-) -> Result<RecordKey, String> {
+) -> Result<RecordKey, NotShared> {
     let family = CompilerFamily::from_path(&req.compiler);
     let inv = &plan.inv;
     let source = &inv.sources[i];
     if family == CompilerFamily::Emcc {
-        return Err("emcc".into());
+        return Err(NotShared::Emcc);
     }
     if source.is_header() {
-        return Err("precompiled header".into());
+        return Err(NotShared::PchProducer);
     }
     if !super::pch::pch_inputs(&req.cwd, &inv.common_args, &plan.search_dirs).is_empty() {
-        return Err("uses a precompiled header".into());
+        return Err(NotShared::PchConsumer);
     }
     let rest = split_defines(&inv.common_args, family).rest;
     if let Some(blocker) = sharing_blocker(&rest) {
-        return Err(format!("option {blocker}"));
+        return Err(NotShared::Blocker(blocker.to_string()));
     }
     let mut b = KeyBuilder::new("define-group");
     b.field("compiler-path", req.compiler.as_os_str().as_encoded_bytes());
@@ -213,24 +218,24 @@ fn serve(
     context: &RecordKey,
     source_hash: &Digest,
     sibling: &Sibling,
-) -> Result<SourceResult, String> {
+) -> Result<SourceResult, NotShared> {
     let started = Instant::now();
     let before = pin(m, source_hash, sibling)?;
     let entry = quiet_entry(m.d, &before.entry)?;
     let (mine, dep_text) = preprocess_mine(m)?;
     let theirs = preprocess(m, &sibling.args, &[])?;
     if mine.stdout != theirs.stdout || mine.stderr != theirs.stderr {
-        return Err("the preprocessed output differs".into());
+        return Err(NotShared::PreprocessedDiffers);
     }
     same_inputs(m, &before.set, &entry, &dep_text)?;
     let after = pin(m, source_hash, sibling)?;
     if after.entry != before.entry || after.fingerprints != before.fingerprints {
-        return Err("an input changed while preprocessing".into());
+        return Err(NotShared::InputChanged);
     }
     if !process_alive(m.req.client_pid) {
-        return Err("the launcher exited".into());
+        return Err(NotShared::LauncherGone);
     }
-    let bytes = restore_entry(m.d, m.req, m.plan, m.index, &entry).map_err(|e| e.to_string())?;
+    let bytes = restore_entry(m.d, m.req, m.plan, m.index, &entry)?;
     adopt(m, context, before.set);
     let spent = started.elapsed().as_millis() as u64;
     Ok(SourceResult {
@@ -251,40 +256,43 @@ fn serve(
 ///
 /// Errors: the sibling misses, or a file is gone, differs or was written
 /// in the current clock tick.
-fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinned, String> {
+fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinned, NotShared> {
     let (d, cwd) = (m.d, &m.req.cwd);
     let now = coarse_now_ns();
     let manifest = d
         .storage()
         .manifest(&sibling.context)
-        .ok_or("no sibling manifest")?;
+        .ok_or(NotShared::NoManifest)?;
     let probe = Probe {
         cwd,
         env: &[],
         meta: d.meta(),
         noun: "header",
     };
-    let (entry, _) = find(&manifest, &probe).map_err(|e| format!("the sibling misses: {e:?}"))?;
+    let (entry, _) = find(&manifest, &probe).map_err(NotShared::SiblingMisses)?;
     let set = manifest
         .sets
         .iter()
         .find(|s| s.entry == entry)
         .cloned()
-        .ok_or("the sibling's include set is gone")?;
+        .ok_or(NotShared::SetGone)?;
     let source = &m.plan.inv.sources[m.index].path;
     let files = std::iter::once((source.as_str(), source_hash))
         .chain(set.files.iter().map(|f| (f.path.as_str(), &f.hash)));
     let mut fingerprints = Vec::with_capacity(set.files.len() + 1);
     for (path, hash) in files {
-        let digest = d
-            .meta()
-            .digest(&resolve(cwd, path))
-            .map_err(|e| format!("{path}: {e}"))?;
+        let digest =
+            d.meta()
+                .digest(&resolve(cwd, path))
+                .map_err(|source| NotShared::Unreadable {
+                    path: path.to_string(),
+                    source,
+                })?;
         if digest.hash != *hash {
-            return Err(format!("{path} changed"));
+            return Err(NotShared::Changed(path.to_string()));
         }
         if digest.fingerprint.newest_ns() >= now {
-            return Err(format!("{path} was written just now"));
+            return Err(NotShared::Racy(path.to_string()));
         }
         fingerprints.push(digest.fingerprint);
     }
@@ -296,14 +304,13 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
 }
 
 /// The entry `key`, when it replays no output.
-fn quiet_entry(d: &DaemonState, key: &RecordKey) -> Result<Entry, String> {
+fn quiet_entry(d: &DaemonState, key: &RecordKey) -> Result<Entry, NotShared> {
     let entry = d
         .storage()
-        .get_entry(key, EntryKind::Compile)
-        .map_err(|e| e.to_string())?
-        .ok_or("the sibling's entry is gone")?;
+        .get_entry(key, EntryKind::Compile)?
+        .ok_or(NotShared::EntryGone)?;
     if !entry.stdout.is_empty() || !entry.stderr.is_empty() {
-        return Err("the sibling's compile printed diagnostics".into());
+        return Err(NotShared::Diagnostics);
     }
     Ok(entry)
 }
@@ -319,7 +326,7 @@ impl Drop for TempFile {
 
 /// `-E` for this compile with its depfile options writing to a private
 /// temp file; returns the run and the depfile's bytes.
-fn preprocess_mine(m: &MissContext) -> Result<(std::process::Output, Vec<u8>), String> {
+fn preprocess_mine(m: &MissContext) -> Result<(std::process::Output, Vec<u8>), NotShared> {
     let d = m.d;
     let name = format!(
         "pp-{}-{}.d",
@@ -334,7 +341,7 @@ fn preprocess_mine(m: &MissContext) -> Result<(std::process::Output, Vec<u8>), S
         None => vec!["-MD".to_string(), "-MF".to_string(), path],
     };
     let out = preprocess(m, &inv.common_args, &dep_args)?;
-    let dep_text = std::fs::read(&temp.0).map_err(|e| format!("depfile of -E: {e}"))?;
+    let dep_text = std::fs::read(&temp.0).map_err(NotShared::PreprocessorDepfile)?;
     Ok((out, dep_text))
 }
 
@@ -346,7 +353,7 @@ fn preprocess(
     m: &MissContext,
     args: &[String],
     extra: &[String],
-) -> Result<std::process::Output, String> {
+) -> Result<std::process::Output, NotShared> {
     let source = &m.plan.inv.sources[m.index];
     let mut argv = args.to_vec();
     argv.extend_from_slice(extra);
@@ -358,9 +365,9 @@ fn preprocess(
     argv.push(source.path.clone());
     let out = compiler_command(m.req, &argv)
         .output()
-        .map_err(|e| format!("cannot run the preprocessor: {e}"))?;
+        .map_err(NotShared::PreprocessorSpawn)?;
     if !out.status.success() {
-        return Err(format!("the preprocessor failed ({})", out.status));
+        return Err(NotShared::PreprocessorFailed(out.status));
     }
     Ok(out)
 }
@@ -371,10 +378,10 @@ fn same_inputs(
     set: &InputSet,
     entry: &Entry,
     dep_text: &[u8],
-) -> Result<(), String> {
+) -> Result<(), NotShared> {
     let mine = include_list(&m.req.cwd, m.plan, m.index, dep_text)?;
     if !mine.iter().eq(set.files.iter().map(|f| &f.path)) {
-        return Err("the preprocessor read other files".into());
+        return Err(NotShared::OtherFiles);
     }
     let inv = &m.plan.inv;
     let Some(dep) = &inv.depfile else {
@@ -382,12 +389,12 @@ fn same_inputs(
     };
     let text = match entry.output(OutputRole::Depfile).map(|o| &o.content) {
         Some(Content::Inline(text)) => text.as_slice(),
-        _ => return Err("the sibling has no depfile".into()),
+        _ => return Err(NotShared::NoDepfile),
     };
     let args = dep.to_args("", &inv.object_path(m.index));
     let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));
     if retargeted.as_deref().unwrap_or(text) != dep_text {
-        return Err("the depfiles differ".into());
+        return Err(NotShared::DepfilesDiffer);
     }
     Ok(())
 }
@@ -431,7 +438,7 @@ mod tests {
             client_pid: 1,
             umask: 0o022,
         };
-        group_key(&req, &plan, 0, &[1; 32])
+        group_key(&req, &plan, 0, &[1; 32]).map_err(|e| e.to_string())
     }
 
     #[test]

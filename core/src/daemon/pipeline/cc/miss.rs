@@ -3,13 +3,14 @@
 //! outputs into place. A crash never leaves a half-written output or entry.
 
 use super::super::runner::{process_alive, run_compiler};
+use super::error::CompileError;
 use super::plan::Plan;
 use super::result::SourceResult;
 use crate::daemon::reason::MissReason;
 use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
-use crate::depfile;
+use crate::depfile::{self, DepfileError};
 use crate::hash::{coarse_now_ns, Digest};
 use crate::ipc::CompileRequest;
 use crate::key::{entry_key, resolve, shadow_checks};
@@ -33,7 +34,7 @@ pub(crate) struct MissContext<'a> {
     /// Context key and source hash it was computed from; `None` when the
     /// result must not be stored.
     pub context: Option<(RecordKey, Digest)>,
-    /// Miss reason label.
+    /// Why it missed.
     pub reason: MissReason,
 }
 
@@ -47,7 +48,9 @@ enum Skip {
     #[error("input {0}: {1}")]
     Unreadable(String, std::io::Error),
     #[error("depfile: {0}")]
-    Depfile(String),
+    DepfileRead(std::io::Error),
+    #[error("depfile: {0}")]
+    DepfileSyntax(#[from] DepfileError),
     #[error("store: {0}")]
     Store(#[from] crate::storage::StoreError),
 }
@@ -73,7 +76,7 @@ impl Drop for TempOutputs {
 pub(crate) fn compile_source(
     m: &MissContext,
     uncacheable: Option<Uncacheable>,
-) -> Result<SourceResult, String> {
+) -> Result<SourceResult, CompileError> {
     let inv = &m.plan.inv;
     let object = inv.object_path(m.index);
     let object_final = resolve(&m.req.cwd, &object);
@@ -84,8 +87,11 @@ pub(crate) fn compile_source(
     let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
     let start = coarse_now_ns();
     let t0 = Instant::now();
-    let out = run_compiler(m.req, &compile_argv(m, &temps))
-        .map_err(|e| format!("cannot run {}: {e}", m.req.compiler.display()))?;
+    let out =
+        run_compiler(m.req, &compile_argv(m, &temps)).map_err(|source| CompileError::Spawn {
+            compiler: m.req.compiler.display().to_string(),
+            source,
+        })?;
     let compile_ms = t0.elapsed().as_millis() as u64;
     let exit_code = out.status.code().unwrap_or(1);
     let mut result = SourceResult {
@@ -110,10 +116,9 @@ pub(crate) fn compile_source(
     if !process_alive(m.req.client_pid) {
         // The launcher was interrupted (make deletes the target then): do not
         // create an output behind the build's back.
-        return Err("launcher exited before the compile finished".to_string());
+        return Err(CompileError::LauncherGone);
     }
-    publish(&temps, &object_final, user_dep_final.as_deref())
-        .map_err(|e| format!("cannot move outputs into place: {e}"))?;
+    publish(&temps, &object_final, user_dep_final.as_deref()).map_err(CompileError::Publish)?;
     Ok(result)
 }
 
@@ -209,14 +214,14 @@ fn publish(temps: &TempOutputs, object: &Path, user_dep: Option<&Path>) -> std::
 /// plus the PCH files of its forced includes: the file list of an include
 /// set.
 ///
-/// Errors: the depfile parse error, as text.
+/// Errors: [`DepfileError`] when the depfile does not parse.
 pub(crate) fn include_list(
     cwd: &Path,
     plan: &Plan,
     index: usize,
     dep_text: &[u8],
-) -> Result<Vec<String>, String> {
-    let rules = depfile::parse(dep_text).map_err(|e| e.to_string())?;
+) -> Result<Vec<String>, DepfileError> {
+    let rules = depfile::parse(dep_text)?;
     let source = resolve(cwd, &plan.inv.sources[index].path);
     let mut headers: Vec<String> = depfile::prerequisites(&rules)
         .into_iter()
@@ -244,8 +249,7 @@ impl StoreJob<'_> {
     /// Store the result; returns the bytes written into the cache.
     fn run(&self, stdout: &[u8], stderr: &[u8]) -> Result<u64, Skip> {
         let d = self.m.d;
-        let dep_text =
-            std::fs::read(&self.temps.depfile).map_err(|e| Skip::Depfile(e.to_string()))?;
+        let dep_text = std::fs::read(&self.temps.depfile).map_err(Skip::DepfileRead)?;
         let headers = self.headers(&dep_text)?;
         self.check_source()?;
         let files = self.record_files(&headers)?;
@@ -306,7 +310,12 @@ impl StoreJob<'_> {
     }
 
     fn headers(&self, dep_text: &[u8]) -> Result<Vec<String>, Skip> {
-        include_list(&self.m.req.cwd, self.m.plan, self.m.index, dep_text).map_err(Skip::Depfile)
+        Ok(include_list(
+            &self.m.req.cwd,
+            self.m.plan,
+            self.m.index,
+            dep_text,
+        )?)
     }
 
     fn check_source(&self) -> Result<(), Skip> {

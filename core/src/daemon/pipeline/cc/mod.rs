@@ -12,8 +12,10 @@
 
 pub(crate) mod define_sibling;
 pub(crate) mod dep_targets;
+pub(crate) mod error;
 pub(crate) mod hit;
 pub(crate) mod miss;
+pub(crate) mod not_shared;
 pub(crate) mod pch;
 pub(crate) mod plan;
 pub(crate) mod result;
@@ -28,8 +30,9 @@ use crate::daemon::stats::Outcome;
 use crate::hash::Digest;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::lookup::Probe as InputsProbe;
-use crate::key::{find, resolve, ManifestMiss};
+use crate::key::{find, resolve};
 use crate::storage::{Entry, EntryKind, RecordKey, StoreError};
+use error::CompileError;
 use hit::restore_entry;
 use miss::{compile_source, MissContext};
 use plan::{context_key, plan, Plan};
@@ -90,7 +93,7 @@ pub(crate) fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pen
         probes,
         started,
     } = pending;
-    let results: Vec<Result<SourceResult, String>> = probes
+    let results: Vec<Result<SourceResult, CompileError>> = probes
         .into_iter()
         .enumerate()
         .map(|(i, p)| match p {
@@ -151,14 +154,14 @@ fn merge(
     d: &DaemonState,
     req: &CompileRequest,
     plan: &Plan,
-    results: Vec<Result<SourceResult, String>>,
+    results: Vec<Result<SourceResult, CompileError>>,
     started: Instant,
 ) -> Response {
     if let Some(Err(message)) = results.iter().find(|r| r.is_err()) {
         d.record(Finished::outcome(req, started, Outcome::Error, false));
         tracing::warn!(%message, "falling back to a local compile");
         return Response::RunLocally {
-            reason: message.clone(),
+            reason: message.to_string(),
         };
     }
     let mut exit_code = 0;
@@ -289,7 +292,7 @@ fn lookup(
     };
     let (entry_key, refresh) = match find(&manifest, &probe) {
         Ok(found) => found,
-        Err(ManifestMiss::InputsChanged(why)) => return Err((MissReason::InputsChanged, why)),
+        Err(why) => return Err((MissReason::InputsChanged, why.to_string())),
     };
     if !refresh.is_empty() {
         // Memory only: the fingerprints are an optimisation, and output
