@@ -27,19 +27,47 @@ pub(crate) fn uses_ports(args: &[String]) -> bool {
     })
 }
 
+/// Why emscripten's identity could not be computed; the message is the
+/// `Refusal::Internal` reason (the call then runs locally).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EmccIdentityError {
+    /// The emcc launcher path cannot be canonicalized (missing, or a
+    /// broken link).
+    #[error("cannot resolve {}: {source}", path.display())]
+    Resolve {
+        /// The emcc path of the request.
+        path: PathBuf,
+        /// The error from `canonicalize`.
+        source: std::io::Error,
+    },
+    /// The canonical emcc path has no parent directory (the emscripten
+    /// root), e.g. it is `/`.
+    #[error("{} has no directory", path.display())]
+    NoDirectory {
+        /// The emcc path of the request.
+        path: PathBuf,
+    },
+}
+
 /// The identity digest of the emcc at `emcc` under the request's env.
 ///
-/// Errors: a message when the emscripten install cannot be read.
+/// Errors: [`EmccIdentityError`] when the emscripten install cannot be
+/// located.
 pub(crate) fn identity(
     d: &DaemonState,
     emcc: &Path,
     env: &[(String, String)],
-) -> Result<[u8; 32], String> {
+) -> Result<[u8; 32], EmccIdentityError> {
     let root = std::fs::canonicalize(emcc)
-        .map_err(|e| format!("cannot resolve {}: {e}", emcc.display()))?
+        .map_err(|source| EmccIdentityError::Resolve {
+            path: emcc.to_path_buf(),
+            source,
+        })?
         .parent()
         .map(Path::to_path_buf)
-        .ok_or_else(|| format!("{} has no directory", emcc.display()))?;
+        .ok_or_else(|| EmccIdentityError::NoDirectory {
+            path: emcc.to_path_buf(),
+        })?;
     let mut h = blake3::Hasher::new();
     let add_file = |h: &mut blake3::Hasher, label: &str, p: &Path| {
         h.update(label.as_bytes());

@@ -97,7 +97,8 @@ pub(crate) fn plan(
         ));
     }
     let identity = if emcc {
-        super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
+        super::super::emcc::identity(d, &req.compiler, &req.env)
+            .map_err(|e| Refusal::Internal(e.to_string()))?
     } else {
         d.meta()
             .digest(&req.compiler)

@@ -68,7 +68,8 @@ fn base(
         == crate::compiler::CompilerFamily::Emcc;
     let identity = if emcc {
         // emcc is a Python driver: key its version, config and clang too.
-        super::super::emcc::identity(d, &req.compiler, &req.env).map_err(Refusal::Internal)?
+        super::super::emcc::identity(d, &req.compiler, &req.env)
+            .map_err(|e| Refusal::Internal(e.to_string()))?
     } else {
         d.meta()
             .digest(&req.compiler)

@@ -63,7 +63,7 @@ pub(crate) struct RustcPlan {
 pub(crate) fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, Refusal> {
     let inv = parse_rustc_args(&req.args, &req.cwd)
         .map_err(|r| Refusal::NonCacheable(Uncacheable::Rustc(r.clone()), r.to_string()))?;
-    let identity = rustc_identity(req).map_err(Refusal::Internal)?;
+    let identity = rustc_identity(req).map_err(|e| Refusal::Internal(e.to_string()))?;
     let mut b = KeyBuilder::new("rustc");
     b.field("identity", &identity);
     b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());

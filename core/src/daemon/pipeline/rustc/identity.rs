@@ -43,6 +43,40 @@ struct Known {
     version: Option<Arc<Vec<u8>>>,
 }
 
+/// Why a rustc's identity could not be computed; the message is the
+/// `Refusal::Internal` reason (the call then runs locally).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IdentityError {
+    /// The rustc binary cannot be stat'ed (missing, or unreadable
+    /// directory); returned before anything runs.
+    #[error("cannot stat {}: {source}", path.display())]
+    Stat {
+        /// The rustc path of the request.
+        path: PathBuf,
+        /// The error from `stat`.
+        source: std::io::Error,
+    },
+    /// The rustc cannot be started (`rustc -vV` or
+    /// `rustc --print sysroot`).
+    #[error("cannot run {}: {source}", tool.display())]
+    Spawn {
+        /// The rustc path of the request.
+        tool: PathBuf,
+        /// The error from starting the process.
+        source: std::io::Error,
+    },
+    /// The rustc ran but exited unsuccessfully.
+    #[error("{} {args:?} failed", tool.display())]
+    Failed {
+        /// The rustc path of the request.
+        tool: PathBuf,
+        /// The arguments it ran with.
+        args: Vec<String>,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+    },
+}
+
 fn cache() -> &'static Mutex<HashMap<IdentityKey, Known>> {
     static CACHE: OnceLock<Mutex<HashMap<IdentityKey, Known>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
@@ -51,8 +85,8 @@ fn cache() -> &'static Mutex<HashMap<IdentityKey, Known>> {
 /// The identity digest of the request's rustc, from memory or by running
 /// `rustc -vV` and `rustc --print sysroot` once.
 ///
-/// Errors: a message when rustc cannot be stat'ed or run.
-pub(crate) fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
+/// Errors: [`IdentityError`] when rustc cannot be stat'ed or run, or fails.
+pub(crate) fn rustc_identity(req: &CompileRequest) -> Result<Digest, IdentityError> {
     known(req).map(|k| k.digest)
 }
 
@@ -62,11 +96,11 @@ pub(crate) fn rustc_identity(req: &CompileRequest) -> Result<Digest, String> {
 /// replayed exactly.
 ///
 /// Errors: as for [`rustc_identity`].
-pub(crate) fn version_output(req: &CompileRequest) -> Result<Option<Arc<Vec<u8>>>, String> {
+pub(crate) fn version_output(req: &CompileRequest) -> Result<Option<Arc<Vec<u8>>>, IdentityError> {
     known(req).map(|k| k.version)
 }
 
-fn known(req: &CompileRequest) -> Result<Known, String> {
+fn known(req: &CompileRequest) -> Result<Known, IdentityError> {
     let key = identity_key(req)?;
     if let Some(k) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(k);
@@ -78,9 +112,11 @@ fn known(req: &CompileRequest) -> Result<Known, String> {
     Ok(k)
 }
 
-fn identity_key(req: &CompileRequest) -> Result<IdentityKey, String> {
-    let meta = std::fs::metadata(&req.compiler)
-        .map_err(|e| format!("cannot stat {}: {e}", req.compiler.display()))?;
+fn identity_key(req: &CompileRequest) -> Result<IdentityKey, IdentityError> {
+    let meta = std::fs::metadata(&req.compiler).map_err(|source| IdentityError::Stat {
+        path: req.compiler.clone(),
+        source,
+    })?;
     let proxy = is_rustup_proxy(&req.compiler).then(|| proxy_key(req));
     Ok((req.compiler.clone(), StatFingerprint::of(&meta), proxy))
 }
@@ -138,7 +174,7 @@ fn env<'a>(req: &'a CompileRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn compute(req: &CompileRequest) -> Result<Known, String> {
+fn compute(req: &CompileRequest) -> Result<Known, IdentityError> {
     let (version, stderr) = run(req, &["-vV"])?;
     let (sysroot, _) = run(req, &["--print", "sysroot"])?;
     let sysroot = String::from_utf8_lossy(&sysroot).trim().to_string();
@@ -155,11 +191,17 @@ fn compute(req: &CompileRequest) -> Result<Known, String> {
 }
 
 /// Run the request's rustc with `args`: (stdout, stderr) of a success.
-fn run(req: &CompileRequest, args: &[&str]) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let out =
-        run_query(req, args).map_err(|e| format!("cannot run {}: {e}", req.compiler.display()))?;
+fn run(req: &CompileRequest, args: &[&str]) -> Result<(Vec<u8>, Vec<u8>), IdentityError> {
+    let out = run_query(req, args).map_err(|source| IdentityError::Spawn {
+        tool: req.compiler.clone(),
+        source,
+    })?;
     if !out.status.success() {
-        return Err(format!("{} {args:?} failed", req.compiler.display()));
+        return Err(IdentityError::Failed {
+            tool: req.compiler.clone(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            status: out.status,
+        });
     }
     Ok((out.stdout, out.stderr))
 }
@@ -251,6 +293,52 @@ mod tests {
             .env
             .push(("RUSTUP_TOOLCHAIN".into(), "nightly".into()));
         assert_ne!(identity_key(&other).unwrap(), before);
+    }
+
+    #[test]
+    fn a_missing_rustc_is_a_stat_error_with_the_old_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let rustc = dir.path().join("no-such-rustc");
+        let req = CompileRequest {
+            compiler: rustc.clone(),
+            args: vec!["-vV".into()],
+            cwd: dir.path().to_path_buf(),
+            env: vec![],
+            client_pid: 0,
+            umask: 0o022,
+        };
+        let err = rustc_identity(&req).unwrap_err();
+        assert!(
+            matches!(&err, IdentityError::Stat { path, .. } if *path == rustc),
+            "{err:?}"
+        );
+        let prefix = format!("cannot stat {}: ", rustc.display());
+        assert!(err.to_string().starts_with(&prefix), "{err}");
+        assert!(matches!(
+            version_output(&req),
+            Err(IdentityError::Stat { .. })
+        ));
+    }
+
+    #[test]
+    fn a_rustc_that_cannot_start_or_fails_keeps_the_old_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = CompileRequest {
+            compiler: dir.path().join("no-such-rustc"),
+            args: vec![],
+            cwd: dir.path().to_path_buf(),
+            env: vec![],
+            client_pid: 0,
+            umask: 0o022,
+        };
+        let err = run(&req, &["-vV"]).unwrap_err();
+        assert!(matches!(err, IdentityError::Spawn { .. }), "{err:?}");
+        let prefix = format!("cannot run {}: ", req.compiler.display());
+        assert!(err.to_string().starts_with(&prefix), "{err}");
+        req.compiler = "/bin/sh".into();
+        let err = run(&req, &["-c", "exit 3"]).unwrap_err();
+        assert!(matches!(err, IdentityError::Failed { .. }), "{err:?}");
+        assert_eq!(err.to_string(), r#"/bin/sh ["-c", "exit 3"] failed"#);
     }
 
     #[test]
