@@ -108,6 +108,25 @@ pub enum ConfigError {
     NoCacheDir,
 }
 
+/// Why a size (`max_size`, `ZCCACHE_MAX_SIZE`) could not be parsed by
+/// [`parse_size`]. The message is what [`ConfigError::InvalidValue`] shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// The text is not a number with an optional K/M/G/T suffix (e.g. empty,
+    /// `ten`, `12 parsecs`).
+    #[error("expected a size like 500M or 10G, got {text:?}")]
+    NotASize {
+        /// The text as given.
+        text: String,
+    },
+    /// The number is negative, infinite or NaN (e.g. `-1`, `inf`).
+    #[error("expected a non-negative size, got {text:?}")]
+    OutOfRange {
+        /// The text as given.
+        text: String,
+    },
+}
+
 /// The keys of `zccache.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,7 +197,7 @@ impl Config {
             let bytes = match &m {
                 toml::Value::Integer(i) if *i >= 0 => *i as u64,
                 toml::Value::String(s) => {
-                    parse_size(s).map_err(|message| bad("max_size", src, message))?
+                    parse_size(s).map_err(|e| bad("max_size", src, e.to_string()))?
                 }
                 other => {
                     return Err(bad(
@@ -217,7 +236,7 @@ impl Config {
     fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         if let Some(v) = env.get("ZCCACHE_MAX_SIZE") {
             let src = Source::Env("ZCCACHE_MAX_SIZE");
-            let value = parse_size(v).map_err(|m| bad("ZCCACHE_MAX_SIZE", &src, m))?;
+            let value = parse_size(v).map_err(|e| bad("ZCCACHE_MAX_SIZE", &src, e.to_string()))?;
             self.max_size = Setting { value, source: src };
         }
         if let Some(v) = env.get("ZCCACHE_IDLE_TIMEOUT") {
@@ -307,8 +326,10 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
 /// Parse a size: plain bytes, or a number with suffix K, M, G or T (powers
 /// of 1024, optional trailing `B`/`iB`), e.g. `500M`, `10G`, `1.5G`.
 ///
-/// Errors: a one-line message naming what was expected.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+/// Errors: [`SizeError::NotASize`] when the text is not such a number,
+/// [`SizeError::OutOfRange`] when it is negative, infinite or NaN. Values too
+/// large for a u64 saturate to `u64::MAX`.
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let t = text.trim();
     let upper = t.to_ascii_uppercase();
     let stripped = upper.trim_end_matches("IB").trim_end_matches('B');
@@ -319,12 +340,13 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         Some('T') => (&stripped[..stripped.len() - 1], 1u64 << 40),
         _ => (stripped, 1),
     };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a size like 500M or 10G, got {text:?}"))?;
+    let value: f64 = num.trim().parse().map_err(|_| SizeError::NotASize {
+        text: text.to_string(),
+    })?;
     if !value.is_finite() || value < 0.0 {
-        return Err(format!("expected a non-negative size, got {text:?}"));
+        return Err(SizeError::OutOfRange {
+            text: text.to_string(),
+        });
     }
     Ok((value * mult as f64) as u64)
 }
@@ -363,8 +385,30 @@ mod tests {
         assert_eq!(parse_size("2K").unwrap(), 2048);
         assert_eq!(parse_size("500M").unwrap(), 500 << 20);
         assert_eq!(parse_size("10GiB").unwrap(), 10 << 30);
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("-1").is_err());
+        assert_eq!(parse_size("1.5K").unwrap(), 1536);
+    }
+
+    #[test]
+    fn bad_sizes_say_why() {
+        let not_a_size = |t: &str| SizeError::NotASize {
+            text: t.to_string(),
+        };
+        let out_of_range = |t: &str| SizeError::OutOfRange {
+            text: t.to_string(),
+        };
+        assert_eq!(parse_size("ten"), Err(not_a_size("ten")));
+        assert_eq!(parse_size(""), Err(not_a_size("")));
+        assert_eq!(parse_size("12 parsecs"), Err(not_a_size("12 parsecs")));
+        assert_eq!(parse_size("-1"), Err(out_of_range("-1")));
+        assert_eq!(parse_size("infG"), Err(out_of_range("infG")));
+        assert_eq!(
+            not_a_size("ten").to_string(),
+            "expected a size like 500M or 10G, got \"ten\""
+        );
+        assert_eq!(
+            out_of_range("-1").to_string(),
+            "expected a non-negative size, got \"-1\""
+        );
     }
 
     #[test]
@@ -394,6 +438,11 @@ mod tests {
         let d = dir.path().to_str().unwrap();
         let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
         assert!(err.to_string().contains("max_size"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with(": expected a size like 500M or 10G, got \"lots\""),
+            "{err}"
+        );
         std::fs::write(
             dir.path().join("zccache.toml"),
             "idle_timeout_secs = \"soon\"\n",

@@ -2,6 +2,7 @@
 //! read-only or full disk and corrupt files on disk, is reported as a
 //! [`StoreError`]; the store never panics on bad disk data.
 
+use std::fmt;
 use std::io;
 use std::path::Path;
 
@@ -63,8 +64,11 @@ impl StoreError {
         }
     }
 
-    /// Build a [`StoreError::Corrupt`] from a description.
-    pub(super) fn corrupt(what: impl Into<String>) -> StoreError {
-        StoreError::Corrupt { what: what.into() }
+    /// Build a [`StoreError::Corrupt`] from a description: a text, or a typed
+    /// error such as `FormatError` whose message becomes the description.
+    pub(super) fn corrupt(what: impl fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            what: what.to_string(),
+        }
     }
 }

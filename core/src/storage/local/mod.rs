@@ -21,6 +21,7 @@
 mod blob;
 mod error;
 mod eviction;
+mod format_error;
 mod fsutil;
 mod ids;
 mod index;

@@ -9,6 +9,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::format_error::FormatError;
 use super::fsutil;
 use super::index::{Index, RecordMeta};
 use super::{BlobId, RecordKey, RecordKind, Store, StoreError};
@@ -33,12 +34,14 @@ struct SavedIndexRef<'a> {
 }
 
 /// Encode a snapshot of `index` as the bytes of an index file.
-fn encode(index: &Index) -> Result<Vec<u8>, String> {
+///
+/// Errors: [`FormatError::EncodeIndex`] if the snapshot cannot be serialized.
+fn encode(index: &Index) -> Result<Vec<u8>, FormatError> {
     let snapshot = SavedIndexRef {
         records: index.records().map(|(id, m)| (id.0, id.1, m)).collect(),
         blobs: index.blobs().collect(),
     };
-    let body = bincode::serialize(&snapshot).map_err(|e| format!("index: {e}"))?;
+    let body = bincode::serialize(&snapshot).map_err(FormatError::EncodeIndex)?;
     let mut out = Vec::with_capacity(40 + body.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(blake3::hash(&body).as_bytes());
@@ -47,18 +50,21 @@ fn encode(index: &Index) -> Result<Vec<u8>, String> {
 }
 
 /// Decode and verify the bytes of an index file.
-fn decode(bytes: &[u8]) -> Result<SavedIndex, String> {
+///
+/// Errors: [`FormatError::IndexTruncated`], [`FormatError::BadMagic`],
+/// [`FormatError::ChecksumMismatch`] or [`FormatError::DecodeIndex`].
+fn decode(bytes: &[u8]) -> Result<SavedIndex, FormatError> {
     if bytes.len() < 40 {
-        return Err("truncated".to_string());
+        return Err(FormatError::IndexTruncated);
     }
     let (head, body) = bytes.split_at(40);
     if &head[..8] != MAGIC {
-        return Err("bad magic".to_string());
+        return Err(FormatError::BadMagic);
     }
     if blake3::hash(body).as_bytes() != &head[8..] {
-        return Err("checksum mismatch".to_string());
+        return Err(FormatError::ChecksumMismatch);
     }
-    bincode::deserialize(body).map_err(|e| format!("bad body: {e}"))
+    bincode::deserialize(body).map_err(FormatError::DecodeIndex)
 }
 
 /// Read the index file at `path`; `None` when missing or corrupt (logged).
@@ -128,8 +134,27 @@ mod tests {
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 1;
-            assert!(decode(&bad).is_err());
+            match decode(&bad) {
+                Err(FormatError::BadMagic) => assert!(i < 8, "flip at {i}"),
+                Err(FormatError::ChecksumMismatch) => assert!(i >= 8, "flip at {i}"),
+                other => panic!("flip at {i}: {other:?}"),
+            }
         }
-        assert!(decode(&bytes[..bytes.len() - 1]).is_err());
+        for len in 0..bytes.len() {
+            match decode(&bytes[..len]) {
+                Err(FormatError::IndexTruncated) => assert!(len < 40, "truncated to {len}"),
+                Err(FormatError::ChecksumMismatch) => assert!(len >= 40, "truncated to {len}"),
+                other => panic!("truncated to {len}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn undecodable_body_is_reported() {
+        let body = [0xffu8; 3];
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(blake3::hash(&body).as_bytes());
+        bytes.extend_from_slice(&body);
+        assert!(matches!(decode(&bytes), Err(FormatError::DecodeIndex(_))));
     }
 }

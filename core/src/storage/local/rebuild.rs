@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::format_error::FormatError;
 use super::fsutil;
 use super::ids::is_lower_hex64;
 use super::index::{Index, RecordId, RecordMeta};
@@ -88,11 +89,15 @@ fn add_record(index: &mut Index, saved: Option<RecordMeta>, found: FoundRecord) 
 }
 
 /// Read and verify a record file; returns the blobs its header lists.
-fn read_blob_list(found: &FoundRecord) -> Result<Vec<BlobId>, String> {
-    let bytes = fs::read(&found.path).map_err(|e| e.to_string())?;
+///
+/// Errors: [`FormatError::Read`] when the file cannot be read,
+/// [`FormatError::WrongRecord`] when its header names another record, else
+/// what [`record_file::decode`] rejects.
+fn read_blob_list(found: &FoundRecord) -> Result<Vec<BlobId>, FormatError> {
+    let bytes = fs::read(&found.path)?;
     let (header, _) = record_file::decode(&bytes)?;
     if (header.kind, header.key) != found.id {
-        return Err("header names another record".to_string());
+        return Err(FormatError::WrongRecord);
     }
     Ok(header.blobs)
 }

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::format_error::FormatError;
 use super::fsutil;
 use super::index::{Index, RecordId, RecordMeta};
 use super::record_file::{self, RecordHeader};
@@ -98,7 +99,7 @@ impl Store {
                 self.note_use(kind, key, &path, h.blobs, bytes.len() as u64);
                 return Ok(Some(payload.to_vec()));
             }
-            Ok(_) => "header names another record".to_string(),
+            Ok(_) => FormatError::WrongRecord,
             Err(why) => why,
         };
         tracing::warn!(
