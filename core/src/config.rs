@@ -70,6 +70,10 @@ pub struct Config {
     /// Compiles the daemon runs at once before answering "busy"; 0 means
     /// 4 × the number of cores.
     pub max_jobs: Setting<u64>,
+    /// The farm prefix command put in front of the compiler for misses
+    /// (`ZCCACHE_PREFIX`, TOML `prefix`; ccache manual, "prefix_command"),
+    /// e.g. `distcc`; `None` (or empty) compiles misses locally.
+    pub prefix: Setting<Option<String>>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -137,6 +141,7 @@ struct FileConfig {
     debug: Option<bool>,
     disable: Option<bool>,
     max_jobs: Option<u64>,
+    prefix: Option<String>,
 }
 
 impl Config {
@@ -185,6 +190,7 @@ impl Config {
             debug: Setting::default(false),
             disable: Setting::default(false),
             max_jobs: Setting::default(0),
+            prefix: Setting::default(None),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -230,6 +236,18 @@ impl Config {
                 source: src.clone(),
             };
         }
+        if let Some(n) = v.max_jobs {
+            self.max_jobs = Setting {
+                value: n,
+                source: src.clone(),
+            };
+        }
+        if let Some(p) = v.prefix {
+            self.prefix = Setting {
+                value: non_empty(p),
+                source: src.clone(),
+            };
+        }
         Ok(())
     }
 
@@ -261,6 +279,12 @@ impl Config {
             })?;
             self.max_jobs = Setting { value, source: src };
         }
+        if let Some(v) = env.get("ZCCACHE_PREFIX") {
+            self.prefix = Setting {
+                value: non_empty(v.clone()),
+                source: Source::Env("ZCCACHE_PREFIX"),
+            };
+        }
         if let Some(v) = env.get("ZCCACHE_DEBUG") {
             self.debug = Setting {
                 value: parse_bool(v),
@@ -275,6 +299,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `None` for an empty or blank prefix (an empty `ZCCACHE_PREFIX` turns a
+/// TOML prefix off, as an empty `CCACHE_PREFIX` does).
+fn non_empty(text: String) -> Option<String> {
+    (!text.trim().is_empty()).then_some(text)
 }
 
 fn bad(key: &str, src: &Source, message: String) -> ConfigError {
@@ -319,6 +349,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.debug = cfg.debug.or(one.debug);
         cfg.disable = cfg.disable.or(one.disable);
         cfg.max_jobs = cfg.max_jobs.or(one.max_jobs);
+        cfg.prefix = cfg.prefix.or(one.prefix);
     }
     Ok(cfg)
 }

@@ -328,11 +328,27 @@ fn print_stats(r: &StatusReport, json: bool) {
         println!("warning          {label} ({n})");
     }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
+    print_farm(r);
     println!("entries          {}", r.entries);
     println!(
         "size             {} / {}",
         human_bytes(r.bytes),
         human_bytes(r.max_size)
+    );
+}
+
+/// The farm lines of `zccache stats`, when a prefix compiled anything.
+fn print_farm(r: &StatusReport) {
+    if r.farm_compiles + r.farm_errors == 0 {
+        return;
+    }
+    println!(
+        "farm             {} misses compiled on the farm",
+        r.farm_compiles
+    );
+    println!(
+        "  {:<22} {} (compiled locally again: {})",
+        "farm errors", r.farm_errors, r.farm_fallbacks
     );
 }
 
@@ -359,7 +375,8 @@ fn clear(cfg: &Config) -> i32 {
 
 fn print_config(cfg: &Config) {
     println!("config file        {}", cfg.config_file.display());
-    let rows: [(&str, String, &crate::config::Source); 6] = [
+    let prefix = cfg.prefix.value.clone().unwrap_or_default();
+    let rows: [(&str, String, &crate::config::Source); 7] = [
         (
             "cache_dir",
             cfg.cache_dir.value.display().to_string(),
@@ -386,6 +403,7 @@ fn print_config(cfg: &Config) {
             cfg.max_jobs.value.to_string(),
             &cfg.max_jobs.source,
         ),
+        ("prefix", prefix, &cfg.prefix.source),
     ];
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");

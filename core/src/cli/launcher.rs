@@ -34,7 +34,7 @@ pub(crate) fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
     if cfg.disable.value {
         return exec_direct(&compiler_path, args);
     }
-    let Some(req) = build_request(&compiler_path, args) else {
+    let Some(req) = build_request(&cfg, &compiler_path, args) else {
         return exec_direct(&compiler_path, args);
     };
     match call_with_backpressure(&cfg, &Request::Compile(req)) {
@@ -117,7 +117,7 @@ pub(crate) fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
         .find(|cand| std::fs::metadata(cand).is_ok() && !is_me(cand))
 }
 
-fn build_request(compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
+fn build_request(cfg: &Config, compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
     let args: Vec<String> = args
         .iter()
         .map(|a| a.to_str().map(str::to_string))
@@ -132,6 +132,7 @@ fn build_request(compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
         env,
         client_pid: std::process::id(),
         umask: current_umask(),
+        prefix: cfg.prefix.value.clone(),
     })
 }
 

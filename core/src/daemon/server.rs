@@ -4,6 +4,7 @@
 //! exec, a fingerprint walk or a warm save/restore runs, and stop on
 //! `Shutdown` or after the idle timeout.
 
+use super::pipeline::farm::Farm;
 use super::pipeline::{self, probe, Stage};
 use super::services;
 use super::session::SESSION_IDLE_TIMEOUT;
@@ -238,7 +239,7 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
     let st = shared.state.clone();
     let work = match probe(&st, &req) {
         Stage::Done(response) => return send(stream, &response).await,
-        Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= st.lifecycle().max_jobs() => {
+        Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= job_limit(&st, &req) => {
             // Backpressure: the launcher retries later or compiles by
             // itself; hits already restored stay valid.
             st.lifecycle().note_busy_reply();
@@ -255,6 +256,20 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
         reason: format!("compile task failed: {e}"),
     })
     .await
+}
+
+/// The bound on compiles in flight when `req` must compile: the configured
+/// `max_jobs`, else the capacity of the farm its misses go to (distcc's
+/// `DISTCC_HOSTS` slots), else the default (4 × the number of cores).
+fn job_limit(st: &DaemonState, req: &CompileRequest) -> usize {
+    let life = st.lifecycle();
+    if life.max_jobs_configured() {
+        return life.max_jobs();
+    }
+    match Farm::of_request(req) {
+        Ok(Some(farm)) => farm.capacity(req).unwrap_or(life.max_jobs()),
+        _ => life.max_jobs(),
+    }
 }
 
 /// Run `f` on the blocking pool; a panic of it becomes an

@@ -51,6 +51,18 @@ struct Counters {
     warnings_by_reason: BTreeMap<String, u64>,
     link_hits: u64,
     link_misses: u64,
+    farm_compiles: u64,
+    farm_errors: u64,
+    farm_fallbacks: u64,
+}
+
+/// What happened to one miss compiled through the farm prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FarmEvent {
+    /// It ran on the farm (the compiler's verdict came back).
+    Compiled,
+    /// The prefix failed for its own reasons and the compile ran locally.
+    FellBack,
 }
 
 /// Thread-safe counters of one daemon.
@@ -107,6 +119,18 @@ impl Stats {
         }
     }
 
+    /// Count one miss compiled through the farm prefix.
+    pub(crate) fn record_farm(&self, event: FarmEvent) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        match event {
+            FarmEvent::Compiled => c.farm_compiles += 1,
+            FarmEvent::FellBack => {
+                c.farm_errors += 1;
+                c.farm_fallbacks += 1;
+            }
+        }
+    }
+
     /// Count one warning (see [`StatusReport::warnings_by_reason`]).
     pub(crate) fn warn(&self, label: &str) {
         let Ok(mut c) = self.inner.lock() else { return };
@@ -128,6 +152,9 @@ impl Stats {
         report.warnings_by_reason = c.warnings_by_reason.clone();
         report.link_hits = c.link_hits;
         report.link_misses = c.link_misses;
+        report.farm_compiles = c.farm_compiles;
+        report.farm_errors = c.farm_errors;
+        report.farm_fallbacks = c.farm_fallbacks;
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,10 @@ pub struct CompileRequest {
     pub client_pid: u32,
     /// The launcher's umask; files the compile creates get `0o666 & !umask`.
     pub umask: u32,
+    /// The farm prefix command for misses (`ZCCACHE_PREFIX` or TOML
+    /// `prefix`, as the launcher's configuration resolved it, e.g.
+    /// `distcc`); `None` compiles misses locally. Never part of a key.
+    pub prefix: Option<String>,
 }
 
 /// A generic tool run (`zccache exec`).
@@ -80,6 +84,7 @@ impl ExecRequest {
             env,
             client_pid: self.client_pid,
             umask: 0o022,
+            prefix: None,
         }
     }
 }
@@ -395,6 +400,12 @@ pub struct StatusReport {
     pub link_hits: u64,
     /// Link and archive calls run and stored (also in `cache_misses`).
     pub link_misses: u64,
+    /// Misses compiled through the farm prefix without a farm failure.
+    pub farm_compiles: u64,
+    /// Farm failures seen (the prefix failed for its own reasons).
+    pub farm_errors: u64,
+    /// Misses compiled locally again after a farm failure.
+    pub farm_fallbacks: u64,
 }
 
 /// A reply from the daemon.

@@ -1,7 +1,8 @@
 //! The tool pipelines, one module per tool: [`cc`] (gcc/clang/emcc
 //! compiles), [`link`] (links and archives), [`rustc`] (cargo's
 //! `RUSTC_WRAPPER`) and [`exec`] (`zccache exec`), over shared pieces:
-//! the two [`stage`]s of an answer, the one tool-[`runner`], typed
+//! the two [`stage`]s of an answer, the one tool-[`runner`], the compile
+//! [`farm`] prefix, typed
 //! [`refusal`] reasons, [`libsearch`] (where `-l` libraries are found) and
 //! emscripten's identity ([`emcc`]).
 //!
@@ -11,6 +12,7 @@
 pub(crate) mod cc;
 pub(crate) mod emcc;
 pub(crate) mod exec;
+pub(crate) mod farm;
 pub(crate) mod libsearch;
 pub(crate) mod link;
 pub(crate) mod refusal;

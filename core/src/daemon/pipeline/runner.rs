@@ -4,10 +4,14 @@
 //! environment and umask, stdin on `/dev/null`, and killed when the daemon
 //! dies. Queries (identity, target info, search dirs) run without the
 //! launcher's jobserver variables, whose file descriptors exist only in
-//! the launcher.
+//! the launcher. A miss compiled on a farm runs behind its prefix command
+//! ([`run_via_farm`]).
 
+use super::farm::Farm;
 use crate::ipc::CompileRequest;
 use std::ffi::OsStr;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -90,4 +94,69 @@ pub(crate) fn without_jobserver(req: &CompileRequest) -> CompileRequest {
 pub(crate) fn process_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+/// What a compile through a farm prefix produced.
+#[derive(Debug)]
+pub(crate) struct FarmRun {
+    /// Exit status, stdout and stderr of the prefix command.
+    pub(crate) output: Output,
+    /// What the prefix wrote to `UNCACHED_ERR_FD` (its own messages).
+    pub(crate) messages: Vec<u8>,
+}
+
+/// Run the request's compiler with `argv` behind `farm`'s prefix
+/// (`<prefix> <prefix args> <compiler> <argv>`), with `UNCACHED_ERR_FD` set
+/// to a pipe whose bytes are returned apart from the compiler's stderr
+/// (ccache manual, "prefix_command"; distcc(1), "UNCACHED_ERR_FD").
+///
+/// Errors: the I/O error when the pipe or the prefix cannot be set up.
+pub(crate) fn run_via_farm(
+    req: &CompileRequest,
+    farm: &Farm,
+    argv: &[String],
+) -> std::io::Result<FarmRun> {
+    let (read_end, write_end) = cloexec_pipe()?;
+    let fd = write_end.as_raw_fd();
+    let mut args = farm.args.clone();
+    args.push(farm.compiler_arg(req));
+    args.extend(argv.iter().cloned());
+    let fd_text = fd.to_string();
+    let env = req
+        .env
+        .iter()
+        .filter(|(k, _)| k != "UNCACHED_ERR_FD")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(std::iter::once(("UNCACHED_ERR_FD", fd_text.as_str())));
+    let mut cmd = tool_command(&farm.program, &args, &req.cwd, env, Some(req.umask));
+    // SAFETY: fcntl(2) is async-signal-safe; it only clears close-on-exec
+    // of the pipe's write end in the child, so the prefix inherits it.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::fcntl(fd, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    drop(write_end);
+    let child = child?;
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::fs::File::from(read_end).read_to_end(&mut bytes);
+        bytes
+    });
+    let output = child.wait_with_output()?;
+    let messages = reader.join().unwrap_or_default();
+    Ok(FarmRun { output, messages })
+}
+
+/// A pipe whose both ends close on exec: `(read, write)`.
+fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two new descriptors into `fds` on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

@@ -10,6 +10,7 @@ pub(crate) struct Lifecycle {
     started: Instant,
     idle_timeout: Duration,
     max_jobs: usize,
+    max_jobs_configured: bool,
     last_activity_ms: AtomicU64,
     temp_counter: AtomicU64,
     busy_replies: AtomicU64,
@@ -27,6 +28,7 @@ impl Lifecycle {
             } else {
                 default_max_jobs()
             },
+            max_jobs_configured: max_jobs > 0,
             last_activity_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),
             busy_replies: AtomicU64::new(0),
@@ -63,6 +65,12 @@ impl Lifecycle {
     /// Bound on concurrently running compiles (a `Busy` reply above it).
     pub(crate) fn max_jobs(&self) -> usize {
         self.max_jobs
+    }
+
+    /// True when `max_jobs` was configured (`ZCCACHE_MAX_JOBS`, TOML
+    /// `max_jobs`) rather than defaulted; it then also bounds farm compiles.
+    pub(crate) fn max_jobs_configured(&self) -> bool {
+        self.max_jobs_configured
     }
 
     /// Count one `Busy` reply.

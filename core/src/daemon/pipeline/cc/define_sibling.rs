@@ -437,6 +437,7 @@ mod tests {
             env: vec![],
             client_pid: 1,
             umask: 0o022,
+            prefix: None,
         };
         group_key(&req, &plan, 0, &[1; 32]).map_err(|e| e.to_string())
     }

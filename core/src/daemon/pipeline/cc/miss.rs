@@ -2,7 +2,7 @@
 //! depfile so the include set is known), store the result, then rename the
 //! outputs into place. A crash never leaves a half-written output or entry.
 
-use super::super::runner::{process_alive, run_compiler};
+use super::super::runner::process_alive;
 use super::error::CompileError;
 use super::plan::Plan;
 use super::result::SourceResult;
@@ -88,9 +88,11 @@ pub(crate) fn compile_source(
     let start = coarse_now_ns();
     let t0 = Instant::now();
     let out =
-        run_compiler(m.req, &compile_argv(m, &temps)).map_err(|source| CompileError::Spawn {
-            compiler: m.req.compiler.display().to_string(),
-            source,
+        super::farm_compile::compile(m.d, m.req, &compile_argv(m, &temps)).map_err(|source| {
+            CompileError::Spawn {
+                compiler: m.req.compiler.display().to_string(),
+                source,
+            }
         })?;
     let compile_ms = t0.elapsed().as_millis() as u64;
     let exit_code = out.status.code().unwrap_or(1);

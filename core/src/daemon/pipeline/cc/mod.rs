@@ -13,6 +13,7 @@
 pub(crate) mod define_sibling;
 pub(crate) mod dep_targets;
 pub(crate) mod error;
+pub(crate) mod farm_compile;
 pub(crate) mod hit;
 pub(crate) mod miss;
 pub(crate) mod not_shared;

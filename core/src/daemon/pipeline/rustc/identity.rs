@@ -256,6 +256,7 @@ mod tests {
             env: vec![("RUSTUP_HOME".into(), home.display().to_string())],
             client_pid: 0,
             umask: 0o022,
+            prefix: None,
         }
     }
 
@@ -306,6 +307,7 @@ mod tests {
             env: vec![],
             client_pid: 0,
             umask: 0o022,
+            prefix: None,
         };
         let err = rustc_identity(&req).unwrap_err();
         assert!(
@@ -330,6 +332,7 @@ mod tests {
             env: vec![],
             client_pid: 0,
             umask: 0o022,
+            prefix: None,
         };
         let err = run(&req, &["-vV"]).unwrap_err();
         assert!(matches!(err, IdentityError::Spawn { .. }), "{err:?}");
@@ -353,6 +356,7 @@ mod tests {
             env: vec![],
             client_pid: 0,
             umask: 0o022,
+            prefix: None,
         };
         assert!(identity_key(&req).unwrap().2.is_none());
     }

@@ -110,6 +110,7 @@ mod tests {
             env: vec![("PATH".into(), "/usr/bin:/bin".into())],
             client_pid,
             umask: 0o022,
+            prefix: None,
         }
     }
 
