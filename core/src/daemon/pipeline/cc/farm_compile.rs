@@ -3,6 +3,17 @@
 //! the prefix's own messages, counted (`farm_errors`, `farm_fallbacks`)
 //! and the compile runs locally again, so the build only ever sees the
 //! compiler's output. Without a prefix the compile runs locally.
+//!
+//! Diagnostics: a farm compiles preprocessed code, so gcc's warnings from
+//! the farm lack the source excerpt lines a local compile prints. A farm
+//! compile that succeeded with anything on stderr is therefore compiled
+//! again locally, and the local result is served and stored: what the
+//! build sees, now and on every later hit, is exactly the local compiler's
+//! output. Compiles that print nothing (the common case) run once. A
+//! compile error is not retried by us: distcc itself reruns a failed remote
+//! compile locally for its diagnostics (unless `DISTCC_SKIP_LOCAL_RETRY`),
+//! and with `DISTCC_FALLBACK=0` that rerun is refused with a farm exit
+//! code, which makes it a farm failure here.
 
 use super::super::farm::Farm;
 use super::super::runner::{run_compiler, run_via_farm};
@@ -32,7 +43,11 @@ pub(crate) fn compile(
         Ok(run) if !farm.failed(&run.output.status) => {
             log_messages(&farm, &run.messages, "farm compile");
             d.accounting().stats().record_farm(FarmEvent::Compiled);
-            Ok(run.output)
+            if !run.output.status.success() || run.output.stderr.is_empty() {
+                return Ok(run.output);
+            }
+            tracing::debug!("farm printed warnings; compiling locally for exact ones");
+            run_compiler(req, argv)
         }
         Ok(run) => {
             let status = run.output.status;
