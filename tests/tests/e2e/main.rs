@@ -15,6 +15,7 @@ mod daemon;
 mod define_sibling;
 mod emscripten;
 mod failures;
+mod farm;
 mod hit;
 mod invalidation;
 mod link;

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod cargo;
+pub mod distcc;
 mod make;
 mod outcome;
 mod process;
