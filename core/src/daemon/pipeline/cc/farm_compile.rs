@@ -10,10 +10,13 @@
 //! again locally, and the local result is served and stored: what the
 //! build sees, now and on every later hit, is exactly the local compiler's
 //! output. Compiles that print nothing (the common case) run once. A
-//! compile error is not retried by us: distcc itself reruns a failed remote
-//! compile locally for its diagnostics (unless `DISTCC_SKIP_LOCAL_RETRY`),
-//! and with `DISTCC_FALLBACK=0` that rerun is refused with a farm exit
-//! code, which makes it a farm failure here.
+//! compile error is not retried by us: by default distcc itself reruns a
+//! failed remote compile locally, which gives the local compiler's exact
+//! diagnostics; with `DISTCC_FALLBACK=0` or `DISTCC_SKIP_LOCAL_RETRY` the
+//! farm's error comes back as it is (without source excerpts), and distcc
+//! then avoids that host for `DISTCC_BACKOFF_PERIOD` (60 s by default), so
+//! the misses of that minute fail with distcc's own exit code and are
+//! compiled locally here.
 
 use super::super::farm::Farm;
 use super::super::runner::{run_compiler, run_via_farm};
