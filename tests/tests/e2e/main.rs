@@ -17,6 +17,7 @@ mod emscripten;
 mod failures;
 mod farm;
 mod hit;
+mod icecream;
 mod invalidation;
 mod link;
 mod noncacheable;

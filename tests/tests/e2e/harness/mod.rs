@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 mod cargo;
 pub mod distcc;
+pub mod icecream;
 mod make;
 mod outcome;
 mod process;
