@@ -123,6 +123,16 @@ impl Farm {
         }
     }
 
+    /// False when this farm would not produce the object a local compile
+    /// produces, so the compile must stay local: icecream compiles
+    /// preprocessed code with `-fpreprocessed -fdirectives-only`, which gcc
+    /// records in the debug info's producer string (`-grecord-gcc-switches`
+    /// is gcc's default), so its `-g` objects differ from a local compile's.
+    /// distcc's objects were measured byte-identical with and without `-g`.
+    pub(crate) fn suits(&self, argv: &[String]) -> bool {
+        self.kind != FarmKind::Icecc || !records_switches_in_debug_info(argv)
+    }
+
     /// The farm's capacity in concurrent compiles, when it is known from
     /// the request: for distcc the slots in `DISTCC_HOSTS`.
     pub(crate) fn capacity(&self, req: &CompileRequest) -> Option<usize> {
@@ -133,6 +143,24 @@ impl Farm {
         let slots = distcc_slots(hosts);
         (slots > 0).then_some(slots)
     }
+}
+
+/// True when the compile emits debug info that records the command line:
+/// a `-g…` option other than `-g0` (last one wins), and no
+/// `-gno-record-gcc-switches` after the last `-grecord-gcc-switches`.
+fn records_switches_in_debug_info(argv: &[String]) -> bool {
+    let mut debug = false;
+    let mut record = true;
+    for a in argv {
+        match a.as_str() {
+            "-grecord-gcc-switches" => record = true,
+            "-gno-record-gcc-switches" => record = false,
+            "-g0" => debug = false,
+            _ if a.starts_with("-g") => debug = true,
+            _ => {}
+        }
+    }
+    debug && record
 }
 
 /// The sum of the job limits of a `DISTCC_HOSTS` value (distcc(1), "HOST
@@ -258,5 +286,24 @@ mod tests {
         assert!(farm.failed(&ExitStatus::from_raw(9)), "killed");
         let env = [("DISTCC_HOSTS", "127.0.0.1:1/3")];
         assert_eq!(farm.capacity(&request(None, &env)), Some(3));
+    }
+
+    #[test]
+    fn icecream_keeps_recorded_debug_info_local() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let icecc = Farm {
+            program: PathBuf::from("/usr/bin/icecc"),
+            args: vec![],
+            kind: FarmKind::Icecc,
+        };
+        assert!(icecc.suits(&args(&["-O2", "-c", "a.c"])));
+        assert!(!icecc.suits(&args(&["-g", "-c", "a.c"])));
+        assert!(icecc.suits(&args(&["-g", "-g0", "-c", "a.c"])));
+        assert!(icecc.suits(&args(&["-g", "-gno-record-gcc-switches"])));
+        let distcc = Farm {
+            kind: FarmKind::Distcc,
+            ..icecc
+        };
+        assert!(distcc.suits(&args(&["-g", "-c", "a.c"])));
     }
 }

@@ -36,7 +36,8 @@ pub(crate) fn compile(
 ) -> std::io::Result<Output> {
     let farm = match Farm::of_request(req) {
         Ok(None) => return run_compiler(req, argv),
-        Ok(Some(farm)) => farm,
+        Ok(Some(farm)) if farm.suits(argv) => farm,
+        Ok(Some(_)) => return run_compiler(req, argv),
         Err(e) => {
             tracing::warn!(error = %e, "farm prefix unusable; compiling locally");
             return fall_back(d, req, argv);
