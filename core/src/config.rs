@@ -74,6 +74,10 @@ pub struct Config {
     /// (`ZCCACHE_PREFIX`, TOML `prefix`; ccache manual, "prefix_command"),
     /// e.g. `distcc`; `None` (or empty) compiles misses locally.
     pub prefix: Setting<Option<String>>,
+    /// The share of hits recompiled in the background and compared with
+    /// what was served (`ZCCACHE_VERIFY_RATE`, TOML `verify_rate`), a
+    /// fraction from 0 (none) to 1 (every hit).
+    pub verify_rate: Setting<f64>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -142,6 +146,7 @@ struct FileConfig {
     disable: Option<bool>,
     max_jobs: Option<u64>,
     prefix: Option<String>,
+    verify_rate: Option<toml::Value>,
 }
 
 impl Config {
@@ -191,6 +196,7 @@ impl Config {
             disable: Setting::default(false),
             max_jobs: Setting::default(0),
             prefix: Setting::default(None),
+            verify_rate: Setting::default(0.0),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -242,6 +248,13 @@ impl Config {
                 source: src.clone(),
             };
         }
+        if let Some(r) = v.verify_rate {
+            self.verify_rate = Setting {
+                value: parse_rate(r.to_string().trim_matches('"'))
+                    .map_err(|m| bad("verify_rate", src, m))?,
+                source: src.clone(),
+            };
+        }
         if let Some(p) = v.prefix {
             self.prefix = Setting {
                 value: non_empty(p),
@@ -279,6 +292,11 @@ impl Config {
             })?;
             self.max_jobs = Setting { value, source: src };
         }
+        if let Some(v) = env.get("ZCCACHE_VERIFY_RATE") {
+            let src = Source::Env("ZCCACHE_VERIFY_RATE");
+            let value = parse_rate(v).map_err(|m| bad("ZCCACHE_VERIFY_RATE", &src, m))?;
+            self.verify_rate = Setting { value, source: src };
+        }
         if let Some(v) = env.get("ZCCACHE_PREFIX") {
             self.prefix = Setting {
                 value: non_empty(v.clone()),
@@ -298,6 +316,17 @@ impl Config {
             };
         }
         Ok(())
+    }
+}
+
+/// A verification rate: a fraction from 0 to 1 (`0.01` = one hit in a
+/// hundred).
+///
+/// Errors: a message when the text is not such a number.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("expected a fraction from 0 to 1, got {text:?}")),
     }
 }
 
@@ -350,6 +379,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.disable = cfg.disable.or(one.disable);
         cfg.max_jobs = cfg.max_jobs.or(one.max_jobs);
         cfg.prefix = cfg.prefix.or(one.prefix);
+        cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
     }
     Ok(cfg)
 }

@@ -310,6 +310,12 @@ fn print_stats(r: &StatusReport, json: bool) {
     } else {
         0.0
     };
+    if r.verify_mismatches > 0 {
+        println!(
+            "VERIFY MISMATCHES {} (stale hits found by recompiling; entries dropped, see zccache explain)",
+            r.verify_mismatches
+        );
+    }
     println!("hits             {} ({rate:.1}%)", r.cache_hits);
     if r.preprocessor_hits > 0 {
         println!("  {:<22} {}", "via preprocessor", r.preprocessor_hits);
@@ -329,11 +335,24 @@ fn print_stats(r: &StatusReport, json: bool) {
     }
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     print_farm(r);
+    print_verify(r);
     println!("entries          {}", r.entries);
     println!(
         "size             {} / {}",
         human_bytes(r.bytes),
         human_bytes(r.max_size)
+    );
+}
+
+/// The verification lines of `zccache stats`, when any hit was verified.
+fn print_verify(r: &StatusReport) {
+    let total = r.verified_hits + r.verify_mismatches + r.verify_nondeterministic;
+    if total == 0 {
+        return;
+    }
+    println!(
+        "verified hits    {} ({} mismatches, {} non-deterministic)",
+        r.verified_hits, r.verify_mismatches, r.verify_nondeterministic
     );
 }
 
@@ -376,7 +395,7 @@ fn clear(cfg: &Config) -> i32 {
 fn print_config(cfg: &Config) {
     println!("config file        {}", cfg.config_file.display());
     let prefix = cfg.prefix.value.clone().unwrap_or_default();
-    let rows: [(&str, String, &crate::config::Source); 7] = [
+    let rows: [(&str, String, &crate::config::Source); 8] = [
         (
             "cache_dir",
             cfg.cache_dir.value.display().to_string(),
@@ -404,6 +423,11 @@ fn print_config(cfg: &Config) {
             &cfg.max_jobs.source,
         ),
         ("prefix", prefix, &cfg.prefix.source),
+        (
+            "verify_rate",
+            cfg.verify_rate.value.to_string(),
+            &cfg.verify_rate.source,
+        ),
     ];
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");

@@ -78,6 +78,17 @@ impl Explanations {
         }
     }
 
+    /// Record that a served hit of `output` was found stale by the hit
+    /// verifier (`detail` names what differed); `zccache explain` reports
+    /// it until the output's next miss.
+    pub(crate) fn verify_mismatch(&self, output: &str, detail: &str) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        let text =
+            format!("verify mismatch: a served hit was stale ({detail}); the entry was dropped");
+        g.why.insert(output.to_string(), text.clone());
+        g.last_miss = Some((output.to_string(), text));
+    }
+
     /// Why the most recent miss of `output` happened (or of the most recent
     /// miss of all when `output` is `None`), prefixed by the output path.
     pub(crate) fn explain(&self, output: Option<&str>) -> Option<String> {

@@ -90,6 +90,7 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let pid_file = layout.pid_file();
     std::fs::write(&pid_file, std::process::id().to_string()).map_err(io_err(&pid_file))?;
     tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
+    state::verifier::start(state.clone());
     rt.block_on(server::serve(listener, state.clone()));
     let _ = state.storage().flush_index();
     let _ = std::fs::remove_file(&socket);

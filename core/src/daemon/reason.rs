@@ -77,6 +77,9 @@ pub(crate) enum Uncacheable {
     RustcLinkInputUnreadable,
     /// The linker of a linked crate could not be found or hashed.
     RustcLinker,
+    /// The hit verifier found this compile not deterministic (two
+    /// recompiles differed); its results are no longer stored.
+    Nondeterministic,
 }
 
 impl Uncacheable {
@@ -100,6 +103,7 @@ impl Uncacheable {
             Self::RustcLinkOutputs => "rustc_link_outputs",
             Self::RustcLinkInputUnreadable => "rustc_link_input_unreadable",
             Self::RustcLinker => "rustc_linker",
+            Self::Nondeterministic => "verify_nondeterministic",
         }
     }
 }
@@ -139,6 +143,7 @@ mod tests {
             Uncacheable::RustcLinkOutputs,
             Uncacheable::RustcLinkInputUnreadable,
             Uncacheable::RustcLinker,
+            Uncacheable::Nondeterministic,
         ];
         let mut labels: Vec<&str> = all.iter().map(|u| u.label()).collect();
         labels.sort_unstable();

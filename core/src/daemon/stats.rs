@@ -54,6 +54,20 @@ struct Counters {
     farm_compiles: u64,
     farm_errors: u64,
     farm_fallbacks: u64,
+    verified_hits: u64,
+    verify_mismatches: u64,
+    verify_nondeterministic: u64,
+}
+
+/// The verdict of one sampled hit's background recompile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VerifyVerdict {
+    /// The recompile equals what was served.
+    Verified,
+    /// Two agreeing recompiles differ from what was served (a stale entry).
+    Mismatch,
+    /// Two recompiles disagree with each other (not deterministic).
+    Nondeterministic,
 }
 
 /// What happened to one miss compiled through the farm prefix.
@@ -131,6 +145,16 @@ impl Stats {
         }
     }
 
+    /// Count the verdict of one verified hit.
+    pub(crate) fn record_verify(&self, verdict: VerifyVerdict) {
+        let Ok(mut c) = self.inner.lock() else { return };
+        match verdict {
+            VerifyVerdict::Verified => c.verified_hits += 1,
+            VerifyVerdict::Mismatch => c.verify_mismatches += 1,
+            VerifyVerdict::Nondeterministic => c.verify_nondeterministic += 1,
+        }
+    }
+
     /// Count one warning (see [`StatusReport::warnings_by_reason`]).
     pub(crate) fn warn(&self, label: &str) {
         let Ok(mut c) = self.inner.lock() else { return };
@@ -155,6 +179,9 @@ impl Stats {
         report.farm_compiles = c.farm_compiles;
         report.farm_errors = c.farm_errors;
         report.farm_fallbacks = c.farm_fallbacks;
+        report.verified_hits = c.verified_hits;
+        report.verify_mismatches = c.verify_mismatches;
+        report.verify_nondeterministic = c.verify_nondeterministic;
     }
 }
 

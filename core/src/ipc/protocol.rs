@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 8;
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +31,10 @@ pub struct CompileRequest {
     /// `prefix`, as the launcher's configuration resolved it, e.g.
     /// `distcc`); `None` compiles misses locally. Never part of a key.
     pub prefix: Option<String>,
+    /// The share of hits to verify by recompiling in the background
+    /// (`ZCCACHE_VERIFY_RATE`, TOML `verify_rate`), in millionths (0 =
+    /// none, 1 000 000 = every hit).
+    pub verify_per_million: u32,
 }
 
 /// A generic tool run (`zccache exec`).
@@ -85,6 +89,7 @@ impl ExecRequest {
             client_pid: self.client_pid,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         }
     }
 }
@@ -406,6 +411,14 @@ pub struct StatusReport {
     pub farm_errors: u64,
     /// Misses compiled locally again after a farm failure.
     pub farm_fallbacks: u64,
+    /// Sampled hits whose background recompile matched what was served.
+    pub verified_hits: u64,
+    /// Sampled hits whose recompile (twice, agreeing) differed from what
+    /// was served: stale entries, dropped.
+    pub verify_mismatches: u64,
+    /// Sampled hits whose two recompiles disagreed with each other: the
+    /// compile is not deterministic and its context is no longer cached.
+    pub verify_nondeterministic: u64,
 }
 
 /// A reply from the daemon.

@@ -97,6 +97,18 @@ impl Storage {
         }
     }
 
+    /// Drop the manifest of the context `key` (memory and store), e.g.
+    /// after the hit verifier found one of its entries stale; failures are
+    /// logged.
+    pub(crate) fn remove_manifest(&self, key: &RecordKey) {
+        if let Ok(mut map) = self.manifests.lock() {
+            map.remove(key);
+        }
+        if let Err(e) = self.local.remove_record(RecordKind::Manifest, key) {
+            tracing::warn!(error = %e, "cannot remove a manifest");
+        }
+    }
+
     /// The manifest of a context, from memory or the store; `None` when
     /// there is none (a corrupt or old-format one counts as none).
     pub(crate) fn manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {

@@ -27,3 +27,4 @@ mod rustc_direct;
 mod rustc_modes;
 mod services;
 mod shared_objects;
+mod verify;

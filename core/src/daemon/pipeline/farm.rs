@@ -240,6 +240,7 @@ mod tests {
             client_pid: 1,
             umask: 0o022,
             prefix: prefix.map(str::to_string),
+            verify_per_million: 0,
         }
     }
 

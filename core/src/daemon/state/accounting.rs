@@ -71,6 +71,44 @@ impl Accounting {
     }
 }
 
+impl Accounting {
+    /// Write a verification verdict to the journal: outcome
+    /// `verify_mismatch` or `verify_nondeterministic`, `reason` naming what
+    /// differed, with the request's source and output.
+    pub(crate) fn journal_verify(&self, v: VerifyLine<'_>) {
+        let line = JournalLine {
+            time_ms: now_ms(),
+            session: session_of(v.req),
+            outcome: v.outcome.to_string(),
+            reason: Some(v.detail.to_string()),
+            latency_ns: 0,
+            compiler: v.req.compiler.display().to_string(),
+            args: v.req.args.clone(),
+            cwd: v.req.cwd.display().to_string(),
+            source: Some(v.source.to_string()),
+            output: Some(v.output.to_string()),
+        };
+        self.journal
+            .write(std::slice::from_ref(&self.journal_file), &line);
+    }
+}
+
+/// A verification verdict for the journal (see
+/// [`Accounting::journal_verify`]).
+#[derive(Debug)]
+pub(crate) struct VerifyLine<'a> {
+    /// The verified request.
+    pub(crate) req: &'a CompileRequest,
+    /// `verify_mismatch` or `verify_nondeterministic`.
+    pub(crate) outcome: &'a str,
+    /// What differed (`object`, `depfile`, `stdout`, `stderr`).
+    pub(crate) detail: &'a str,
+    /// The source.
+    pub(crate) source: &'a str,
+    /// The output.
+    pub(crate) output: &'a str,
+}
+
 /// The session id the request's environment names, if any.
 fn session_of(req: &CompileRequest) -> Option<String> {
     req.env

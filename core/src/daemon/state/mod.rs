@@ -3,14 +3,15 @@
 //! fields: the cache [`Storage`] facade, what is known about input files
 //! (the metadata cache and directory listings), [`Accounting`] (counters,
 //! sessions, journal, explanations), the pipelines' memory (define groups,
-//! exec locks, fingerprint states) and the [`Lifecycle`] (clock, idle
-//! timer, limits).
+//! exec locks, fingerprint states, the hit verifier) and the [`Lifecycle`]
+//! (clock, idle timer, limits).
 
 pub(crate) mod accounting;
 pub(crate) mod define_groups;
 pub(crate) mod keyed_locks;
 pub(crate) mod lifecycle;
 pub(crate) mod sibling_flights;
+pub(crate) mod verifier;
 
 pub(crate) use accounting::{Accounting, Finished};
 pub(crate) use lifecycle::Lifecycle;
@@ -37,6 +38,7 @@ pub(crate) struct DaemonState {
     siblings: Siblings,
     exec_locks: KeyedLocks,
     fp_states: Mutex<HashMap<PathBuf, FpState>>,
+    verifier: verifier::Verifier,
     lifecycle: Lifecycle,
 }
 
@@ -60,6 +62,7 @@ impl DaemonState {
             siblings: Siblings::default(),
             exec_locks: KeyedLocks::default(),
             fp_states: Mutex::new(HashMap::new()),
+            verifier: verifier::Verifier::default(),
             lifecycle: Lifecycle::new(idle_timeout_secs, max_jobs),
         }
     }
@@ -107,6 +110,11 @@ impl DaemonState {
     /// `zccache fp` states by cache file.
     pub(crate) fn fp_states(&self) -> &Mutex<HashMap<PathBuf, FpState>> {
         &self.fp_states
+    }
+
+    /// The background verifier of sampled hits.
+    pub(crate) fn verifier(&self) -> &verifier::Verifier {
+        &self.verifier
     }
 
     /// Clock, idle timer and limits.

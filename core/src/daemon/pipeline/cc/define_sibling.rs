@@ -438,6 +438,7 @@ mod tests {
             client_pid: 1,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         };
         group_key(&req, &plan, 0, &[1; 32]).map_err(|e| e.to_string())
     }

@@ -149,6 +149,9 @@ fn store_result(
     let (ctx, src_hash) = match (uncacheable, &m.context) {
         (Some(label), _) => return result.outcome = Outcome::NonCacheable(label),
         (None, None) => return result.outcome = Outcome::NonCacheable(Uncacheable::NotKeyed),
+        (None, Some((ctx, _))) if m.d.verifier().is_nondeterministic(ctx) => {
+            return result.outcome = Outcome::NonCacheable(Uncacheable::Nondeterministic)
+        }
         (None, Some((ctx, src_hash))) => (ctx, src_hash),
     };
     let job = StoreJob {

@@ -20,6 +20,7 @@ pub(crate) mod not_shared;
 pub(crate) mod pch;
 pub(crate) mod plan;
 pub(crate) mod result;
+pub(crate) mod verify;
 
 use super::refusal::Refusal;
 use super::stage::{PendingWork, Stage};
@@ -242,6 +243,7 @@ fn probe_source(d: &DaemonState, req: &CompileRequest, plan: &Plan, i: usize) ->
     match restore_entry(d, req, plan, i, &entry) {
         Ok(bytes) => {
             d.accounting().explanations().note(&output, inputs, None);
+            verify::maybe_sample(d, req, plan, i, (context, entry_key), &entry);
             Probe::Hit(hit_result(entry, bytes))
         }
         Err(e) => {

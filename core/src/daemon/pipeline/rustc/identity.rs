@@ -257,6 +257,7 @@ mod tests {
             client_pid: 0,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         }
     }
 
@@ -308,6 +309,7 @@ mod tests {
             client_pid: 0,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         };
         let err = rustc_identity(&req).unwrap_err();
         assert!(
@@ -333,6 +335,7 @@ mod tests {
             client_pid: 0,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         };
         let err = run(&req, &["-vV"]).unwrap_err();
         assert!(matches!(err, IdentityError::Spawn { .. }), "{err:?}");
@@ -357,6 +360,7 @@ mod tests {
             client_pid: 0,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         };
         assert!(identity_key(&req).unwrap().2.is_none());
     }

@@ -111,6 +111,7 @@ mod tests {
             client_pid,
             umask: 0o022,
             prefix: None,
+            verify_per_million: 0,
         }
     }
 

@@ -1,0 +1,146 @@
+//! Sampled hit verification (`ZCCACHE_VERIFY_RATE`): a stale hit made on
+//! purpose (a compiler wrapper that reads a variable no cache knows about)
+//! is found, dropped and reported; honest hits verify with no mismatch; a
+//! non-deterministic compiler is classified as such, not as a mismatch.
+
+use crate::harness::*;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+/// The verification counters of `zccache stats --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct VerifyStats {
+    verified: u64,
+    mismatches: u64,
+    nondeterministic: u64,
+}
+
+fn verify_stats(sb: &Sandbox) -> VerifyStats {
+    let v = sb.stats_json();
+    let get = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_else(|| panic!("stats --json has no number {k}: {v}"))
+    };
+    VerifyStats {
+        verified: get("verified_hits"),
+        mismatches: get("verify_mismatches"),
+        nondeterministic: get("verify_nondeterministic"),
+    }
+}
+
+/// Wait (bounded) until the background verifier has judged `n` hits.
+fn wait_for_verdicts(sb: &Sandbox, n: u64) -> VerifyStats {
+    let mut last = VerifyStats::default();
+    let done = wait_until(Duration::from_secs(120), || {
+        last = verify_stats(sb);
+        last.verified + last.mismatches + last.nondeterministic >= n
+    });
+    assert!(done, "only {last:?} of {n} verdicts");
+    last
+}
+
+/// A `gcc` wrapper in `<root>/wrap/gcc` that runs the real gcc with
+/// `extra` spliced into the compile (a shell fragment).
+fn wrapper(sb: &Sandbox, extra: &str) -> String {
+    let gcc = which("gcc").expect("gcc on PATH");
+    let script = format!("#!/bin/sh\nexec {} {extra} \"$@\"\n", gcc.display());
+    let path = sb.write("wrap/gcc", script);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_stale_hit_is_found_dropped_and_explained() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    // The wrapper defines VALUE from SECRET_VALUE, which no cache keys.
+    let gcc = wrapper(&sb, "-DVALUE=${SECRET_VALUE:-0}");
+    sb.write("a.c", "int value(void) { return VALUE; }\n");
+    sb.set_env("SECRET_VALUE", "1");
+    let args = [gcc.as_str(), "-c", "a.c", "-o", "a.o"];
+    assert_ok(&sb.zcc(&args), "first compile (miss)");
+    assert_eq!(sb.counters().misses, 1);
+    sb.set_env("SECRET_VALUE", "2");
+    assert_ok(&sb.zcc(&args), "second compile (a stale hit)");
+    assert_eq!(sb.counters().hits, 1, "the wrapper's input is not keyed");
+    let v = wait_for_verdicts(&sb, 1);
+    assert_eq!((v.mismatches, v.verified), (1, 0), "{v:?}");
+    let explain = sb.zcc(&["explain", &sb.path("a.o").to_string_lossy()]);
+    assert!(
+        text(&explain.stdout).contains("verify mismatch"),
+        "explain: {}{}",
+        text(&explain.stdout),
+        text(&explain.stderr)
+    );
+    let journal = std::fs::read_to_string(sb.cache.join("logs/journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("\"outcome\":\"verify_mismatch\""),
+        "{journal}"
+    );
+    assert!(journal.contains("\"reason\":\"object\""), "{journal}");
+    let stats = text(&sb.zcc(&["stats"]).stdout);
+    assert!(stats.contains("VERIFY MISMATCHES 1"), "{stats}");
+    assert_ok(&sb.zcc(&args), "third compile");
+    assert_eq!(sb.counters().misses, 2, "the stale entry was dropped");
+    let bare = sb.bare_obj("gcc", &["-DVALUE=2", "-c", "a.c", "-o", "bare.o"], "bare.o");
+    assert_same(
+        &sb.read("a.o"),
+        &bare,
+        "a.o after the stale entry was dropped",
+    );
+}
+
+#[test]
+fn honest_hits_verify_without_mismatches() {
+    if missing(&["gcc", "make"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    let p = sb.path("proj");
+    write_make_project(&p, 15);
+    let cc = format!("CC={} gcc", zccache_bin().display());
+    assert_ok(&sb.run_in(&p, "make", &["-j2", &cc]), "cold build");
+    assert_ok(&sb.run_in(&p, "make", &["clean"]), "clean");
+    assert_ok(&sb.run_in(&p, "make", &["-j2", &cc]), "warm build");
+    assert_eq!(sb.counters().hits, 15);
+    let v = wait_for_verdicts(&sb, 15);
+    assert_eq!(
+        v,
+        VerifyStats {
+            verified: 15,
+            mismatches: 0,
+            nondeterministic: 0
+        }
+    );
+    check_make_objects(&p, &bare_make_objects(&p, 15));
+}
+
+#[test]
+fn a_nondeterministic_compiler_is_not_called_a_mismatch() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    // Every run embeds fresh random bytes: no two compiles agree.
+    let gcc = wrapper(&sb, "-DNOISE=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')");
+    sb.write("n.c", "unsigned noise(void) { return NOISE; }\n");
+    let args = [gcc.as_str(), "-c", "n.c", "-o", "n.o"];
+    assert_ok(&sb.zcc(&args), "miss");
+    assert_ok(&sb.zcc(&args), "hit");
+    let v = wait_for_verdicts(&sb, 1);
+    assert_eq!((v.nondeterministic, v.mismatches), (1, 0), "{v:?}");
+    assert_ok(&sb.zcc(&args), "compile after the verdict");
+    assert_ok(&sb.zcc(&args), "and again");
+    let s = sb.stats();
+    assert_eq!(
+        s.nc_reason("verify_nondeterministic"),
+        2,
+        "the context is no longer cached: {s}"
+    );
+}
