@@ -144,3 +144,95 @@ fn a_nondeterministic_compiler_is_not_called_a_mismatch() {
         "the context is no longer cached: {s}"
     );
 }
+
+/// A `rustc` wrapper in `<root>/wrap/rustc` that passes `extra` (a shell
+/// fragment) before the arguments.
+fn rustc_wrapper(sb: &Sandbox, extra: &str) -> String {
+    let rustc = which("rustc").expect("rustc on PATH");
+    let script = format!("#!/bin/sh\nexec {} {extra} \"$@\"\n", rustc.display());
+    let path = sb.write("wrap/rustc", script);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// rustc args of a small staticlib `crate_name` (from `v.rs`) with
+/// dep-info, into `out/`.
+fn rustc_args(rustc: &str, crate_name: &str) -> Vec<String> {
+    [
+        rustc,
+        "--crate-name",
+        crate_name,
+        "--crate-type",
+        "staticlib",
+        "--emit=dep-info,link",
+        "-C",
+        "extra-filename=-x",
+        "--out-dir",
+        "out",
+        "v.rs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn rustc_hits_verify_and_a_stale_one_is_dropped() {
+    if missing(&["rustc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    std::fs::create_dir_all(sb.path("out")).unwrap();
+    sb.write(
+        "v.rs",
+        "#[cfg(v2)]\n#[no_mangle]\npub extern \"C\" fn v() -> u32 { 2 }\n\
+         #[cfg(not(v2))]\n#[no_mangle]\npub extern \"C\" fn v() -> u32 { 1 }\n",
+    );
+    // Honest: plain rustc, a miss then a verified hit.
+    let honest = rustc_args("rustc", "v");
+    assert_ok(&sb.zcc(&honest), "rustc miss");
+    assert_ok(&sb.zcc(&honest), "rustc hit");
+    assert_eq!(sb.counters().hits, 1);
+    let v = wait_for_verdicts(&sb, 1);
+    assert_eq!(
+        (v.verified, v.mismatches),
+        (1, 0),
+        "honest rustc hit: {v:?}"
+    );
+    // Stale: the wrapper's --cfg comes from SECRET_CFG, which no cache keys.
+    let stale = rustc_args(&rustc_wrapper(&sb, "--cfg ${SECRET_CFG:-v1}"), "w");
+    sb.set_env("SECRET_CFG", "v1");
+    assert_ok(&sb.zcc(&stale), "wrapper miss");
+    sb.set_env("SECRET_CFG", "v2");
+    assert_ok(&sb.zcc(&stale), "wrapper hit (stale)");
+    assert_eq!(sb.counters().hits, 2);
+    let v = wait_for_verdicts(&sb, 2);
+    assert_eq!(v.mismatches, 1, "{v:?}");
+    assert_ok(&sb.zcc(&stale), "after the verdict");
+    assert_eq!(sb.counters().hits, 2, "the stale rustc entry was dropped");
+}
+
+/// A whole cargo build (JSON diagnostics and artifact notifications that
+/// name the out dir, a build script, a proc-macro, a bin) verifies every
+/// hit with no mismatch: the recompile's temp out dir is written back as
+/// the real one before comparing.
+#[test]
+fn cargo_hits_verify_without_mismatches() {
+    if missing(&["cargo", "rustc", "cc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    sb.cargo_fixture();
+    sb.start();
+    sb.cargo_ok(&["build"]);
+    sb.cargo_ok(&["clean"]);
+    let before = sb.counters();
+    sb.cargo_ok(&["build"]);
+    let hits = sb.counters().hits - before.hits;
+    assert!(hits >= 3, "warm cargo build hits: {hits}");
+    let v = wait_for_verdicts(&sb, hits);
+    assert_eq!(v.mismatches, 0, "{v:?}");
+    assert_eq!(v.verified, hits, "{v:?}");
+}

@@ -19,6 +19,7 @@ pub(crate) mod refusal;
 pub(crate) mod runner;
 pub(crate) mod rustc;
 pub(crate) mod stage;
+pub(crate) mod verify;
 
 use crate::compiler::CompilerFamily;
 use crate::daemon::state::DaemonState;

@@ -19,6 +19,7 @@ pub(crate) mod print_query;
 pub(crate) mod restore;
 pub(crate) mod run;
 pub(crate) mod stream;
+pub(crate) mod verify;
 
 use super::refusal::Refusal;
 use super::stage::Stage;
@@ -52,6 +53,7 @@ pub(crate) fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
                     latency_us = started.elapsed().as_micros() as u64,
                     "rustc hit served"
                 );
+                verify::maybe_sample(d, req, &plan, key, &entry);
                 return Stage::Done(hit(d, req, &plan, started, entry));
             }
             Err(e) => {

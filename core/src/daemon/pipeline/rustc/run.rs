@@ -52,6 +52,8 @@ enum Skip {
     MissingInput,
     #[error("store: {0}")]
     Store(#[from] crate::storage::StoreError),
+    #[error("hit verification found this compile not deterministic")]
+    Nondeterministic,
 }
 
 /// Removes the injected dep-info file on drop.
@@ -147,7 +149,7 @@ fn next_tick() -> i64 {
 /// The argv to run: unchanged when dep-info is requested, else the `--emit`
 /// argument replaced by one that adds `dep-info=<temp>` (rustc book,
 /// "--emit": each kind may name its own path).
-fn exec_args(inv: &RustcInvocation, temp_depinfo: Option<&Path>) -> Vec<String> {
+pub(crate) fn exec_args(inv: &RustcInvocation, temp_depinfo: Option<&Path>) -> Vec<String> {
     let Some(temp) = temp_depinfo else {
         return inv.args.clone();
     };
@@ -191,6 +193,9 @@ struct StoreJob<'a> {
 
 impl StoreJob<'_> {
     fn store(&self, exit_code: i32, stdout: &[u8], stderr: &[u8]) -> Result<(), Skip> {
+        if self.d.verifier().is_nondeterministic(&self.plan.context) {
+            return Err(Skip::Nondeterministic);
+        }
         if exit_code != 0 && exit_code != 1 {
             return Err(Skip::ExitCode(exit_code));
         }
