@@ -20,6 +20,10 @@ use crate::storage::RecordKey;
 /// `depfile`, an output file name) and `stdout`/`stderr`, in a fixed order.
 pub(crate) type Observed = Vec<(String, [u8; 32])>;
 
+/// How a [`Check`] recompiles: `None` when the recompile could not run or
+/// failed.
+pub(crate) type RecompileFn = Box<dyn Fn(&DaemonState) -> Option<Observed> + Send>;
+
 /// One sampled hit to verify.
 pub(crate) struct Check {
     /// The request as it was served.
@@ -36,7 +40,7 @@ pub(crate) struct Check {
     pub(crate) served: Observed,
     /// Recompile into private temp paths; `None` when it could not run or
     /// failed (the inputs moved on; the next lookup sees that).
-    pub(crate) recompile: Box<dyn Fn(&DaemonState) -> Option<Observed> + Send>,
+    pub(crate) recompile: RecompileFn,
 }
 
 /// True when the request's sampling rate picks this hit.
