@@ -236,3 +236,42 @@ fn cargo_hits_verify_without_mismatches() {
     assert_eq!(v.mismatches, 0, "{v:?}");
     assert_eq!(v.verified, hits, "{v:?}");
 }
+
+#[test]
+fn link_and_archive_hits_verify_and_a_stale_link_is_dropped() {
+    if missing(&["gcc", "ar"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    sb.write("m.c", "int main(void) { return 0; }\n");
+    assert_ok(&sb.run("gcc", &["-c", "m.c", "-o", "m.o"]), "bare compile");
+    // Honest: an archive and a link, each a miss then a verified hit.
+    for _ in 0..2 {
+        let _ = std::fs::remove_file(sb.path("libm1.a"));
+        assert_ok(&sb.zcc(&["ar", "rcsD", "libm1.a", "m.o"]), "archive");
+        assert_ok(&sb.zcc(&["gcc", "m.o", "-o", "app"]), "link");
+    }
+    let v = wait_for_verdicts(&sb, 2);
+    assert_eq!(
+        (v.verified, v.mismatches),
+        (2, 0),
+        "honest link and archive: {v:?}"
+    );
+    // Stale: the wrapper's build id comes from SECRET_ID, which no cache keys.
+    let gcc = wrapper(&sb, "-Wl,--build-id=0x${SECRET_ID:-11}");
+    sb.set_env("SECRET_ID", "11");
+    assert_ok(
+        &sb.zcc(&[gcc.as_str(), "m.o", "-o", "app2"]),
+        "wrapper link (miss)",
+    );
+    sb.set_env("SECRET_ID", "22");
+    let hits = sb.counters().hits;
+    assert_ok(
+        &sb.zcc(&[gcc.as_str(), "m.o", "-o", "app2"]),
+        "wrapper link (stale hit)",
+    );
+    assert_eq!(sb.counters().hits, hits + 1);
+    let v = wait_for_verdicts(&sb, 3);
+    assert_eq!(v.mismatches, 1, "{v:?}");
+}

@@ -12,6 +12,7 @@
 pub(crate) mod key;
 pub(crate) mod outputs;
 pub(crate) mod run;
+pub(crate) mod verify;
 
 use super::refusal::Refusal;
 use super::stage::Stage;
@@ -104,6 +105,8 @@ fn plan_link(
         keyed,
         output: resolve(&req.cwd, &inv.output),
         extra_args: inv.extra_outputs.clone(),
+        args: args.to_vec(),
+        output_arg: inv.output.clone(),
         kind: JobKind::Link,
         started: Instant::now(),
     })
@@ -129,6 +132,8 @@ fn plan_archive(
         keyed,
         output: resolve(&req.cwd, &inv.archive),
         extra_args: Vec::new(),
+        args: args.to_vec(),
+        output_arg: inv.archive.clone(),
         kind: JobKind::Archive,
         started: Instant::now(),
     })
@@ -167,8 +172,12 @@ fn serve(d: &DaemonState, req: &CompileRequest, job: LinkJob) -> Stage {
             return Stage::Work(Box::new(job.missing(reason)));
         }
     };
+    let sample = verify::sample(d, req, &job, &entry);
     match outputs::restore(d, &entry, &job.placement(req)) {
         Ok(()) => {
+            if let Some(sample) = sample {
+                verify::enqueue(d, sample);
+            }
             let saved_ms = entry.run_ms;
             job.record(d, req, Outcome::Hit { saved_ms });
             Stage::Done(Response::Compiled {

@@ -43,6 +43,10 @@ pub(crate) struct LinkJob {
     pub output: PathBuf,
     /// Outputs named by options, as the arguments give them.
     pub extra_args: Vec<String>,
+    /// The call's arguments, response files expanded.
+    pub args: Vec<String>,
+    /// The named output as the arguments give it.
+    pub output_arg: String,
     /// Link or archive.
     pub kind: JobKind,
     /// When the request arrived (journal latency).
@@ -86,6 +90,8 @@ enum Skip {
     Output(#[from] OutputError),
     #[error("store: {0}")]
     Store(#[from] crate::storage::StoreError),
+    #[error("hit verification found this call not deterministic")]
+    Nondeterministic,
 }
 
 impl PendingWork for MissedJob {
@@ -130,6 +136,9 @@ impl LinkJob {
         run_ms: u64,
         out: &std::process::Output,
     ) -> Result<(), Skip> {
+        if d.verifier().is_nondeterministic(&self.keyed.key) {
+            return Err(Skip::Nondeterministic);
+        }
         self.check_inputs(d)?;
         let stored = store_outputs(d, &self.produced(cwd, before))?;
         let run = RunRecord {
