@@ -26,4 +26,5 @@ mod rustc;
 mod rustc_direct;
 mod rustc_modes;
 mod services;
+mod sessions;
 mod shared_objects;
