@@ -41,7 +41,7 @@ pub fn client() -> Result<Client> {
 /// Errors: the daemon cannot be reached or refuses.
 pub fn start_session() -> Result<String> {
     let req = Request::Session(SessionRequest::Start {
-        client_pid: std::process::id(),
+        owner_pid: Some(std::process::id()),
         working_dir: std::env::current_dir().unwrap_or_default(),
         log_file: None,
         journal: None,

@@ -103,13 +103,15 @@ pub enum ConfigError {
         /// The parser's one-line message.
         message: String,
     },
-    /// The file exists but cannot be read.
-    #[error("cannot read config file {path}: {source}")]
+    /// The file exists but cannot be read. The I/O error is part of the
+    /// message and deliberately not an error `source`: a chain printer
+    /// (`anyhow`'s `{:#}`, as `cargo zccache` uses) would print it twice.
+    #[error("cannot read config file {path}: {error}")]
     Unreadable {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// No cache dir could be determined (no `ZCCACHE_CACHE_DIR`, no home).
     #[error("cannot determine a cache directory: set ZCCACHE_CACHE_DIR")]
@@ -349,17 +351,14 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Ok(FileConfig::default()),
-        Err(source) => {
+        Err(error) => {
             return Err(ConfigError::Unreadable {
                 path: path.to_path_buf(),
-                source,
+                error,
             })
         }
     };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::BadFile {
-        path: path.to_path_buf(),
-        message: e.message().replace('\n', " "),
-    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| syntax_error(path, &text, &e))?;
     let origin = Source::File(path.to_path_buf());
     // Convert key by key so that a type error names its key.
     let mut cfg = FileConfig::default();
@@ -382,6 +381,68 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
     }
     Ok(cfg)
+}
+
+/// A TOML syntax error as one line: with the key and line number when it
+/// lies in the value of a `key = value` line (e.g. `max_size = 10G`, an
+/// unquoted string), else with the line number.
+fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = one_line(e.message());
+    let Some(start) = e.span().map(|s| s.start.min(text.len())) else {
+        return ConfigError::BadFile {
+            path: path.to_path_buf(),
+            message,
+        };
+    };
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    match line.split_once('=') {
+        Some((key, value)) if is_bare_key(key.trim()) && start - line_start > key.len() => {
+            let (key, value) = (key.trim(), value.trim());
+            ConfigError::InvalidValue {
+                key: key.to_string(),
+                origin: format!("file {}, line {line_no}", path.display()),
+                message: format!("{message} in `{value}`{}", quote_hint(key, value)),
+            }
+        }
+        _ => ConfigError::BadFile {
+            path: path.to_path_buf(),
+            message: format!("line {line_no}: {message}"),
+        },
+    }
+}
+
+/// The parser's message on one line (`toml` puts its expectations on a
+/// line of their own).
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn is_bare_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A hint for a value written without quotes (`10G`, `distcc`).
+fn quote_hint(key: &str, value: &str) -> String {
+    let word = value.split('#').next().unwrap_or("").trim();
+    let bare = word.bytes().any(|b| b.is_ascii_alphabetic())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));
+    if bare {
+        format!(" (text values need quotes: {key} = \"{word}\")")
+    } else {
+        String::new()
+    }
 }
 
 /// Parse a size: plain bytes, or a number with suffix K, M, G or T (powers
@@ -520,5 +581,37 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("ZCCACHE_IDLE_TIMEOUT"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_name_key_and_line_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let load = |text: &str| {
+            std::fs::write(dir.path().join("zccache.toml"), text).unwrap();
+            Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)]))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = load("debug = true\nmax_size = 10G\n");
+        assert!(
+            err.starts_with("invalid value for max_size (file "),
+            "{err}"
+        );
+        assert!(err.contains(", line 2)"), "{err}");
+        assert!(err.contains("max_size = \"10G\""), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        let err = load("= 5\n");
+        assert!(err.contains("line 1: invalid key"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_file_says_why_once_in_an_error_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("zccache.toml")).unwrap();
+        let d = dir.path().to_str().unwrap();
+        let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+        assert!(err.to_string().contains("cannot read config file"), "{err}");
+        assert!(std::error::Error::source(&err).is_none(), "{err:?}");
     }
 }

@@ -25,7 +25,9 @@ pub(crate) struct SessionStartArgs {
     /// Print `export ZCCACHE_SESSION_ID=…` for `eval`.
     #[arg(long)]
     pub shell: bool,
-    /// The process whose exit ends the session (default: the parent process).
+    /// End the session when this process exits. Without it no process is
+    /// watched: the session lasts until `session-end`, or until an hour
+    /// passes without a compile counted in it.
     #[arg(long)]
     pub pid: Option<u32>,
 }
@@ -180,9 +182,14 @@ fn absolute(p: &std::path::Path) -> PathBuf {
 
 /// `zccache session-start`; returns the exit code.
 pub(crate) fn session_start(cfg: &Config, a: &SessionStartArgs) -> i32 {
+    if let Some(pid) = a.pid.filter(|&p| !crate::daemon::session::pid_alive(p)) {
+        eprintln!("zccache: --pid {pid}: no such process (the session would end at once)");
+        return 2;
+    }
+    // No default owner: the parent of `session-start` is often a subshell
+    // of `$(...)` or a Make recipe's shell, gone before the first compile.
     let req = Request::Session(SessionRequest::Start {
-        // SAFETY: getppid cannot fail.
-        client_pid: a.pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32),
+        owner_pid: a.pid,
         working_dir: std::env::current_dir().unwrap_or_default(),
         log_file: a.log.as_deref().map(absolute),
         journal: a.journal.as_deref().map(absolute),

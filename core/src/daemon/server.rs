@@ -2,7 +2,7 @@
 //! dispatch each request group to its handler (admin, compile, exec,
 //! session, fingerprint, cargo warm), send heartbeats while a compile, an
 //! exec, a fingerprint walk or a warm save/restore runs, and stop on
-//! `Shutdown` or after the idle timeout.
+//! `Shutdown` or after the idle timeout (not while a build session is open).
 
 use super::pipeline::farm::Farm;
 use super::pipeline::{self, probe, Stage};
@@ -96,17 +96,20 @@ async fn housekeeping(shared: Arc<Shared>) {
         interval.tick().await;
         ticks += 1;
         let st = &shared.state;
+        for id in st.accounting().sessions().reap(SESSION_IDLE_TIMEOUT) {
+            tracing::info!(session = %id, "session ended (owner exited or idle)");
+        }
+        // An open session keeps the daemon (which holds it) alive; sessions
+        // end by themselves after SESSION_IDLE_TIMEOUT.
         let idle_limit_ms = st.lifecycle().idle_timeout().as_millis() as u64;
         if idle_limit_ms > 0
             && st.lifecycle().idle_ms() > idle_limit_ms
             && shared.active.load(Ordering::SeqCst) == 0
+            && st.accounting().sessions().is_empty()
         {
             tracing::info!("idle timeout reached; stopping");
             shared.shutdown.notify_one();
             return;
-        }
-        for id in st.accounting().sessions().reap(SESSION_IDLE_TIMEOUT) {
-            tracing::info!(session = %id, "session ended (client exited or idle)");
         }
         if ticks.is_multiple_of(FLUSH_EVERY_TICKS) {
             let st = st.clone();

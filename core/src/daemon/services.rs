@@ -14,13 +14,13 @@ use std::path::Path;
 pub(crate) fn session(st: &DaemonState, request: &SessionRequest) -> Response {
     match request {
         SessionRequest::Start {
-            client_pid,
+            owner_pid,
             working_dir,
             log_file,
             journal,
         } => Response::SessionStarted {
             id: st.accounting().sessions().start(
-                *client_pid,
+                *owner_pid,
                 working_dir.clone(),
                 journal.clone(),
                 log_file.clone(),

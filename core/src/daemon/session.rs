@@ -1,8 +1,11 @@
 //! Build sessions: a window of per-build statistics opened by
 //! `zccache session-start` (or `cargo zccache`) and closed by
-//! `session-end`, by the death of the client process (dead-man switch), or
-//! after an idle timeout. Launchers join a session through the
-//! `ZCCACHE_SESSION_ID` environment variable.
+//! `session-end`, by the exit of its owner process when it named one
+//! (dead-man switch: `session-start --pid`, `cargo zccache` itself), or
+//! after [`SESSION_IDLE_TIMEOUT`]. A session without an owner watches no
+//! process: the parent of `session-start` is often a short-lived
+//! command-substitution subshell or a Make recipe's shell. Launchers join a
+//! session through the `ZCCACHE_SESSION_ID` environment variable.
 
 use super::stats::Outcome;
 use crate::ipc::SessionStats;
@@ -14,7 +17,9 @@ use std::time::{Duration, Instant};
 /// The environment variable launchers read to join a session.
 pub(crate) const SESSION_ENV: &str = "ZCCACHE_SESSION_ID";
 
-/// A session with no request for this long ends by itself.
+/// A session in which no request was counted for this long ends by itself
+/// (one hour). While any session is open the daemon does not stop for
+/// idleness, so an ownerless session lasts at least this long.
 pub(crate) const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Errors of session ids.
@@ -42,7 +47,7 @@ pub(crate) fn validate_id(id: &str) -> Result<(), SessionError> {
 /// One open session.
 #[derive(Debug)]
 struct Session {
-    client_pid: u32,
+    owner_pid: Option<u32>,
     working_dir: PathBuf,
     journal: Option<PathBuf>,
     stats: SessionStats,
@@ -70,19 +75,20 @@ pub(crate) struct Sessions {
 }
 
 impl Sessions {
-    /// Open a session; returns its id (`s-` + 32 hex digits). A per-session
+    /// Open a session; returns its id (`s-` + 32 hex digits). It ends when
+    /// `owner_pid` exits (`None`: no process is watched). A per-session
     /// `log_file` is accepted (protocol) but not written: the daemon log
     /// has every line.
     pub(crate) fn start(
         &self,
-        client_pid: u32,
+        owner_pid: Option<u32>,
         working_dir: PathBuf,
         journal: Option<PathBuf>,
         _log_file: Option<PathBuf>,
     ) -> String {
         let id = format!("s-{}", uuid::Uuid::new_v4().simple());
         let s = Session {
-            client_pid,
+            owner_pid,
             working_dir,
             journal,
             stats: SessionStats::default(),
@@ -147,7 +153,7 @@ impl Sessions {
         }
     }
 
-    /// End sessions whose client died or that idled past `idle`; returns
+    /// End sessions whose owner exited or that idled past `idle`; returns
     /// the ids ended.
     pub(crate) fn reap(&self, idle: Duration) -> Vec<String> {
         let Ok(mut m) = self.open.lock() else {
@@ -155,7 +161,9 @@ impl Sessions {
         };
         let dead: Vec<String> = m
             .iter()
-            .filter(|(_, s)| !pid_alive(s.client_pid) || s.last_activity.elapsed() > idle)
+            .filter(|(_, s)| {
+                s.owner_pid.is_some_and(|p| !pid_alive(p)) || s.last_activity.elapsed() > idle
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in &dead {
@@ -186,15 +194,24 @@ impl Sessions {
     }
 
     /// True when no session is open.
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
+/// True while process `pid` exists (also when it belongs to another user:
+/// signal 0 then fails with `EPERM`, not `ESRCH`). Pid 0 and pids beyond
+/// `pid_t` never exist.
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+    let sent = unsafe { libc::kill(pid, 0) } == 0;
+    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
@@ -204,7 +221,7 @@ mod tests {
     #[test]
     fn ids_are_validated() {
         let s = Sessions::default();
-        let id = s.start(std::process::id(), PathBuf::from("/tmp"), None, None);
+        let id = s.start(None, PathBuf::from("/tmp"), None, None);
         assert_eq!(validate_id(&id), Ok(()));
         assert!(validate_id("s-xyz").is_err());
         assert!(validate_id("").is_err());
@@ -213,7 +230,7 @@ mod tests {
     #[test]
     fn stats_accumulate_and_end_is_idempotent() {
         let s = Sessions::default();
-        let id = s.start(std::process::id(), PathBuf::from("/w"), None, None);
+        let id = s.start(Some(std::process::id()), PathBuf::from("/w"), None, None);
         let hit = Outcome::Hit { saved_ms: 7 };
         s.record(
             &id,
@@ -261,9 +278,9 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
-        let dead = s.start(pid, PathBuf::from("/a"), None, None);
+        let dead = s.start(Some(pid), PathBuf::from("/a"), None, None);
         let live = s.start(
-            std::process::id(),
+            Some(std::process::id()),
             PathBuf::from("/work/tree/sub"),
             None,
             None,
@@ -271,5 +288,17 @@ mod tests {
         assert_eq!(s.reap(SESSION_IDLE_TIMEOUT), vec![dead]);
         assert_eq!(s.release_under(Path::new("/work/tree")), vec![live]);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn ownerless_sessions_end_only_by_idling_or_end() {
+        let s = Sessions::default();
+        let id = s.start(None, PathBuf::from("/a"), None, None);
+        assert!(s.reap(SESSION_IDLE_TIMEOUT).is_empty());
+        assert!(s.stats(&id).is_some());
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(s.reap(Duration::ZERO), vec![id]);
+        assert!(!pid_alive(0));
+        assert!(pid_alive(1), "init exists (EPERM counts as alive)");
     }
 }

@@ -141,8 +141,11 @@ pub enum AdminRequest {
 pub enum SessionRequest {
     /// Open a build session. Reply: [`Response::SessionStarted`].
     Start {
-        /// The process whose death ends the session (dead-man switch).
-        client_pid: u32,
+        /// The process whose exit ends the session (dead-man switch);
+        /// `None`: no process is watched, and the session lasts until
+        /// [`SessionRequest::End`], a release of its working dir, an idle
+        /// hour or the daemon's exit.
+        owner_pid: Option<u32>,
         /// The build's working directory.
         working_dir: PathBuf,
         /// Optional log file for the session's diagnostics.

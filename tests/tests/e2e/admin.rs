@@ -256,17 +256,43 @@ fn config_file_via_zccache_config_env() {
 
 #[test]
 fn bad_config_values_give_one_line_errors() {
+    // (where, content, key named, a part of the message said exactly once)
     let cases = [
-        ("file", "max_size = \"banana\"\n", "max_size"),
+        (
+            "file",
+            "max_size = \"banana\"\n",
+            "max_size",
+            "got \"banana\"",
+        ),
+        ("file", "max_size = \"lots\"\n", "max_size", "got \"lots\""),
         (
             "file",
             "idle_timeout_secs = \"soon\"\n",
             "idle_timeout_secs",
+            "\"soon\"",
         ),
-        ("env", "ZCCACHE_MAX_SIZE=12 parsecs", "ZCCACHE_MAX_SIZE"),
-        ("env", "ZCCACHE_IDLE_TIMEOUT=-5", "ZCCACHE_IDLE_TIMEOUT"),
+        // Unquoted, as a new user writes it: key, line and a quoting hint.
+        (
+            "file",
+            "debug = false\nmax_size = 10G\n",
+            "max_size",
+            "line 2): ",
+        ),
+        ("file", "max_size = 10G\n", "max_size", "max_size = \"10G\""),
+        (
+            "env",
+            "ZCCACHE_MAX_SIZE=12 parsecs",
+            "ZCCACHE_MAX_SIZE",
+            "\"12 parsecs\"",
+        ),
+        (
+            "env",
+            "ZCCACHE_IDLE_TIMEOUT=-5",
+            "ZCCACHE_IDLE_TIMEOUT",
+            "\"-5\"",
+        ),
     ];
-    for (kind, content, key) in cases {
+    for (kind, content, key, once) in cases {
         let mut sb = Sandbox::new();
         if kind == "file" {
             std::fs::create_dir_all(&sb.cache).unwrap();
@@ -290,7 +316,15 @@ fn bad_config_values_give_one_line_errors() {
             err.contains(key),
             "error for {content:?} names {key}: {err:?}"
         );
+        assert_eq!(err.matches("zccache:").count(), 1, "{err:?}");
+        assert_eq!(err.matches(once).count(), 1, "{once:?} once: {err:?}");
     }
+    // A config file that cannot be read (here: a directory) says why once.
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.cache.join("zccache.toml")).unwrap();
+    let err = text(&sb.zcc(&["config"]).stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err:?}");
+    assert_eq!(err.matches("Is a directory").count(), 1, "{err:?}");
 }
 
 #[test]

@@ -26,5 +26,6 @@ mod rustc;
 mod rustc_direct;
 mod rustc_modes;
 mod services;
+mod sessions;
 mod shared_objects;
 mod verify;

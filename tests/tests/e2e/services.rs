@@ -75,6 +75,8 @@ fn dead_man_switch_ends_the_session_of_a_killed_client() {
         .strip_prefix("export ZCCACHE_SESSION_ID=")
         .expect("eval-able export")
         .to_string();
+    // The owner lives: the session outlasts several reap ticks.
+    std::thread::sleep(Duration::from_millis(2500));
     sb.zcc_ok(&["session-stats", &id]);
     client.kill().unwrap();
     client.wait().unwrap();
@@ -82,6 +84,14 @@ fn dead_man_switch_ends_the_session_of_a_killed_client() {
         sb.zcc(&["session-stats", &id]).status.code() == Some(1)
     });
     assert!(ended, "the session should end when its client dies");
+    // An owner that does not exist is refused rather than ending at once.
+    let none = sb.zcc(&["session-start", "--pid", &pid]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        text(&none.stderr).contains("no such process"),
+        "{}",
+        text(&none.stderr)
+    );
 }
 
 #[test]
