@@ -184,12 +184,33 @@ fn lock_profiles<'a>(
             .truncate(false)
             .open(&path)
             .map_err(|e| RustWarmError::io("open", &path, e))?;
-        if !matches!(file.try_lock_exclusive(), Ok(true)) {
+        if !lock_soon(&file) {
             return Err(RustWarmError::Busy(dir));
         }
         locks.push(file);
     }
     Ok(locks)
+}
+
+/// Longest wait for a lock held only for a moment, ms.
+const LOCK_GRACE_MS: u64 = 500;
+
+/// Take `file`'s exclusive lock, retrying for up to [`LOCK_GRACE_MS`]: a
+/// lock released a moment ago can still be held by a child process that
+/// another thread of the daemon forked before the file was closed (flock
+/// belongs to the open file description until that child execs). Cargo
+/// itself holds its lock for a whole build, far longer.
+fn lock_soon(file: &File) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(LOCK_GRACE_MS);
+    loop {
+        if matches!(file.try_lock_exclusive(), Ok(true)) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// Create the build dir with a `CACHEDIR.TAG` (as cargo does) when it is
