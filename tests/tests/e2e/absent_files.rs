@@ -58,7 +58,10 @@ fn run_case(case: &Case) {
             (p, None) => sb.remove(p),
         }
         let after = step(&sb, cc, case.args, Outcome::Miss);
-        assert_ne!(before, after, "fixture ({cc}): the change must change the object");
+        assert_ne!(
+            before, after,
+            "fixture ({cc}): the change must change the object"
+        );
         step(&sb, cc, case.args, Outcome::Hit);
     }
 }
@@ -169,9 +172,7 @@ fn forced(option: &str) {
         files: &[("a.c", src), ("late/x.h", "#define CFG 1\n")],
         dirs: &["early"],
         env: &[],
-        args: &[
-            "-Iearly", "-Ilate", option, "x.h", "-c", "a.c", "-o", "a.o",
-        ],
+        args: &["-Iearly", "-Ilate", option, "x.h", "-c", "a.c", "-o", "a.o"],
         change: ("early/x.h", Some("#define CFG 8\n")),
     });
 }
@@ -237,4 +238,26 @@ fn has_include_through_cpath_misses() {
         args: &ARGS,
         change: ("envdir/cfg.h", Some("\n")),
     });
+}
+
+/// A probe whose name comes from a macro cannot be resolved without the
+/// preprocessor: such a compile is never stored, so it never hits stale.
+#[test]
+fn computed_probe_name_is_not_stored() {
+    if missing(&["gcc", "clang"]) {
+        return;
+    }
+    for cc in ["gcc", "clang"] {
+        let sb = Sandbox::new();
+        let src = "#define H <cfg.h>\n#if __has_include(H)\nint v(void) { return 2; }\n\
+                   #else\nint v(void) { return 1; }\n#endif\n";
+        sb.write("a.c", src);
+        std::fs::create_dir_all(sb.path("inc")).unwrap();
+        sb.start();
+        let args = ["-Iinc", "-c", "a.c", "-o", "a.o"];
+        step(&sb, cc, &args, Outcome::Miss);
+        step(&sb, cc, &args, Outcome::Miss);
+        sb.write("inc/cfg.h", "\n");
+        step(&sb, cc, &args, Outcome::Miss);
+    }
 }
