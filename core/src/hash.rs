@@ -80,6 +80,10 @@ pub(crate) struct FileDigest {
     /// The content mentions `__DATE__`, `__TIME__` or `__TIMESTAMP__`
     /// (ccache manual, "time macros").
     pub has_time_macros: bool,
+    /// The content mentions `__has_include` (or `__has_include_next`) or
+    /// `include_next`: it may look for files that do not exist, which no
+    /// depfile lists (see `cc::probes`).
+    pub probes_includes: bool,
 }
 
 /// path → fingerprint → digest, shared by every request of a daemon.
@@ -143,7 +147,8 @@ impl MetadataCache {
 /// avoids faulting in a fresh allocation as large as the file.
 const CHUNK: usize = 256 * 1024;
 /// Bytes kept from the end of one chunk before the next, so a time macro
-/// split across two reads is still found (`__TIMESTAMP__` is the longest).
+/// or include probe split across two reads is still found (`__TIMESTAMP__`
+/// and `__has_include` are the longest words scanned for).
 const MACRO_OVERLAP: usize = "__TIMESTAMP__".len() - 1;
 
 fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileDigest> {
@@ -153,12 +158,13 @@ fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileD
             hash: *blake3::hash(&data).as_bytes(),
             fingerprint,
             has_time_macros: mentions_time_macros(&data),
+            probes_includes: mentions_include_probes(&data),
         });
     }
     let mut file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; MACRO_OVERLAP + CHUNK];
-    let (mut carry, mut has_time_macros) = (0, false);
+    let (mut carry, mut has_time_macros, mut probes_includes) = (0, false, false);
     loop {
         let n = match file.read(&mut buf[carry..]) {
             Ok(0) => break,
@@ -169,6 +175,7 @@ fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileD
         let filled = carry + n;
         hasher.update(&buf[carry..filled]);
         has_time_macros = has_time_macros || mentions_time_macros(&buf[..filled]);
+        probes_includes = probes_includes || mentions_include_probes(&buf[..filled]);
         let keep = MACRO_OVERLAP.min(filled);
         buf.copy_within(filled - keep..filled, 0);
         carry = keep;
@@ -177,6 +184,7 @@ fn hash_file(path: &Path, fingerprint: StatFingerprint) -> std::io::Result<FileD
         hash: *hasher.finalize().as_bytes(),
         fingerprint,
         has_time_macros,
+        probes_includes,
     })
 }
 
@@ -186,6 +194,13 @@ pub(crate) fn mentions_time_macros(data: &[u8]) -> bool {
     memmem::find(data, b"__DATE__").is_some()
         || memmem::find(data, b"__TIME__").is_some()
         || memmem::find(data, b"__TIMESTAMP__").is_some()
+}
+
+/// True when `data` contains `__has_include` (which covers
+/// `__has_include_next`) or `include_next`.
+pub(crate) fn mentions_include_probes(data: &[u8]) -> bool {
+    use memchr::memmem;
+    memmem::find(data, b"__has_include").is_some() || memmem::find(data, b"include_next").is_some()
 }
 
 /// Lowercase hex of a digest.
@@ -243,6 +258,14 @@ mod tests {
         assert!(mentions_time_macros(b"x __TIME__ y"));
         assert!(mentions_time_macros(b"__TIMESTAMP__"));
         assert!(!mentions_time_macros(b"int __TIMEOUT__ = 1;"));
+    }
+
+    #[test]
+    fn include_probes_are_detected() {
+        assert!(mentions_include_probes(b"#if __has_include(<x.h>)"));
+        assert!(mentions_include_probes(b"#if __has_include_next(<x.h>)"));
+        assert!(mentions_include_probes(b"# include_next <x.h>"));
+        assert!(!mentions_include_probes(b"#include <x.h>"));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(crate) mod depfile;
 pub(crate) mod dircache;
 pub(crate) mod fingerprint;
 pub(crate) mod hash;
+pub(crate) mod include_probes;
 pub(crate) mod include_scan;
 pub mod ipc;
 pub(crate) mod key;

@@ -6,7 +6,9 @@
 //! seen for that context. An include set holds the content hash of every
 //! file the compiler read, plus *shadow checks*: paths that did not exist but
 //! would have been found first had they existed (a new `src/foo.h` in front
-//! of `include/foo.h`). A lookup hits only when every recorded file still
+//! of `include/foo.h`), and the same for every name the compile's files
+//! probe (`__has_include`, `#include_next`, `-include`; see
+//! `daemon::pipeline::cc::probes`). A lookup hits only when every recorded file still
 //! hashes the same and no shadow path has appeared; the *entry key* is then
 //! derived from the context key and the include set.
 //!
@@ -20,12 +22,12 @@ pub(crate) mod shadow;
 
 pub(crate) use crate::paths::{normalize, resolve};
 pub(crate) use lookup::{find, Mismatch};
-pub(crate) use shadow::shadow_checks;
+pub(crate) use shadow::{merge_dir_checks, probe_checks, shadow_checks, ProbeChecks};
 
 use crate::storage::{RecordKey, RecordedFile};
 
 /// Bumped whenever the key derivation changes, so old entries never match.
-const KEY_SCHEMA: &str = "zccache direct-mode key v2";
+const KEY_SCHEMA: &str = "zccache direct-mode key v3";
 
 /// Incremental builder of a context key: length-prefixed, named fields, so
 /// two different field lists can never hash alike.

@@ -321,3 +321,27 @@ fn cmake_static_and_shared_library_share_objects_cold() {
         text(&dry.stdout)
     );
 }
+
+/// A header whose `__has_include` finds a file it does not read (gcc lists
+/// no such file in the depfile; the input set records it after the
+/// depfile's): still served from the sibling.
+#[test]
+fn probing_header_is_served_from_the_sibling() {
+    for cc in ["gcc", "clang"] {
+        if missing(&[cc]) {
+            continue;
+        }
+        let sb = project();
+        sb.write(
+            "inc/h.h",
+            "#if __has_include(<opt.h>) && __has_include(<none.h>)\n#define V 1\n\
+             #else\n#define V 2\n#endif\n\
+             static inline int twice(int x) { return 2 * x; }\n",
+        );
+        sb.write("inc/opt.h", "#error not read\n");
+        sb.start();
+        let st = args(cc, "st", &[], &[]);
+        let sh = args(cc, "sh", &[], &["-DFOO_EXPORTS"]);
+        check_pair(&sb, &st, &sh, Outcome::Hit);
+    }
+}

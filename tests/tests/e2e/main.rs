@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod absent_files;
 mod admin;
 mod architecture;
 mod buildsystems;

@@ -24,7 +24,8 @@
 //!    temp depfile) and for the sibling's arguments. Both must succeed,
 //!    with byte-identical stdout and stderr.
 //! 3. The files this compile's `-E` read (its depfile) must be exactly the
-//!    sibling's include set, in order; when the user asked for a depfile,
+//!    sibling's include set, in order (after them, the set may hold files
+//!    its include probes found, see `probes`); when the user asked for a depfile,
 //!    the sibling's re-targeted depfile must equal the fresh one.
 //! 4. Pin the sibling again: the same entry and the same fingerprint for
 //!    every file. No input changed from before the first `-E` until after
@@ -380,7 +381,11 @@ fn same_inputs(
     dep_text: &[u8],
 ) -> Result<(), NotShared> {
     let mine = include_list(&m.req.cwd, m.plan, m.index, dep_text)?;
-    if !mine.iter().eq(set.files.iter().map(|f| &f.path)) {
+    // The set's files are the depfile's, then the files its include probes
+    // found without reading them (`probes`), which are no part of `-E`'s
+    // depfile.
+    let read = set.files.iter().take(mine.len()).map(|f| &f.path);
+    if set.files.len() < mine.len() || !mine.iter().eq(read) {
         return Err(NotShared::OtherFiles);
     }
     let inv = &m.plan.inv;

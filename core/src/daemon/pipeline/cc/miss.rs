@@ -5,18 +5,19 @@
 use super::super::runner::process_alive;
 use super::error::CompileError;
 use super::plan::Plan;
+use super::probes::{probe_inputs, ProbingFile};
 use super::result::SourceResult;
 use crate::daemon::reason::MissReason;
 use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::depfile::{self, DepfileError};
-use crate::hash::{coarse_now_ns, Digest};
+use crate::hash::{coarse_now_ns, Digest, FileDigest};
 use crate::ipc::CompileRequest;
-use crate::key::{entry_key, resolve, shadow_checks};
+use crate::key::{entry_key, merge_dir_checks, normalize, resolve, shadow_checks};
 use crate::storage::{
-    file_name_of, Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey, RecordedFile,
-    RunRecord,
+    file_name_of, Content, DirCheck, Entry, EntryKind, InputSet, Output, OutputRole, RecordKey,
+    RecordedFile, RunRecord,
 };
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -53,6 +54,8 @@ enum Skip {
     DepfileSyntax(#[from] DepfileError),
     #[error("store: {0}")]
     Store(#[from] crate::storage::StoreError),
+    #[error("include probes: {0}")]
+    Probe(#[from] super::probes::ProbeError),
 }
 
 /// Private output paths of one compile, removed on drop unless moved.
@@ -240,6 +243,9 @@ pub(crate) fn include_list(
     Ok(headers)
 }
 
+/// Recorded headers and the probing files among them.
+type RecordedHeaders = (Vec<RecordedFile>, Vec<ProbingFile>);
+
 /// Storing one successful compile.
 struct StoreJob<'a> {
     m: &'a MissContext<'a>,
@@ -256,16 +262,23 @@ impl StoreJob<'_> {
         let d = self.m.d;
         let dep_text = std::fs::read(&self.temps.depfile).map_err(Skip::DepfileRead)?;
         let headers = self.headers(&dep_text)?;
-        self.check_source()?;
-        let files = self.record_files(&headers)?;
+        let source_digest = self.check_source()?;
+        let (mut files, mut probing) = self.record_files(&headers)?;
         let source = &self.m.plan.inv.sources[self.m.index].path;
-        let dir_checks = shadow_checks(
+        if source_digest.probes_includes {
+            probing.push(ProbingFile {
+                path: source.clone(),
+                hash: source_digest.hash,
+            });
+        }
+        let mut dir_checks = shadow_checks(
             &self.m.req.cwd,
             source,
             &headers,
             &self.m.plan.search_dirs,
             d.listings(),
         );
+        self.add_probes(&probing, &mut files, &mut dir_checks)?;
         let (blob, size) = d.storage().put_blob_file(&self.temps.object)?;
         let entry = Entry::new(
             EntryKind::Compile,
@@ -323,7 +336,39 @@ impl StoreJob<'_> {
         )?)
     }
 
-    fn check_source(&self) -> Result<(), Skip> {
+    /// Record what the compile's probes resolve to (see `probes`): absent
+    /// candidates join `dir_checks`, present ones not read already `files`.
+    fn add_probes(
+        &self,
+        probing: &[ProbingFile],
+        files: &mut Vec<RecordedFile>,
+        dir_checks: &mut Vec<DirCheck>,
+    ) -> Result<(), Skip> {
+        let m = self.m;
+        let checks = probe_inputs(m.d, m.req, m.plan, m.index, probing)?;
+        merge_dir_checks(dir_checks, checks.dir_checks);
+        let known: std::collections::HashSet<PathBuf> = files
+            .iter()
+            .map(|f| normalize(&resolve(&m.req.cwd, &f.path)))
+            .collect();
+        for p in checks.present.iter().filter(|p| !known.contains(*p)) {
+            let shown = p.to_string_lossy().into_owned();
+            let d =
+                m.d.meta()
+                    .digest(p)
+                    .map_err(|e| Skip::Unreadable(shown.clone(), e))?;
+            if d.fingerprint.newest_ns() >= self.start {
+                return Err(Skip::Racy(shown));
+            }
+            files.push(RecordedFile {
+                path: shown,
+                hash: d.hash,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_source(&self) -> Result<FileDigest, Skip> {
         let path = &self.m.plan.inv.sources[self.m.index].path;
         let d = self
             .m
@@ -334,11 +379,14 @@ impl StoreJob<'_> {
         if d.hash != *self.source_hash || d.fingerprint.newest_ns() >= self.start {
             return Err(Skip::Racy(path.clone()));
         }
-        Ok(())
+        Ok(d)
     }
 
-    fn record_files(&self, headers: &[String]) -> Result<Vec<RecordedFile>, Skip> {
+    /// The recorded headers, and those among them whose content probes
+    /// names.
+    fn record_files(&self, headers: &[String]) -> Result<RecordedHeaders, Skip> {
         let mut files = Vec::with_capacity(headers.len());
+        let mut probing = Vec::new();
         for h in headers {
             let d = self
                 .m
@@ -357,11 +405,17 @@ impl StoreJob<'_> {
             if !pch && d.fingerprint.newest_ns() >= self.start {
                 return Err(Skip::Racy(h.clone()));
             }
+            if d.probes_includes && !pch {
+                probing.push(ProbingFile {
+                    path: h.clone(),
+                    hash: d.hash,
+                });
+            }
             files.push(RecordedFile {
                 path: h.clone(),
                 hash: d.hash,
             });
         }
-        Ok(files)
+        Ok((files, probing))
     }
 }

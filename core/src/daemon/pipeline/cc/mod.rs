@@ -19,7 +19,9 @@ pub(crate) mod miss;
 pub(crate) mod not_shared;
 pub(crate) mod pch;
 pub(crate) mod plan;
+pub(crate) mod probes;
 pub(crate) mod result;
+pub(crate) mod search_list;
 pub(crate) mod verify;
 
 use super::refusal::Refusal;
