@@ -15,6 +15,7 @@
 pub(crate) mod entry;
 pub(crate) mod local;
 pub(crate) mod manifest;
+pub(crate) mod remote;
 
 pub(crate) use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
 pub(crate) use local::{BlobId, RecordKey, StoreError};

@@ -1,0 +1,9 @@
+//! Remote tiers behind the local store (issue: shared cache tiers): Redis,
+//! HTTP/WebDAV, S3 and memcached servers shared by a team or a CI fleet.
+//! Work in progress: configuration ([`spec`]), shard selection
+//! ([`shards`]) and the network backends ([`backend`]).
+
+pub(crate) mod backend;
+pub(crate) mod shards;
+pub(crate) mod spec;
+
