@@ -336,6 +336,7 @@ fn print_stats(r: &StatusReport, json: bool) {
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     print_farm(r);
     print_verify(r);
+    print_remote(r);
     println!("entries          {}", r.entries);
     println!(
         "size             {} / {}",
@@ -354,6 +355,28 @@ fn print_verify(r: &StatusReport) {
         "verified hits    {} ({} mismatches, {} non-deterministic)",
         r.verified_hits, r.verify_mismatches, r.verify_nondeterministic
     );
+}
+
+/// The remote section of `zccache stats`: one block per tier.
+fn print_remote(r: &StatusReport) {
+    for t in &r.remote {
+        println!("remote           {} (breaker {})", t.url, t.breaker);
+        println!(
+            "  {:<22} {} hits, {} misses, {} backfills",
+            "lookups", t.hits, t.misses, t.backfills
+        );
+        println!(
+            "  {:<22} {} errors, {} timeouts, {} corrupt",
+            "problems", t.errors, t.timeouts, t.corrupt
+        );
+        println!(
+            "  {:<22} {} writes, {} read, {} written",
+            "traffic",
+            t.writes,
+            human_bytes(t.bytes_read),
+            human_bytes(t.bytes_written)
+        );
+    }
 }
 
 /// The farm lines of `zccache stats`, when a prefix compiled anything.
