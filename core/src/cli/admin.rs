@@ -67,6 +67,12 @@ enum Cmd {
         #[command(subcommand)]
         op: super::services::FpCmd,
     },
+    /// Remote tiers: `zccache remote check` probes each one.
+    Remote {
+        /// The operation.
+        #[command(subcommand)]
+        cmd: super::remote::RemoteCmd,
+    },
     /// Drop sessions (and handles) under a directory before deleting it.
     ReleaseHandles(super::services::ReleaseArgs),
     /// Print the path of the CMake module (written out on first use), for
@@ -179,6 +185,7 @@ fn run_with_config(cfg: &Config, cmd: Cmd) -> i32 {
         Cmd::Fp { op } => super::services::fp(cfg, &op),
         Cmd::Exec(a) => super::exec_cmd::run(cfg, &a),
         Cmd::Emsdk { cmd } => super::emsdk::run(cfg, &cmd),
+        Cmd::Remote { cmd } => super::remote::run(cfg, &cmd),
         Cmd::CmakeModule | Cmd::Meson { .. } => 0,
         Cmd::Daemon { .. } => match crate::daemon::run(cfg) {
             Ok(_) => 0,
