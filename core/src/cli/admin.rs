@@ -462,6 +462,28 @@ fn print_config(cfg: &Config) {
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");
     }
+    print_remote_config(cfg);
+}
+
+/// The `remote` rows of `zccache config`: one tier per line, in order, with
+/// credentials redacted (`***`); the source goes on the first line.
+fn print_remote_config(cfg: &Config) {
+    let tiers: Vec<String> = cfg
+        .remote
+        .value
+        .iter()
+        .map(|t| crate::storage::remote::spec::redact_tier(t))
+        .collect();
+    let source = &cfg.remote.source;
+    match tiers.split_first() {
+        None => println!("{:<18} {:<40} ({source})", "remote", ""),
+        Some((first, rest)) => {
+            println!("{:<18} {first:<40} ({source})", "remote");
+            for tier in rest {
+                println!("{:<18} {tier}", "");
+            }
+        }
+    }
 }
 
 /// Bytes as a human string with binary units (e.g. `1.5 GiB`).

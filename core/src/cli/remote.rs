@@ -33,7 +33,11 @@ pub(crate) fn run(cfg: &Config, cmd: &RemoteCmd) -> i32 {
                 spec.redacted(),
                 ms(put),
                 ms(get),
-                if spec.read_only { ", read-only: write skipped" } else { "" }
+                if spec.read_only {
+                    ", read-only: write skipped"
+                } else {
+                    ""
+                }
             ),
             Err(why) => {
                 failed = true;

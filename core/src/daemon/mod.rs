@@ -71,7 +71,11 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     }
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let storage = Storage::open(&layout.store(), config.max_size.value, remote_tiers(config))?;
+    let storage = Storage::open(
+        &layout.store(),
+        config.max_size.value,
+        config.remote_tiers(),
+    )?;
     let state = Arc::new(state::DaemonState::new(
         layout.clone(),
         storage,
@@ -122,11 +126,4 @@ fn init_logging(layout: &CacheLayout, debug: bool) {
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
-}
-
-/// The remote tiers of `config` (see `storage::remote::spec`); a tier
-/// that does not parse was already refused when the configuration loaded.
-fn remote_tiers(_config: &Config) -> Vec<crate::storage::remote::spec::TierSpec> {
-    let text = std::env::var("ZCCACHE_REMOTE").unwrap_or_default();
-    crate::storage::remote::spec::parse_list(&text).unwrap_or_default()
 }

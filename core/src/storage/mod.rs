@@ -133,17 +133,17 @@ impl Storage {
     /// store); `None` without tiers or when none has it.
     pub(crate) fn remote_manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
         let (fetched, _) = self.remote.as_ref()?.manifest(key)?;
-        let mut merged = self
-            .manifest(key)
-            .map(|m| (*m).clone())
-            .unwrap_or_default();
+        let mut merged = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
         for set in fetched.sets.into_iter().rev() {
             merged.add(set);
         }
         let bytes = merged.encode();
         let merged = Arc::new(merged);
         self.remember_manifest(*key, merged.clone());
-        if let Err(e) = self.local.put_record(RecordKind::Manifest, key, &bytes, &[]) {
+        if let Err(e) = self
+            .local
+            .put_record(RecordKind::Manifest, key, &bytes, &[])
+        {
             tracing::debug!(error = %e, "remote manifest not stored locally");
         }
         Some(merged)

@@ -41,5 +41,7 @@ pub(crate) trait Backend: Send + Sync {
 /// into a client (e.g. a bad endpoint).
 pub(crate) fn open(spec: &TierSpec) -> Result<Box<dyn Backend>, RemoteError> {
     let _ = spec;
-    Err(RemoteError::Other("remote backends are not implemented yet".into()))
+    Err(RemoteError::Other(
+        "remote backends are not implemented yet".into(),
+    ))
 }

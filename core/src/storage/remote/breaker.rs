@@ -58,7 +58,9 @@ impl Breaker {
     /// True when a request may go to the tier now (closed, or the back-off
     /// is over: this request is the probe).
     pub(crate) fn allows(&self) -> bool {
-        let Ok(g) = self.inner.lock() else { return true };
+        let Ok(g) = self.inner.lock() else {
+            return true;
+        };
         g.open_until.map_or(true, |t| Instant::now() >= t)
     }
 

@@ -64,7 +64,13 @@ impl RemoteChain {
             };
             Tier::count(&tier.counters.hits, 1);
             let manifest = m.clone();
-            self.backfill(i, Upload::Manifest { key: *key, manifest });
+            self.backfill(
+                i,
+                Upload::Manifest {
+                    key: *key,
+                    manifest,
+                },
+            );
             return Some((m, i));
         }
         None
@@ -74,7 +80,12 @@ impl RemoteChain {
     /// and valid: the record and every blob are verified and the blobs are
     /// stored in `local` before it is returned, with the tier's index.
     /// Faster tiers are backfilled.
-    pub(crate) fn entry(&self, key: &RecordKey, kind: EntryKind, local: &Store) -> Option<(Entry, usize)> {
+    pub(crate) fn entry(
+        &self,
+        key: &RecordKey,
+        kind: EntryKind,
+        local: &Store,
+    ) -> Option<(Entry, usize)> {
         for (i, tier) in self.tiers.iter().enumerate() {
             let Some(bytes) = get(tier, &entry_key(key)) else {
                 continue;
@@ -91,7 +102,13 @@ impl RemoteChain {
                 continue;
             }
             Tier::count(&tier.counters.hits, 1);
-            self.backfill(i, Upload::Entry { key: *key, entry: entry.clone() });
+            self.backfill(
+                i,
+                Upload::Entry {
+                    key: *key,
+                    entry: entry.clone(),
+                },
+            );
             return Some((entry, i));
         }
         None
@@ -114,7 +131,14 @@ impl RemoteChain {
         let mut manifest = Manifest::default();
         manifest.add(set);
         let all: Vec<usize> = (0..self.tiers.len()).collect();
-        self.writer.send(Upload::Manifest { key: *key, manifest }, all, false);
+        self.writer.send(
+            Upload::Manifest {
+                key: *key,
+                manifest,
+            },
+            all,
+            false,
+        );
     }
 
     /// Write what tier `served` had into the tiers before it.

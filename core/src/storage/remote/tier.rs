@@ -49,7 +49,9 @@ pub(crate) struct Tier {
 
 impl std::fmt::Debug for Tier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tier").field("spec", &self.spec.redacted()).finish()
+        f.debug_struct("Tier")
+            .field("spec", &self.spec.redacted())
+            .finish()
     }
 }
 
@@ -74,7 +76,10 @@ impl Tier {
         if !self.breaker.allows() {
             return None;
         }
-        let backend = match self.backend.get_or_init(|| backend::open(&self.spec).map_err(|e| e.to_string())) {
+        let backend = match self
+            .backend
+            .get_or_init(|| backend::open(&self.spec).map_err(|e| e.to_string()))
+        {
             Ok(b) => b,
             Err(e) => {
                 self.log_once("open", e);

@@ -91,7 +91,8 @@ pub(crate) fn decode(bytes: &[u8], kind: ObjectKind, max: u64) -> Result<Vec<u8>
 /// zstd-decompress at most `max` bytes (a larger payload is an error, so a
 /// hostile object cannot make us allocate without bound).
 fn decompress(body: &[u8], max: u64) -> Result<Vec<u8>, WireError> {
-    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| WireError::Payload(e.to_string()))?;
+    let decoder =
+        zstd::stream::read::Decoder::new(body).map_err(|e| WireError::Payload(e.to_string()))?;
     let mut out = Vec::new();
     decoder
         .take(max + 1)
@@ -111,19 +112,28 @@ mod tests {
     fn round_trip_and_every_corruption_is_rejected() {
         let payload = b"an entry record".repeat(10);
         let bytes = encode(ObjectKind::Entry, &payload).unwrap();
-        assert_eq!(decode(&bytes, ObjectKind::Entry, 1 << 20), Ok(payload.clone()));
+        assert_eq!(
+            decode(&bytes, ObjectKind::Entry, 1 << 20),
+            Ok(payload.clone())
+        );
         assert_eq!(
             decode(&bytes, ObjectKind::Blob, 1 << 20),
             Err(WireError::Kind(1))
         );
         assert!(decode(&bytes, ObjectKind::Entry, 10).is_err(), "size bound");
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len], ObjectKind::Entry, 1 << 20).is_err(), "cut at {len}");
+            assert!(
+                decode(&bytes[..len], ObjectKind::Entry, 1 << 20).is_err(),
+                "cut at {len}"
+            );
         }
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x01;
-            assert!(decode(&bad, ObjectKind::Entry, 1 << 20).is_err(), "flip at {i}");
+            assert!(
+                decode(&bad, ObjectKind::Entry, 1 << 20).is_err(),
+                "flip at {i}"
+            );
         }
     }
 }
