@@ -170,13 +170,15 @@ fn fetch_blobs(tier: &Tier, entry: &Entry, local: &Store) -> bool {
         if local.has_blob(&id) {
             continue;
         }
-        let Some(bytes) = get(tier, &blob_key(&id)) else {
+        let key = blob_key(&id);
+        let Some(bytes) = get(tier, &key) else {
             return false;
         };
         let content = match wire::decode(&bytes, ObjectKind::Blob, MAX_BLOB_BYTES) {
             Ok(c) if BlobId::of_bytes(&c) == id => c,
             _ => {
                 Tier::count(&tier.counters.corrupt, 1);
+                tier.mark_bad(&key);
                 return false;
             }
         };

@@ -45,6 +45,9 @@ pub(crate) struct Tier {
     /// Its counters.
     pub(crate) counters: TierCounters,
     logged: Mutex<HashSet<String>>,
+    /// Keys whose object this daemon found corrupt: the next upload
+    /// overwrites them instead of trusting that they exist.
+    bad_keys: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Tier {
@@ -64,6 +67,7 @@ impl Tier {
             breaker: Breaker::default(),
             counters: TierCounters::default(),
             logged: Mutex::new(HashSet::new()),
+            bad_keys: Mutex::new(HashSet::new()),
         }
     }
 
@@ -150,6 +154,29 @@ impl Tier {
             bytes_written: get(&c.bytes_written),
             backfills: get(&c.backfills),
             breaker: self.breaker.state().label().to_string(),
+        }
+    }
+
+    /// Remember that the object under `key` is corrupt on this tier.
+    pub(crate) fn mark_bad(&self, key: &str) {
+        if let Ok(mut k) = self.bad_keys.lock() {
+            k.insert(key.to_string());
+        }
+    }
+
+    /// True when this daemon found the object under `key` corrupt (and has
+    /// not overwritten it since).
+    pub(crate) fn is_bad(&self, key: &str) -> bool {
+        self.bad_keys
+            .lock()
+            .map(|k| k.contains(key))
+            .unwrap_or(false)
+    }
+
+    /// The object under `key` was written again: no longer known bad.
+    pub(crate) fn mark_good(&self, key: &str) {
+        if let Ok(mut k) = self.bad_keys.lock() {
+            k.remove(key);
         }
     }
 

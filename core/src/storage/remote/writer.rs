@@ -88,8 +88,8 @@ fn write_entry(tier: &Tier, key: &RecordKey, entry: &Entry, local: &Store) -> bo
     for id in entry.blobs() {
         let k = blob_key(&id);
         match tier.call(|b| b.exists(&k)) {
-            Some(true) => continue,
-            Some(false) => {}
+            Some(true) if !tier.is_bad(&k) => continue,
+            Some(_) => {}
             None => return false,
         }
         let Ok(content) = local.read_blob(&id) else {
@@ -126,6 +126,7 @@ fn put(tier: &Tier, key: &str, kind: ObjectKind, payload: &[u8]) -> bool {
     };
     let ok = tier.call(|b| b.put(key, &bytes)).is_some();
     if ok {
+        tier.mark_good(key);
         Tier::count(&tier.counters.writes, 1);
         Tier::count(&tier.counters.bytes_written, bytes.len() as u64);
     }
