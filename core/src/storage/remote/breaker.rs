@@ -61,7 +61,10 @@ impl Breaker {
         let Ok(g) = self.inner.lock() else {
             return true;
         };
-        g.open_until.map_or(true, |t| Instant::now() >= t)
+        match g.open_until {
+            Some(t) => Instant::now() >= t,
+            None => true,
+        }
     }
 
     /// The tier answered: close the breaker and reset the back-off.

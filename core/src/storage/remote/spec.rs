@@ -271,6 +271,7 @@ pub(crate) fn redact_tier(text: &str) -> String {
 /// an empty or blank text is no tiers.
 ///
 /// Errors: the first [`SpecError`].
+#[cfg(test)]
 pub(crate) fn parse_list(text: &str) -> Result<Vec<TierSpec>, SpecError> {
     text.split_whitespace().map(parse_one).collect()
 }
