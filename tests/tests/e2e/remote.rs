@@ -82,8 +82,13 @@ impl Machine {
     /// bare gcc's and returns the (hits, misses) of the build.
     fn build(&self) -> (u64, u64) {
         let before = self.sb.counters();
-        assert_ok(&self.sb.run_in(&self.proj, "make", &["clean"]), "make clean");
-        let out = self.sb.run_in(&self.proj, "make", &["-j2".to_string(), cc_arg()]);
+        assert_ok(
+            &self.sb.run_in(&self.proj, "make", &["clean"]),
+            "make clean",
+        );
+        let out = self
+            .sb
+            .run_in(&self.proj, "make", &["-j2".to_string(), cc_arg()]);
         assert_ok(&out, "make -j2 through zccache");
         check_make_objects(&self.proj, &self.bare);
         self.sb.counters().hit_miss_since(before)
@@ -92,14 +97,19 @@ impl Machine {
     /// Every tier's report.
     fn tiers(&self) -> Vec<TierStats> {
         let v = self.sb.stats_json();
-        let remote = v.get("remote").cloned().unwrap_or_else(|| panic!("no `remote` in stats: {v}"));
+        let remote = v
+            .get("remote")
+            .cloned()
+            .unwrap_or_else(|| panic!("no `remote` in stats: {v}"));
         serde_json::from_value(remote).unwrap_or_else(|e| panic!("stats `remote`: {e}: {v}"))
     }
 
     /// Tier `i`'s report.
     fn tier(&self, i: usize) -> TierStats {
         let t = self.tiers();
-        t.get(i).cloned().unwrap_or_else(|| panic!("no tier {i} in {t:?}"))
+        t.get(i)
+            .cloned()
+            .unwrap_or_else(|| panic!("no tier {i} in {t:?}"))
     }
 
     /// Waits until tier `i` has written something and its `writes` stopped
@@ -115,14 +125,18 @@ impl Machine {
                 eprintln!("uploads done after {:?}: {t:?}", start.elapsed());
                 return t;
             }
-            assert!(start.elapsed() < UPLOAD_LIMIT, "uploads never settled: {t:?}");
+            assert!(
+                start.elapsed() < UPLOAD_LIMIT,
+                "uploads never settled: {t:?}"
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
     }
 
     /// Journal lines of hits served by a remote tier.
     fn journal_remote_hits(&self) -> usize {
-        let j = std::fs::read_to_string(self.sb.cache.join("logs/journal.jsonl")).unwrap_or_default();
+        let j =
+            std::fs::read_to_string(self.sb.cache.join("logs/journal.jsonl")).unwrap_or_default();
         j.lines()
             .filter(|l| l.contains("\"outcome\":\"hit\"") && l.contains("\"reason\":\"remote "))
             .count()
@@ -144,12 +158,23 @@ fn share(a: &mut Machine, remote: &str, env: &[(&str, &str)]) -> Machine {
     let b = Machine::with(remote, env);
     assert_ne!(a.proj, b.proj, "the machines build in different dirs");
     let (hits, misses) = b.build();
-    assert_eq!((hits, misses), (N, 0), "B never ran the compiler: {}", b.sb.stats());
+    assert_eq!(
+        (hits, misses),
+        (N, 0),
+        "B never ran the compiler: {}",
+        b.sb.stats()
+    );
     let t = b.tier(0);
     assert!(t.hits >= N, "B's hits came from the tier: {t:?}");
     assert!(t.bytes_read > 0 && t.corrupt == 0, "{t:?}");
-    let journal = wait_until(Duration::from_secs(10), || b.journal_remote_hits() >= N as usize);
-    assert!(journal, "journal: {} remote hits of {N}", b.journal_remote_hits());
+    let journal = wait_until(Duration::from_secs(10), || {
+        b.journal_remote_hits() >= N as usize
+    });
+    assert!(
+        journal,
+        "journal: {} remote hits of {N}",
+        b.journal_remote_hits()
+    );
     b
 }
 
@@ -176,7 +201,9 @@ fn redis_second_machine_builds_from_the_server() {
         return;
     }
     let mut a = Machine::new();
-    let Some(redis) = RedisServer::start(&a.sb.root, None) else { return };
+    let Some(redis) = RedisServer::start(&a.sb.root, None) else {
+        return;
+    };
     share(&mut a, &redis.url(), &[]);
     assert_layout(&redis.keys(), "redis");
 }
@@ -187,9 +214,11 @@ fn memcached_second_machine_builds_from_the_server() {
         return;
     }
     let mut a = Machine::new();
-    let Some(mc) = Memcached::start(&a.sb.root) else { return };
+    let Some(mc) = Memcached::start(&a.sb.root) else {
+        return;
+    };
     share(&mut a, &mc.url(), &[]);
-    assert!(mc.items() >= 2 * N + 1, "memcached items: {}", mc.items());
+    assert!(mc.items() > 2 * N, "memcached items: {}", mc.items());
 }
 
 #[test]
@@ -198,7 +227,9 @@ fn nginx_webdav_second_machine_builds_from_the_server() {
         return;
     }
     let mut a = Machine::new();
-    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Open) else { return };
+    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Open) else {
+        return;
+    };
     share(&mut a, &dav.url(), &[]);
     let keys = [dav.keys("e"), dav.keys("b"), dav.keys("m")].concat();
     assert_layout(&keys, "nginx flat layout");
@@ -210,10 +241,20 @@ fn moto_s3_second_machine_builds_from_the_server() {
         return;
     }
     let mut a = Machine::new();
-    let Some(s3) = MotoS3::start(&a.sb.root) else { return };
-    let env = [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")];
+    let Some(s3) = MotoS3::start(&a.sb.root) else {
+        return;
+    };
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
     share(&mut a, &s3.url("ci"), &env);
-    let keys: Vec<String> = s3.keys().iter().filter_map(|k| k.strip_prefix("ci/")).map(String::from).collect();
+    let keys: Vec<String> = s3
+        .keys()
+        .iter()
+        .filter_map(|k| k.strip_prefix("ci/"))
+        .map(String::from)
+        .collect();
     assert_layout(&keys, "s3 prefix ci/");
 }
 
@@ -225,7 +266,9 @@ fn read_only_tier_gains_nothing_but_serves() {
         return;
     }
     let mut a = Machine::new();
-    let Some(redis) = RedisServer::start(&a.sb.root, None) else { return };
+    let Some(redis) = RedisServer::start(&a.sb.root, None) else {
+        return;
+    };
     let ro = format!("{}|read-only", redis.url());
     a.start(&ro, &[]);
     assert_eq!(a.build(), (0, N), "{}", a.sb.stats());
@@ -251,14 +294,30 @@ fn sharded_redis_spreads_keys_and_survives_a_dead_shard() {
         return;
     }
     let mut a = Machine::new();
-    let Some(r1) = RedisServer::start(&a.sb.root, None) else { return };
-    let Some(mut r2) = RedisServer::start(&a.sb.root, None) else { return };
-    let url = format!("redis://127.0.0.1:*|shards={},{}", r1.proc.port, r2.proc.port);
+    let Some(r1) = RedisServer::start(&a.sb.root, None) else {
+        return;
+    };
+    let Some(mut r2) = RedisServer::start(&a.sb.root, None) else {
+        return;
+    };
+    let url = format!(
+        "redis://127.0.0.1:*|shards={},{}",
+        r1.proc.port, r2.proc.port
+    );
     share(&mut a, &url, &[]);
     let (k1, k2) = (r1.keys(), r2.keys());
-    eprintln!("shard keys: {} on {}, {} on {}", k1.len(), r1.proc.port, k2.len(), r2.proc.port);
+    eprintln!(
+        "shard keys: {} on {}, {} on {}",
+        k1.len(),
+        r1.proc.port,
+        k2.len(),
+        r2.proc.port
+    );
     assert!(!k1.is_empty() && !k2.is_empty(), "both shards get keys");
-    assert!(k1.iter().all(|k| !k2.contains(k)), "a key lives on one shard");
+    assert!(
+        k1.iter().all(|k| !k2.contains(k)),
+        "a key lives on one shard"
+    );
     assert_layout(&[k1.clone(), k2].concat(), "shards together");
 
     r2.kill();
@@ -267,8 +326,14 @@ fn sharded_redis_spreads_keys_and_survives_a_dead_shard() {
     let t = c.tier(0);
     eprintln!("one shard dead: {hits} hits, {misses} misses, {t:?}");
     assert_eq!(hits + misses, N, "{}", c.sb.stats());
-    assert!(hits <= count_ns(&k1, "e") as u64, "hits only from the live shard: {t:?}");
-    assert!(t.errors + t.timeouts > 0, "the dead shard was noticed: {t:?}");
+    assert!(
+        hits <= count_ns(&k1, "e") as u64,
+        "hits only from the live shard: {t:?}"
+    );
+    assert!(
+        t.errors + t.timeouts > 0,
+        "the dead shard was noticed: {t:?}"
+    );
 }
 
 // ------------------------------------------------------------ failures
@@ -286,7 +351,9 @@ fn spawn_make(m: &Machine, log: &str) -> Child {
 }
 
 fn objects_present(m: &Machine) -> usize {
-    (0..N).filter(|i| m.proj.join(format!("s{i}.o")).exists()).count()
+    (0..N)
+        .filter(|i| m.proj.join(format!("s{i}.o")).exists())
+        .count()
 }
 
 #[test]
@@ -295,7 +362,9 @@ fn server_killed_mid_build_never_breaks_a_build() {
         return;
     }
     let mut a = Machine::new();
-    let Some(mut redis) = RedisServer::start(&a.sb.root, None) else { return };
+    let Some(mut redis) = RedisServer::start(&a.sb.root, None) else {
+        return;
+    };
     a.start(&redis.url(), &[]);
     let mut child = spawn_make(&a, "make.log");
     let appeared = wait_until(Duration::from_secs(300), || objects_present(&a) > 0);
@@ -306,7 +375,10 @@ fn server_killed_mid_build_never_breaks_a_build() {
     assert!(st.success() && appeared, "make: {st}\n{log}");
     check_make_objects(&a.proj, &a.bare);
     assert_eq!(a.sb.counters().misses, N, "{}", a.sb.stats());
-    eprintln!("killed with {at_kill} of {N} objects present: {:?}", a.tier(0));
+    eprintln!(
+        "killed with {at_kill} of {N} objects present: {:?}",
+        a.tier(0)
+    );
 
     let b = Machine::with(&redis.url(), &[]);
     assert_eq!(b.build(), (0, N), "dead server: {}", b.sb.stats());
@@ -320,12 +392,18 @@ fn hanging_servers_only_slow_lookups_down() {
         return;
     }
     let (h1, h2) = (HangingServer::start(), HangingServer::start());
-    let remote = format!("redis://127.0.0.1:{} http://127.0.0.1:{}/cache", h1.port, h2.port);
+    let remote = format!(
+        "redis://127.0.0.1:{} http://127.0.0.1:{}/cache",
+        h1.port, h2.port
+    );
     let a = Machine::with(&remote, &[]);
     let t0 = Instant::now();
     let got = a.build();
     let took = t0.elapsed();
-    eprintln!("15-file build with two hanging tiers took {took:?}: {:?}", a.tiers());
+    eprintln!(
+        "15-file build with two hanging tiers took {took:?}: {:?}",
+        a.tiers()
+    );
     assert_eq!(got, (0, N), "{}", a.sb.stats());
     assert!(took < Duration::from_secs(120), "hang guard: {took:?}");
     for (i, t) in a.tiers().iter().enumerate() {
@@ -359,7 +437,11 @@ fn unframe(bytes: &[u8]) -> Vec<u8> {
 /// output (the object) renamed to `name`.
 fn rename_first_output(payload: &[u8], name: &str) -> Vec<u8> {
     let le = |r: std::ops::Range<usize>| u64::from_le_bytes(payload[r].try_into().unwrap());
-    assert_eq!(&payload[16..20], &[0, 0, 0, 0], "first output is the object");
+    assert_eq!(
+        &payload[16..20],
+        &[0, 0, 0, 0],
+        "first output is the object"
+    );
     let len = le(20..28) as usize;
     let old = String::from_utf8_lossy(&payload[28..28 + len]);
     assert!(old.ends_with(".o"), "unexpected entry layout: name {old:?}");
@@ -407,7 +489,9 @@ fn corrupt_truncated_and_hostile_objects_are_misses() {
         return;
     }
     let mut a = Machine::new();
-    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Open) else { return };
+    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Open) else {
+        return;
+    };
     a.start(&dav.url(), &[]);
     assert_eq!(a.build(), (0, N), "{}", a.sb.stats());
     a.wait_uploads(0);
@@ -419,15 +503,33 @@ fn corrupt_truncated_and_hostile_objects_are_misses() {
     }
 
     let b = Machine::with(&dav.url(), &[]);
-    assert_eq!(b.build(), (0, N), "nothing spoiled was served: {}", b.sb.stats());
+    assert_eq!(
+        b.build(),
+        (0, N),
+        "nothing spoiled was served: {}",
+        b.sb.stats()
+    );
     let t = b.tier(0);
     assert!(t.corrupt >= N, "every spoiled object counted: {t:?}");
-    for dir in [b.proj.parent().unwrap(), b.sb.root.as_path(), Path::new("/tmp")] {
-        assert!(!dir.join(&name).exists(), "hostile entry wrote {}", dir.join(&name).display());
+    for dir in [
+        b.proj.parent().unwrap(),
+        b.sb.root.as_path(),
+        Path::new("/tmp"),
+    ] {
+        assert!(
+            !dir.join(&name).exists(),
+            "hostile entry wrote {}",
+            dir.join(&name).display()
+        );
     }
     b.wait_uploads(0);
     let c = Machine::with(&dav.url(), &[]);
-    assert_eq!(c.build(), (N, 0), "B's uploads healed the server: {}", c.sb.stats());
+    assert_eq!(
+        c.build(),
+        (N, 0),
+        "B's uploads healed the server: {}",
+        c.sb.stats()
+    );
 }
 
 // ------------------------------------------------------------ credentials
@@ -450,13 +552,23 @@ fn redis_password_right_and_wrong() {
         return;
     }
     let mut a = Machine::new();
-    let Some(redis) = RedisServer::start(&a.sb.root, Some("s3cret-pw")) else { return };
+    let Some(redis) = RedisServer::start(&a.sb.root, Some("s3cret-pw")) else {
+        return;
+    };
     let wrong = redis.url().replace("s3cret-pw", "wrong-pw");
     let w = refused(&wrong);
-    assert!(!w.tier(0).url.contains("wrong-pw"), "redacted: {:?}", w.tier(0));
+    assert!(
+        !w.tier(0).url.contains("wrong-pw"),
+        "redacted: {:?}",
+        w.tier(0)
+    );
     assert_eq!(redis.dbsize(), 0);
     let b = share(&mut a, &redis.url(), &[]);
-    assert!(!b.tier(0).url.contains("s3cret-pw"), "redacted: {:?}", b.tier(0));
+    assert!(
+        !b.tier(0).url.contains("s3cret-pw"),
+        "redacted: {:?}",
+        b.tier(0)
+    );
     assert_layout(&redis.keys(), "redis with a password");
 }
 
@@ -466,7 +578,9 @@ fn nginx_basic_auth_right_and_wrong() {
         return;
     }
     let mut a = Machine::new();
-    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Basic("ci", "dav-pw")) else { return };
+    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Basic("ci", "dav-pw")) else {
+        return;
+    };
     refused(&dav.url().replace("dav-pw", "nope"));
     refused(&dav.url().replace("ci:dav-pw@", ""));
     assert_eq!(dav.file_count(), 0, "refused uploads stored nothing");
@@ -480,12 +594,18 @@ fn nginx_bearer_token_right_and_wrong() {
         return;
     }
     let mut a = Machine::new();
-    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Bearer("tok-123")) else { return };
+    let Some(dav) = NginxDav::start(&a.sb.root, DavAuth::Bearer("tok-123")) else {
+        return;
+    };
     refused(&format!("{}|bearer-token=tok-999", dav.url()));
     refused(&dav.url());
     assert_eq!(dav.file_count(), 0, "refused uploads stored nothing");
     let b = share(&mut a, &format!("{}|bearer-token=tok-123", dav.url()), &[]);
-    assert!(!b.tier(0).url.contains("tok-123"), "redacted: {:?}", b.tier(0));
+    assert!(
+        !b.tier(0).url.contains("tok-123"),
+        "redacted: {:?}",
+        b.tier(0)
+    );
     assert_eq!(dav.keys("e").len(), N as usize);
 }
 
@@ -494,14 +614,26 @@ fn nginx_bearer_token_right_and_wrong() {
 #[test]
 fn remote_check_reports_each_tier() {
     let mut sb = Sandbox::new();
-    let Some(redis) = RedisServer::start(&sb.root, None) else { return };
+    let Some(redis) = RedisServer::start(&sb.root, None) else {
+        return;
+    };
     let dead = DeadPort::new();
     let closed = format!("redis://127.0.0.1:{}", dead.port);
     sb.set_env("ZCCACHE_REMOTE", redis.url());
     let out = sb.zcc(&["remote", "check"]);
     let live_line = format!("{}: ok (write ", redis.url());
-    assert!(text(&out.stdout).contains(&live_line), "{}", text(&out.stdout));
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&live_line),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 
     sb.set_env("ZCCACHE_REMOTE", format!("{} {closed}", redis.url()));
     let out = sb.zcc(&["remote", "check"]);
@@ -509,7 +641,10 @@ fn remote_check_reports_each_tier() {
     eprintln!("remote check:\n{stdout}{}", text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "a failing tier: {stdout}");
     assert!(stdout.contains(&live_line), "{stdout}");
-    let bad = stdout.lines().find(|l| l.starts_with(&format!("{closed}: "))).unwrap_or_else(|| panic!("{stdout}"));
+    let bad = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{closed}: ")))
+        .unwrap_or_else(|| panic!("{stdout}"));
     assert!(!bad.contains(": ok"), "closed port reported ok: {bad}");
     assert!(bad.len() > closed.len() + 5, "a reason is given: {bad}");
 }
@@ -531,7 +666,11 @@ fn server_guards_serve_and_die_with_their_guard() {
         assert_eq!(m.items(), 0);
         gone_after_drop(m.proc.port, m);
     }
-    for auth in [DavAuth::Open, DavAuth::Basic("u", "p"), DavAuth::Bearer("t")] {
+    for auth in [
+        DavAuth::Open,
+        DavAuth::Basic("u", "p"),
+        DavAuth::Bearer("t"),
+    ] {
         if let Some(d) = NginxDav::start(dir, auth) {
             dav_round_trip(&d, auth);
             gone_after_drop(d.proc.port, d);
@@ -542,7 +681,10 @@ fn server_guards_serve_and_die_with_their_guard() {
         gone_after_drop(s3.proc.port, s3);
     }
     let h = HangingServer::start();
-    assert!(http(h.port, "GET", "/", &[], b"").is_none(), "it never answers");
+    assert!(
+        http(h.port, "GET", "/", &[], b"").is_none(),
+        "it never answers"
+    );
 }
 
 /// A PUT then GET of `/cache/e/x` with `auth`'s header; refused without it.
@@ -552,9 +694,16 @@ fn dav_round_trip(d: &NginxDav, auth: DavAuth) {
         DavAuth::Basic(..) => "Authorization: Basic dTpw".to_string(),
         DavAuth::Bearer(t) => format!("Authorization: Bearer {t}"),
     };
-    let hs: Vec<&str> = [header.as_str()].into_iter().filter(|h| !h.is_empty()).collect();
+    let hs: Vec<&str> = [header.as_str()]
+        .into_iter()
+        .filter(|h| !h.is_empty())
+        .collect();
     let put = http(d.proc.port, "PUT", "/cache/e/x", &hs, b"body");
-    assert!(matches!(put, Some((201 | 204, _))), "{auth:?} PUT: {put:?}\n{}", d.proc.log_text());
+    assert!(
+        matches!(put, Some((201 | 204, _))),
+        "{auth:?} PUT: {put:?}\n{}",
+        d.proc.log_text()
+    );
     let get = http(d.proc.port, "GET", "/cache/e/x", &hs, b"");
     assert_eq!(get, Some((200, b"body".to_vec())), "{auth:?}");
     assert_eq!(std::fs::read(d.object("e/x")).unwrap(), b"body");

@@ -44,7 +44,11 @@ impl ServerProc {
             .stderr(log)
             .process_group(0);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-        let mut p = ServerProc { child, port, dir: dir.to_path_buf() };
+        let mut p = ServerProc {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
         let ok = wait_until(START_LIMIT, || p.exited() || ready(port)) && !p.exited();
         if !ok {
             eprintln!("{cmd:?} did not start on port {port}:\n{}", p.log_text());
@@ -112,8 +116,15 @@ fn root_user() -> bool {
 /// A minimal HTTP/1.1 exchange with 127.0.0.1:`port` (`Connection: close`):
 /// the status code and the raw body, or None when the server did not
 /// answer within 5 s.
-pub fn http(port: u16, method: &str, path: &str, headers: &[&str], body: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
+    let mut s =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -305,7 +316,11 @@ impl NginxDav {
             DavAuth::Basic(u, p) => format!("{u}:{p}@"),
             _ => String::new(),
         };
-        Some(NginxDav { proc, root, auth: userinfo })
+        Some(NginxDav {
+            proc,
+            root,
+            auth: userinfo,
+        })
     }
 
     /// The tier URL (`http://[user:pass@]127.0.0.1:P/cache`).
@@ -396,7 +411,10 @@ fn auth_lines(dir: &Path, auth: DavAuth) -> String {
         DavAuth::Basic(user, pass) => {
             let file = dir.join("htpasswd");
             std::fs::write(&file, format!("{user}:{{PLAIN}}{pass}\n")).unwrap();
-            format!("auth_basic \"zccache\";\n      auth_basic_user_file {};", file.display())
+            format!(
+                "auth_basic \"zccache\";\n      auth_basic_user_file {};",
+                file.display()
+            )
         }
         DavAuth::Bearer(token) => {
             format!("if ($http_authorization != \"Bearer {token}\") {{ return 401; }}")
@@ -485,7 +503,11 @@ impl HangingServer {
                 held.extend(conn.ok());
             }
         });
-        HangingServer { port, stop, thread: Some(thread) }
+        HangingServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
