@@ -1,15 +1,16 @@
 //! Remote tiers (`ZCCACHE_REMOTE`) against real servers on loopback: two
 //! "machines" (two sandboxes: two cache dirs, two daemons) share one Redis,
 //! memcached, nginx WebDAV or moto S3 server; machine A builds the generated
-//! 15-source make project cold and uploads in the background, machine B
-//! (empty cache, another absolute path, no `-g`) then builds it from the
-//! server alone: every compile a hit and every object byte-identical to
-//! bare gcc's. Also: a read-only tier gains nothing, a sharded tier spreads
-//! keys over its shards and survives losing one, a server killed mid-build
-//! or one that never answers never breaks a build, corrupt, truncated and
-//! hostile objects are counted and never served or written outside the
-//! build, wrong credentials are errors and not failures, and
-//! `zccache remote check` reports each tier.
+//! 15-source make project cold and uploads in the background, then machine
+//! B (empty cache, its own daemon, a fresh checkout at the same absolute
+//! path as A's, as CI runners have: the context key of a relative source
+//! includes the cwd) builds it from the server alone: every compile a hit
+//! and every object byte-identical to bare gcc's. Also: a read-only tier
+//! gains nothing, a sharded tier spreads keys over its shards and survives
+//! losing one, a server killed mid-build or one that never answers never
+//! breaks a build, corrupt, truncated and hostile objects are counted and
+//! never served or written outside the build, wrong credentials are errors
+//! and not failures, and `zccache remote check` reports each tier.
 
 use crate::harness::distcc::DeadPort;
 use crate::harness::servers::*;
@@ -65,6 +66,23 @@ impl Machine {
     /// A new machine whose daemon starts with `remote` (and `env`).
     fn with(remote: &str, env: &[(&str, &str)]) -> Machine {
         let mut m = Machine::new();
+        m.start(remote, env);
+        m
+    }
+
+    /// Another machine: a new sandbox and daemon, started with `remote`,
+    /// whose fresh checkout of the project replaces this machine's at the
+    /// same path; this machine's daemon is stopped first.
+    fn next(&self, remote: &str, env: &[(&str, &str)]) -> Machine {
+        let _ = self.sb.zcc(&["stop"]);
+        std::fs::remove_dir_all(&self.proj).unwrap();
+        write_make_project(&self.proj, N as usize);
+        let sb = Sandbox::new();
+        let mut m = Machine {
+            sb,
+            proj: self.proj.clone(),
+            bare: self.bare.clone(),
+        };
         m.start(remote, env);
         m
     }
@@ -155,8 +173,8 @@ fn share(a: &mut Machine, remote: &str, env: &[(&str, &str)]) -> Machine {
     let up = a.wait_uploads(0);
     assert!(up.writes >= N, "A uploaded too little: {up:?}");
     assert_eq!((up.errors, up.timeouts, up.corrupt), (0, 0, 0), "A: {up:?}");
-    let b = Machine::with(remote, env);
-    assert_ne!(a.proj, b.proj, "the machines build in different dirs");
+    let b = a.next(remote, env);
+    assert_ne!(a.sb.cache, b.sb.cache, "the machines share no cache dir");
     let (hits, misses) = b.build();
     assert_eq!(
         (hits, misses),
@@ -279,9 +297,8 @@ fn read_only_tier_gains_nothing_but_serves() {
 
     let mut w = Machine::new();
     let b = share(&mut w, &redis.url(), &[]);
-    drop(b);
     let before = redis.keys();
-    let c = Machine::with(&ro, &[]);
+    let c = b.next(&ro, &[]);
     assert_eq!(c.build(), (N, 0), "read-only C: {}", c.sb.stats());
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(c.tier(0).writes, 0, "{:?}", c.tier(0));
@@ -304,7 +321,7 @@ fn sharded_redis_spreads_keys_and_survives_a_dead_shard() {
         "redis://127.0.0.1:*|shards={},{}",
         r1.proc.port, r2.proc.port
     );
-    share(&mut a, &url, &[]);
+    let b = share(&mut a, &url, &[]);
     let (k1, k2) = (r1.keys(), r2.keys());
     eprintln!(
         "shard keys: {} on {}, {} on {}",
@@ -321,7 +338,7 @@ fn sharded_redis_spreads_keys_and_survives_a_dead_shard() {
     assert_layout(&[k1.clone(), k2].concat(), "shards together");
 
     r2.kill();
-    let c = Machine::with(&url, &[]);
+    let c = b.next(&url, &[]);
     let (hits, misses) = c.build();
     let t = c.tier(0);
     eprintln!("one shard dead: {hits} hits, {misses} misses, {t:?}");
@@ -380,7 +397,7 @@ fn server_killed_mid_build_never_breaks_a_build() {
         a.tier(0)
     );
 
-    let b = Machine::with(&redis.url(), &[]);
+    let b = a.next(&redis.url(), &[]);
     assert_eq!(b.build(), (0, N), "dead server: {}", b.sb.stats());
     let t = b.tier(0);
     assert!(t.errors > 0, "the dead server was counted: {t:?}");
@@ -502,7 +519,7 @@ fn corrupt_truncated_and_hostile_objects_are_misses() {
         spoil(&dav, key, i, &name);
     }
 
-    let b = Machine::with(&dav.url(), &[]);
+    let b = a.next(&dav.url(), &[]);
     assert_eq!(
         b.build(),
         (0, N),
@@ -523,7 +540,7 @@ fn corrupt_truncated_and_hostile_objects_are_misses() {
         );
     }
     b.wait_uploads(0);
-    let c = Machine::with(&dav.url(), &[]);
+    let c = b.next(&dav.url(), &[]);
     assert_eq!(
         c.build(),
         (N, 0),
