@@ -21,6 +21,7 @@ mod icecream;
 mod invalidation;
 mod link;
 mod noncacheable;
+mod remote;
 mod replay;
 mod rustc;
 mod rustc_direct;
