@@ -5,6 +5,7 @@
 //! The file is `$ZCCACHE_CONFIG`, else `<cache dir>/zccache.toml`, like
 //! ccache's `$CCACHE_CONFIGPATH` / `$CCACHE_DIR/ccache.conf`.
 
+use crate::storage::remote::spec::{self, TierSpec};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -78,6 +79,12 @@ pub struct Config {
     /// what was served (`ZCCACHE_VERIFY_RATE`, TOML `verify_rate`), a
     /// fraction from 0 (none) to 1 (every hit).
     pub verify_rate: Setting<f64>,
+    /// The remote tiers tried in order after the local store
+    /// (`ZCCACHE_REMOTE`, whitespace-separated; TOML `remote = [...]`), one
+    /// string per tier as configured: `URL[|attribute[=value]]...`, e.g.
+    /// `redis://cache.example.com:6379|read-only`. Each was checked at load;
+    /// they may hold credentials, so print them redacted. Empty: no tiers.
+    pub remote: Setting<Vec<String>>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -149,6 +156,7 @@ struct FileConfig {
     max_jobs: Option<u64>,
     prefix: Option<String>,
     verify_rate: Option<toml::Value>,
+    remote: Option<toml::Value>,
 }
 
 impl Config {
@@ -199,6 +207,7 @@ impl Config {
             max_jobs: Setting::default(0),
             prefix: Setting::default(None),
             verify_rate: Setting::default(0.0),
+            remote: Setting::default(Vec::new()),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -208,21 +217,8 @@ impl Config {
 
     fn apply_file(&mut self, v: FileConfig, src: &Source) -> Result<(), ConfigError> {
         if let Some(m) = v.max_size {
-            let bytes = match &m {
-                toml::Value::Integer(i) if *i >= 0 => *i as u64,
-                toml::Value::String(s) => {
-                    parse_size(s).map_err(|e| bad("max_size", src, e.to_string()))?
-                }
-                other => {
-                    return Err(bad(
-                        "max_size",
-                        src,
-                        format!("expected a size, got {other}"),
-                    ))
-                }
-            };
             self.max_size = Setting {
-                value: bytes,
+                value: size_from_file(&m, src)?,
                 source: src.clone(),
             };
         }
@@ -263,6 +259,12 @@ impl Config {
                 source: src.clone(),
             };
         }
+        if let Some(r) = v.remote {
+            self.remote = Setting {
+                value: remote_from_file(r, src)?,
+                source: src.clone(),
+            };
+        }
         Ok(())
     }
 
@@ -299,6 +301,11 @@ impl Config {
             let value = parse_rate(v).map_err(|m| bad("ZCCACHE_VERIFY_RATE", &src, m))?;
             self.verify_rate = Setting { value, source: src };
         }
+        if let Some(v) = env.get("ZCCACHE_REMOTE") {
+            let src = Source::Env("ZCCACHE_REMOTE");
+            let value = checked_tiers(v.split_whitespace(), "ZCCACHE_REMOTE", &src)?;
+            self.remote = Setting { value, source: src };
+        }
         if let Some(v) = env.get("ZCCACHE_PREFIX") {
             self.prefix = Setting {
                 value: non_empty(v.clone()),
@@ -319,6 +326,92 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// The remote tiers of [`Config::remote`], parsed, in order. The strings
+    /// were checked by [`Config::load`]; one that no longer parses (the
+    /// field is public) is left out with a warning.
+    pub(crate) fn remote_tiers(&self) -> Vec<TierSpec> {
+        self.remote
+            .value
+            .iter()
+            .filter_map(|t| match spec::parse_one(t) {
+                Ok(tier) => Some(tier),
+                Err(e) => {
+                    tracing::warn!("ignoring {e}");
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// TOML `max_size`: a number of bytes or a size string such as `"10G"`.
+///
+/// Errors: [`ConfigError::InvalidValue`] naming `max_size`.
+fn size_from_file(value: &toml::Value, src: &Source) -> Result<u64, ConfigError> {
+    match value {
+        toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+        toml::Value::String(s) => parse_size(s).map_err(|e| bad("max_size", src, e.to_string())),
+        other => Err(bad(
+            "max_size",
+            src,
+            format!("expected a size, got {other}"),
+        )),
+    }
+}
+
+/// The tiers of TOML `remote`: an array of strings (a string may also hold
+/// several whitespace-separated tiers, as `ZCCACHE_REMOTE` does).
+///
+/// Errors: [`ConfigError::InvalidValue`] naming `remote` when the value is
+/// not a string or an array of strings, or a tier is malformed.
+fn remote_from_file(value: toml::Value, src: &Source) -> Result<Vec<String>, ConfigError> {
+    let items = match value {
+        toml::Value::String(s) => vec![s],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                toml::Value::String(s) => Ok(s),
+                other => Err(bad(
+                    "remote",
+                    src,
+                    format!("expected an array of strings, got an element {other}"),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        other => {
+            return Err(bad(
+                "remote",
+                src,
+                format!("expected an array of strings, got {other}"),
+            ))
+        }
+    };
+    checked_tiers(
+        items.iter().flat_map(|s| s.split_whitespace()),
+        "remote",
+        src,
+    )
+}
+
+/// The tiers as strings, each checked by [`spec::parse_one`].
+///
+/// Errors: [`ConfigError::InvalidValue`] naming `key` and the first
+/// malformed tier (credentials redacted).
+fn checked_tiers<'a>(
+    tiers: impl Iterator<Item = &'a str>,
+    key: &str,
+    src: &Source,
+) -> Result<Vec<String>, ConfigError> {
+    tiers
+        .map(|t| {
+            spec::parse_one(t)
+                .map(|_| t.to_string())
+                .map_err(|e| bad(key, src, e.to_string()))
+        })
+        .collect()
 }
 
 /// A verification rate: a fraction from 0 to 1 (`0.01` = one hit in a
@@ -379,6 +472,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.max_jobs = cfg.max_jobs.or(one.max_jobs);
         cfg.prefix = cfg.prefix.or(one.prefix);
         cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
+        cfg.remote = cfg.remote.or(one.remote);
     }
     Ok(cfg)
 }
@@ -613,5 +707,73 @@ mod tests {
         let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
         assert!(err.to_string().contains("cannot read config file"), "{err}");
         assert!(std::error::Error::source(&err).is_none(), "{err:?}");
+    }
+
+    #[test]
+    fn remote_tiers_come_from_env_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+        assert!(cfg.remote.value.is_empty());
+        assert_eq!(cfg.remote.source, Source::Default);
+        assert!(cfg.remote_tiers().is_empty());
+        std::fs::write(
+            dir.path().join("zccache.toml"),
+            "remote = [\"redis://a:6379|read-only\", \"http://b/c http://d/e\"]\n",
+        )
+        .unwrap();
+        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+        assert_eq!(
+            cfg.remote.value,
+            ["redis://a:6379|read-only", "http://b/c", "http://d/e"]
+        );
+        assert!(matches!(cfg.remote.source, Source::File(_)));
+        let tiers = cfg.remote_tiers();
+        assert_eq!(tiers.len(), 3);
+        assert!(tiers[0].read_only);
+        std::fs::write(dir.path().join("zccache.toml"), "remote = \"s3://b\"\n").unwrap();
+        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+        assert_eq!(cfg.remote.value, ["s3://b"]);
+        let cfg = Config::from_env_map(&env(&[
+            ("ZCCACHE_CACHE_DIR", d),
+            ("ZCCACHE_REMOTE", " redis://x  memcached://y:11211\n"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.remote.value, ["redis://x", "memcached://y:11211"]);
+        assert_eq!(cfg.remote.source, Source::Env("ZCCACHE_REMOTE"));
+        // An empty variable turns the file's tiers off.
+        let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d), ("ZCCACHE_REMOTE", "")]))
+            .unwrap();
+        assert!(cfg.remote.value.is_empty());
+        assert_eq!(cfg.remote.source, Source::Env("ZCCACHE_REMOTE"));
+    }
+
+    #[test]
+    fn bad_remote_tiers_name_the_key_and_hide_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let err = Config::from_env_map(&env(&[
+            ("ZCCACHE_CACHE_DIR", d),
+            ("ZCCACHE_REMOTE", "redis://ok redis://u:hunter2@h:99999"),
+        ]))
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(&err, ConfigError::InvalidValue { key, .. } if key == "ZCCACHE_REMOTE"));
+        assert!(msg.contains("invalid port number"), "{msg}");
+        assert!(!msg.contains("hunter2") && !msg.contains('\n'), "{msg}");
+        for (toml, needle) in [
+            ("remote = [\"ftp://x\"]", "unsupported scheme"),
+            ("remote = [\"http://x|layout=tree\"]", "layout=tree"),
+            ("remote = 3", "expected an array of strings"),
+            ("remote = [1]", "expected an array of strings"),
+        ] {
+            std::fs::write(dir.path().join("zccache.toml"), toml).unwrap();
+            let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::InvalidValue { key, .. } if key == "remote"),
+                "{err}"
+            );
+            assert!(err.to_string().contains(needle), "{err}");
+        }
     }
 }

@@ -67,6 +67,12 @@ enum Cmd {
         #[command(subcommand)]
         op: super::services::FpCmd,
     },
+    /// Remote tiers: `zccache remote check` probes each one.
+    Remote {
+        /// The operation.
+        #[command(subcommand)]
+        cmd: super::remote::RemoteCmd,
+    },
     /// Drop sessions (and handles) under a directory before deleting it.
     ReleaseHandles(super::services::ReleaseArgs),
     /// Print the path of the CMake module (written out on first use), for
@@ -179,6 +185,7 @@ fn run_with_config(cfg: &Config, cmd: Cmd) -> i32 {
         Cmd::Fp { op } => super::services::fp(cfg, &op),
         Cmd::Exec(a) => super::exec_cmd::run(cfg, &a),
         Cmd::Emsdk { cmd } => super::emsdk::run(cfg, &cmd),
+        Cmd::Remote { cmd } => super::remote::run(cfg, &cmd),
         Cmd::CmakeModule | Cmd::Meson { .. } => 0,
         Cmd::Daemon { .. } => match crate::daemon::run(cfg) {
             Ok(_) => 0,
@@ -336,6 +343,7 @@ fn print_stats(r: &StatusReport, json: bool) {
     println!("time saved       {:.1} s", r.time_saved_ms as f64 / 1000.0);
     print_farm(r);
     print_verify(r);
+    print_remote(r);
     println!("entries          {}", r.entries);
     println!(
         "size             {} / {}",
@@ -354,6 +362,28 @@ fn print_verify(r: &StatusReport) {
         "verified hits    {} ({} mismatches, {} non-deterministic)",
         r.verified_hits, r.verify_mismatches, r.verify_nondeterministic
     );
+}
+
+/// The remote section of `zccache stats`: one block per tier.
+fn print_remote(r: &StatusReport) {
+    for t in &r.remote {
+        println!("remote           {} (breaker {})", t.url, t.breaker);
+        println!(
+            "  {:<22} {} hits, {} misses, {} backfills",
+            "lookups", t.hits, t.misses, t.backfills
+        );
+        println!(
+            "  {:<22} {} errors, {} timeouts, {} corrupt",
+            "problems", t.errors, t.timeouts, t.corrupt
+        );
+        println!(
+            "  {:<22} {} writes, {} read, {} written",
+            "traffic",
+            t.writes,
+            human_bytes(t.bytes_read),
+            human_bytes(t.bytes_written)
+        );
+    }
 }
 
 /// The farm lines of `zccache stats`, when a prefix compiled anything.
@@ -431,6 +461,28 @@ fn print_config(cfg: &Config) {
     ];
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");
+    }
+    print_remote_config(cfg);
+}
+
+/// The `remote` rows of `zccache config`: one tier per line, in order, with
+/// credentials redacted (`***`); the source goes on the first line.
+fn print_remote_config(cfg: &Config) {
+    let tiers: Vec<String> = cfg
+        .remote
+        .value
+        .iter()
+        .map(|t| crate::storage::remote::spec::redact_tier(t))
+        .collect();
+    let source = &cfg.remote.source;
+    match tiers.split_first() {
+        None => println!("{:<18} {:<40} ({source})", "remote", ""),
+        Some((first, rest)) => {
+            println!("{:<18} {first:<40} ({source})", "remote");
+            for tier in rest {
+                println!("{:<18} {tier}", "");
+            }
+        }
     }
 }
 

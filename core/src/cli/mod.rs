@@ -9,6 +9,7 @@ pub(crate) mod exec_cmd;
 mod integrations;
 pub(crate) mod launcher;
 pub(crate) mod meson;
+pub(crate) mod remote;
 pub(crate) mod services;
 
 use std::ffi::OsString;
@@ -33,6 +34,7 @@ const ADMIN_WORDS: &[&str] = &[
     "emsdk",
     "cmake-module",
     "meson",
+    "remote",
     "help",
     "--help",
     "-h",

@@ -71,7 +71,11 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     }
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let storage = Storage::open(&layout.store(), config.max_size.value)?;
+    let storage = Storage::open(
+        &layout.store(),
+        config.max_size.value,
+        config.remote_tiers(),
+    )?;
     let state = Arc::new(state::DaemonState::new(
         layout.clone(),
         storage,

@@ -327,6 +327,11 @@ pub(crate) fn status(st: &DaemonState) -> StatusReport {
         backpressure_replies: st.lifecycle().busy_replies(),
         max_jobs: st.lifecycle().max_jobs() as u64,
         dep_graph_contexts: st.storage().manifests_in_memory() as u64,
+        remote: st
+            .storage()
+            .remote()
+            .map(|r| r.tiers().iter().map(|t| t.report()).collect())
+            .unwrap_or_default(),
         ..StatusReport::default()
     };
     st.accounting().stats().fill(&mut r);

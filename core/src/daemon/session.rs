@@ -124,7 +124,9 @@ impl Sessions {
         let st = &mut s.stats;
         st.compilations += 1;
         match c.outcome {
-            Outcome::Hit { saved_ms } | Outcome::PreprocessorHit { saved_ms } => {
+            Outcome::Hit { saved_ms }
+            | Outcome::PreprocessorHit { saved_ms }
+            | Outcome::RemoteHit { saved_ms, .. } => {
                 st.hits += 1;
                 st.time_saved_ms += saved_ms;
             }

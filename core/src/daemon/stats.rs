@@ -22,6 +22,14 @@ pub(crate) enum Outcome {
         /// preprocessor runs), ms.
         saved_ms: u64,
     },
+    /// Served from a remote tier after a local miss (also written into the
+    /// local store); counted as a hit.
+    RemoteHit {
+        /// Saved compile time, ms.
+        saved_ms: u64,
+        /// The tier that served it (URL, credentials redacted).
+        tier: String,
+    },
     /// A failed compile replayed from the cache (saved ms).
     CachedError {
         /// Saved compile time, ms.
@@ -90,7 +98,7 @@ impl Stats {
     pub(crate) fn record(&self, outcome: &Outcome) {
         let Ok(mut c) = self.inner.lock() else { return };
         match outcome {
-            Outcome::Hit { saved_ms } => {
+            Outcome::Hit { saved_ms } | Outcome::RemoteHit { saved_ms, .. } => {
                 c.hits += 1;
                 c.time_saved_ms += saved_ms;
             }
@@ -127,7 +135,7 @@ impl Stats {
     pub(crate) fn record_link(&self, outcome: &Outcome) {
         let Ok(mut c) = self.inner.lock() else { return };
         match outcome {
-            Outcome::Hit { .. } => c.link_hits += 1,
+            Outcome::Hit { .. } | Outcome::RemoteHit { .. } => c.link_hits += 1,
             Outcome::Miss(_) | Outcome::CompileFailed(_) => c.link_misses += 1,
             _ => {}
         }

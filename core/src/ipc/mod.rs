@@ -7,6 +7,6 @@ pub mod protocol;
 
 pub use protocol::{
     AdminRequest, CompileRequest, ErrorKind, ExecRequest, FingerprintRequest, FpOp, Request,
-    Response, RustWarmRequest, SessionRequest, SessionStats, StatusReport, WarmFile, WarmGroup,
-    WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
+    Response, RustWarmRequest, SessionRequest, SessionStats, StatusReport, TierReport, WarmFile,
+    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
 };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -422,6 +422,35 @@ pub struct StatusReport {
     /// Sampled hits whose two recompiles disagreed with each other: the
     /// compile is not deterministic and its context is no longer cached.
     pub verify_nondeterministic: u64,
+    /// One report per remote tier, in lookup order (empty without tiers).
+    pub remote: Vec<TierReport>,
+}
+
+/// The counters of one remote tier (`zccache stats --json`, key `remote`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierReport {
+    /// The tier's URL, credentials redacted.
+    pub url: String,
+    /// Records (entries, manifests) served from it.
+    pub hits: u64,
+    /// Lookups it could not serve.
+    pub misses: u64,
+    /// Errors other than timeouts (refused, denied, server errors).
+    pub errors: u64,
+    /// Operations that timed out.
+    pub timeouts: u64,
+    /// Objects rejected as corrupt, truncated or hostile (`remote_corrupt`).
+    pub corrupt: u64,
+    /// Objects written to it.
+    pub writes: u64,
+    /// Bytes read from it, as transferred (compressed).
+    pub bytes_read: u64,
+    /// Bytes written to it, as transferred (compressed).
+    pub bytes_written: u64,
+    /// Records written to it because a slower tier served them.
+    pub backfills: u64,
+    /// Its circuit breaker: `closed` (in use) or `open` (skipped).
+    pub breaker: String,
 }
 
 /// A reply from the daemon.

@@ -5,9 +5,12 @@
 //! [`Storage`] offers typed operations: `get`/`put` of [`Entry`]s (the one
 //! entry format, [`entry`]) and [`Manifest`]s (the one manifest type,
 //! [`manifest`]), blob storage and materialisation, snapshot records of
-//! `cargo zccache warm`, usage, eviction and clearing. Today it has one
-//! tier, the local content-addressed store ([`local`]); it is also where
-//! remote tiers plug in. No pipeline touches the files of the store.
+//! `cargo zccache warm`, usage, eviction and clearing. Its tiers are the
+//! local content-addressed store ([`local`]) and, when configured, the
+//! remote tiers behind it ([`remote`]): a local miss asks them
+//! ([`Storage::remote_manifest`], [`Storage::remote_entry`]), and every
+//! entry and input set stored locally is uploaded in the background. No
+//! pipeline touches the files of the store or talks to a server itself.
 //!
 //! Manifests are also kept in memory (bounded), since direct-mode lookups
 //! read them on every hit.
@@ -15,12 +18,16 @@
 pub(crate) mod entry;
 pub(crate) mod local;
 pub(crate) mod manifest;
+pub(crate) mod remote;
 
 pub(crate) use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
 pub(crate) use local::{BlobId, RecordKey, StoreError};
 pub(crate) use manifest::{DirCheck, DirRefresh, InputSet, Manifest, RecordedFile};
 
 use local::{RecordKind, Store};
+use remote::spec::TierSpec;
+use remote::tier::Tier;
+use remote::RemoteChain;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,25 +39,37 @@ const MAX_CACHED_MANIFESTS: usize = 50_000;
 /// daemon's `Arc`.
 #[derive(Debug)]
 pub(crate) struct Storage {
-    local: Store,
+    local: Arc<Store>,
     manifests: Mutex<HashMap<RecordKey, Arc<Manifest>>>,
+    remote: Option<RemoteChain>,
 }
 
 impl Storage {
     /// Open (or create) the local store at `root` with a size cap of
-    /// `max_size` bytes (see [`Store::open`]).
+    /// `max_size` bytes (see [`Store::open`]), with the remote tiers of
+    /// `remote` behind it (none contacted yet).
     ///
     /// Errors: [`StoreError`] when the store directories cannot be created.
-    pub(crate) fn open(root: &Path, max_size: u64) -> Result<Storage, StoreError> {
-        Ok(Storage::over(Store::open(root, max_size)?))
-    }
-
-    /// A facade over an already opened local store.
-    pub(crate) fn over(local: Store) -> Storage {
-        Storage {
+    pub(crate) fn open(
+        root: &Path,
+        max_size: u64,
+        remote: Vec<TierSpec>,
+    ) -> Result<Storage, StoreError> {
+        let local = Arc::new(Store::open(root, max_size)?);
+        let remote = (!remote.is_empty()).then(|| {
+            let tiers = remote.into_iter().map(Tier::new).collect();
+            RemoteChain::new(tiers, local.clone())
+        });
+        Ok(Storage {
             local,
             manifests: Mutex::new(HashMap::new()),
-        }
+            remote,
+        })
+    }
+
+    /// The remote tiers, if any are configured.
+    pub(crate) fn remote(&self) -> Option<&RemoteChain> {
+        self.remote.as_ref()
     }
 
     /// The entry stored under `key`, which must be of `kind`: `Ok(None)`
@@ -86,7 +105,48 @@ impl Storage {
     /// be written.
     pub(crate) fn put_entry(&self, key: &RecordKey, entry: &Entry) -> Result<(), StoreError> {
         self.local
-            .put_record(RecordKind::Entry, key, &entry.encode(), &entry.blobs())
+            .put_record(RecordKind::Entry, key, &entry.encode(), &entry.blobs())?;
+        if let Some(remote) = &self.remote {
+            remote.upload_entry(key, entry);
+        }
+        Ok(())
+    }
+
+    /// After a local miss: the entry `key` (of `kind`) from the first
+    /// remote tier that has it whole and verified, stored locally (blobs
+    /// and record) before it is returned, with the serving tier's
+    /// redacted URL. `None` without tiers or when none has it.
+    pub(crate) fn remote_entry(&self, key: &RecordKey, kind: EntryKind) -> Option<(Entry, String)> {
+        let remote = self.remote.as_ref()?;
+        let (entry, tier) = remote.entry(key, kind, &self.local)?;
+        let stored = self
+            .local
+            .put_record(RecordKind::Entry, key, &entry.encode(), &entry.blobs());
+        if let Err(e) = stored {
+            tracing::debug!(error = %e, "remote entry not stored locally");
+        }
+        Some((entry, remote.tiers()[tier].spec.redacted()))
+    }
+
+    /// After a local miss: the manifest of `key` from the first remote
+    /// tier that has one, merged into the local manifest (memory and
+    /// store); `None` without tiers or when none has it.
+    pub(crate) fn remote_manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
+        let (fetched, _) = self.remote.as_ref()?.manifest(key)?;
+        let mut merged = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
+        for set in fetched.sets.into_iter().rev() {
+            merged.add(set);
+        }
+        let bytes = merged.encode();
+        let merged = Arc::new(merged);
+        self.remember_manifest(*key, merged.clone());
+        if let Err(e) = self
+            .local
+            .put_record(RecordKind::Manifest, key, &bytes, &[])
+        {
+            tracing::debug!(error = %e, "remote manifest not stored locally");
+        }
+        Some(merged)
     }
 
     /// Drop the entry under `key` (after it proved unusable); failures are
@@ -136,6 +196,9 @@ impl Storage {
     /// Errors: as [`Storage::save_manifest`].
     pub(crate) fn add_input_set(&self, key: &RecordKey, set: InputSet) -> Result<(), StoreError> {
         let mut m = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
+        if let Some(remote) = &self.remote {
+            remote.upload_input_set(key, set.clone());
+        }
         m.add(set);
         self.save_manifest(key, m)
     }

@@ -22,6 +22,7 @@ mod icecream;
 mod invalidation;
 mod link;
 mod noncacheable;
+mod remote;
 mod replay;
 mod rustc;
 mod rustc_direct;

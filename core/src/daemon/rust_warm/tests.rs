@@ -17,7 +17,7 @@ const SCOPE: RecordKey = RecordKey([9; 32]);
 
 fn state(root: &Path) -> DaemonState {
     let layout = CacheLayout::new(&root.join("cache"));
-    let storage = Storage::open(&layout.store(), 1 << 30).unwrap();
+    let storage = Storage::open(&layout.store(), 1 << 30, Vec::new()).unwrap();
     DaemonState::new(layout, storage, 0, 0)
 }
 

@@ -119,7 +119,11 @@ fn session_of(req: &CompileRequest) -> Option<String> {
 
 /// The journal line of a finished request.
 fn journal_line(f: Finished<'_>, session: Option<String>) -> JournalLine {
-    let (mut outcome, reason) = labels(&f.outcome);
+    let (mut outcome, label) = labels(&f.outcome);
+    let reason = match &f.outcome {
+        Outcome::RemoteHit { tier, .. } => Some(format!("remote {tier}")),
+        _ => label.map(str::to_string),
+    };
     if f.link {
         outcome = match outcome {
             "hit" => "link_hit",
@@ -131,7 +135,7 @@ fn journal_line(f: Finished<'_>, session: Option<String>) -> JournalLine {
         time_ms: now_ms(),
         session,
         outcome: outcome.to_string(),
-        reason: reason.map(str::to_string),
+        reason,
         latency_ns: f.started.elapsed().as_nanos() as u64,
         compiler: f.req.compiler.display().to_string(),
         args: f.req.args.clone(),
@@ -187,7 +191,7 @@ impl<'a> Finished<'a> {
 /// Journal outcome label and reason of an outcome.
 pub(crate) fn labels(o: &Outcome) -> (&'static str, Option<&'static str>) {
     match o {
-        Outcome::Hit { .. } => ("hit", None),
+        Outcome::Hit { .. } | Outcome::RemoteHit { .. } => ("hit", None),
         Outcome::PreprocessorHit { .. } => ("hit", Some("preprocessor")),
         Outcome::CachedError { .. } => ("cached_error", None),
         Outcome::Miss(r) => ("miss", Some(r.label())),

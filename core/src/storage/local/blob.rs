@@ -34,7 +34,6 @@ impl Store {
 
     /// Store `data` as a blob. Returns its id and size in bytes; errors as
     /// for [`Store::put_blob_file`].
-    #[cfg(test)]
     pub(crate) fn put_blob_bytes(&self, data: &[u8]) -> Result<(BlobId, u64), StoreError> {
         let id = BlobId::of_bytes(data);
         let size = data.len() as u64;
@@ -114,7 +113,6 @@ impl Store {
     ///
     /// Errors: [`StoreError::NotFound`] when absent; [`StoreError::Corrupt`]
     /// on a hash mismatch (the blob is removed); [`StoreError::Io`] otherwise.
-    #[cfg(test)]
     pub(crate) fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>, StoreError> {
         let path = self.blob_path(id)?;
         let data = match fs::read(&path) {

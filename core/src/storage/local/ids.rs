@@ -21,7 +21,6 @@ impl BlobId {
     }
 
     /// The id of `data` (its blake3 hash).
-    #[cfg(test)]
     pub(crate) fn of_bytes(data: &[u8]) -> BlobId {
         BlobId::from_hash(&blake3::hash(data))
     }

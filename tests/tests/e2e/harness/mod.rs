@@ -18,6 +18,7 @@ mod outcome;
 mod process;
 pub mod rust_source;
 mod sandbox;
+pub mod servers;
 mod stats;
 mod test_builder;
 

@@ -20,6 +20,7 @@ pub(crate) mod not_shared;
 pub(crate) mod pch;
 pub(crate) mod plan;
 pub(crate) mod probes;
+pub(crate) mod remote_hit;
 pub(crate) mod result;
 pub(crate) mod search_list;
 pub(crate) mod verify;
@@ -116,7 +117,10 @@ pub(crate) fn compile_misses(d: &DaemonState, req: &CompileRequest, pending: Pen
                     reason,
                 };
                 match uncacheable {
-                    None => define_sibling::compile_miss(&m),
+                    None => match remote_hit::try_serve(&m) {
+                        Some(hit) => Ok(hit),
+                        None => define_sibling::compile_miss(&m),
+                    },
                     Some(_) => compile_source(&m, uncacheable),
                 }
             }

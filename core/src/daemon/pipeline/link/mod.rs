@@ -11,6 +11,7 @@
 
 pub(crate) mod key;
 pub(crate) mod outputs;
+pub(crate) mod remote_hit;
 pub(crate) mod run;
 pub(crate) mod verify;
 

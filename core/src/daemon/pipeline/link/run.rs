@@ -97,6 +97,9 @@ enum Skip {
 impl PendingWork for MissedJob {
     fn run(self: Box<Self>, d: &DaemonState, req: &CompileRequest) -> Response {
         let job = &self.job;
+        if let Some(served) = super::remote_hit::try_serve(d, req, job) {
+            return served;
+        }
         let before = (job.kind == JobKind::Link).then(|| snapshot(&job.output));
         let t0 = Instant::now();
         let out = match run_compiler(req, &req.args) {

@@ -16,6 +16,7 @@
 pub(crate) mod context;
 pub(crate) mod identity;
 pub(crate) mod print_query;
+pub(crate) mod remote_hit;
 pub(crate) mod restore;
 pub(crate) mod run;
 pub(crate) mod stream;

@@ -69,6 +69,9 @@ impl Drop for TempDepInfo {
 
 impl PendingWork for RustcMiss {
     fn run(self: Box<Self>, d: &DaemonState, req: &CompileRequest) -> Response {
+        if let Some(served) = super::remote_hit::try_serve(d, req, &self.plan, self.started) {
+            return served;
+        }
         let inv = &self.plan.inv;
         let wants_depinfo = inv.emit.iter().any(|e| e == "dep-info");
         let temp = TempDepInfo((!wants_depinfo).then(|| {

@@ -1,0 +1,50 @@
+//! A local rustc miss served from a remote tier: the context's manifest is
+//! fetched and merged into the local one, its input sets (dep-info files
+//! and `env-dep` values) are checked against this machine exactly as a
+//! local lookup would, and the entry (local, or fetched and verified) is
+//! restored into `--out-dir`. Runs on the blocking pool.
+
+use super::context::RustcPlan;
+use super::restore;
+use crate::daemon::state::DaemonState;
+use crate::daemon::stats::Outcome;
+use crate::ipc::{CompileRequest, Response};
+use crate::key::find;
+use crate::key::lookup::Probe;
+use crate::storage::EntryKind;
+
+/// Serve the rustc call of `plan` from a remote tier, if one matches;
+/// `started` is when the request arrived.
+pub(crate) fn try_serve(
+    d: &DaemonState,
+    req: &CompileRequest,
+    plan: &RustcPlan,
+    started: std::time::Instant,
+) -> Option<Response> {
+    d.storage().remote()?;
+    let manifest = d.storage().remote_manifest(&plan.context)?;
+    let probe = Probe {
+        cwd: &req.cwd,
+        env: &req.env,
+        meta: d.meta(),
+        noun: "source",
+    };
+    let (key, _) = find(&manifest, &probe).ok()?;
+    let (entry, tier) = match d.storage().get_entry(&key, EntryKind::Rustc) {
+        Ok(Some(entry)) => (entry, "local".to_string()),
+        _ => d.storage().remote_entry(&key, EntryKind::Rustc)?,
+    };
+    restore::restore(d, req, &plan.inv, &entry).ok()?;
+    let saved_ms = entry.run_ms;
+    let outcome = if entry.exit_code == 0 {
+        Outcome::RemoteHit { saved_ms, tier }
+    } else {
+        Outcome::CachedError { saved_ms }
+    };
+    super::record(d, req, started, Some(&plan.inv.input), outcome);
+    Some(Response::Compiled {
+        exit_code: entry.exit_code,
+        stdout: entry.stdout,
+        stderr: entry.stderr,
+    })
+}
