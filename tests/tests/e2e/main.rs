@@ -23,6 +23,7 @@ mod invalidation;
 mod link;
 mod noncacheable;
 mod remote;
+mod remote_builds;
 mod replay;
 mod rustc;
 mod rustc_direct;
