@@ -130,9 +130,12 @@ impl Storage {
 
     /// After a local miss: the manifest of `key` from the first remote
     /// tier that has one, merged into the local manifest (memory and
-    /// store); `None` without tiers or when none has it.
-    pub(crate) fn remote_manifest(&self, key: &RecordKey) -> Option<Arc<Manifest>> {
-        let (fetched, _) = self.remote.as_ref()?.manifest(key)?;
+    /// store), with the serving tier's redacted URL; `None` without tiers
+    /// or when none has it.
+    pub(crate) fn remote_manifest(&self, key: &RecordKey) -> Option<(Arc<Manifest>, String)> {
+        let remote = self.remote.as_ref()?;
+        let (fetched, tier) = remote.manifest(key)?;
+        let tier = remote.tiers()[tier].spec.redacted();
         let mut merged = self.manifest(key).map(|m| (*m).clone()).unwrap_or_default();
         for set in fetched.sets.into_iter().rev() {
             merged.add(set);
@@ -146,7 +149,7 @@ impl Storage {
         {
             tracing::debug!(error = %e, "remote manifest not stored locally");
         }
-        Some(merged)
+        Some((merged, tier))
     }
 
     /// Drop the entry under `key` (after it proved unusable); failures are

@@ -1,6 +1,7 @@
 //! Remote writes in the background: a bounded queue drained by one thread,
 //! so a miss's reply never waits for a server. A full queue drops the
-//! upload (the next miss of the same compile uploads again). Read-only
+//! upload (that result then stays local: the next build hits locally and
+//! uploads nothing). Read-only
 //! tiers are never written; a blob the tier already holds is not uploaded
 //! again; a manifest is merged with the tier's copy before it is written,
 //! so machines add to each other's manifests instead of replacing them.

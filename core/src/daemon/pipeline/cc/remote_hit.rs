@@ -17,7 +17,7 @@ pub(crate) fn try_serve(m: &MissContext) -> Option<SourceResult> {
     let d = m.d;
     d.storage().remote()?;
     let (context, _) = m.context.as_ref()?;
-    let manifest = d.storage().remote_manifest(context)?;
+    let (manifest, manifest_tier) = d.storage().remote_manifest(context)?;
     let probe = Probe {
         cwd: &m.req.cwd,
         env: &[],
@@ -26,7 +26,7 @@ pub(crate) fn try_serve(m: &MissContext) -> Option<SourceResult> {
     };
     let (entry_key, _) = find(&manifest, &probe).ok()?;
     let (entry, tier) = match d.storage().get_entry(&entry_key, EntryKind::Compile) {
-        Ok(Some(entry)) => (entry, "local".to_string()),
+        Ok(Some(entry)) => (entry, manifest_tier),
         _ => d.storage().remote_entry(&entry_key, EntryKind::Compile)?,
     };
     let bytes = restore_entry(d, m.req, m.plan, m.index, &entry).ok()?;

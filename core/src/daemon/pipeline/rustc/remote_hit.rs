@@ -22,7 +22,7 @@ pub(crate) fn try_serve(
     started: std::time::Instant,
 ) -> Option<Response> {
     d.storage().remote()?;
-    let manifest = d.storage().remote_manifest(&plan.context)?;
+    let (manifest, manifest_tier) = d.storage().remote_manifest(&plan.context)?;
     let probe = Probe {
         cwd: &req.cwd,
         env: &req.env,
@@ -31,7 +31,7 @@ pub(crate) fn try_serve(
     };
     let (key, _) = find(&manifest, &probe).ok()?;
     let (entry, tier) = match d.storage().get_entry(&key, EntryKind::Rustc) {
-        Ok(Some(entry)) => (entry, "local".to_string()),
+        Ok(Some(entry)) => (entry, manifest_tier),
         _ => d.storage().remote_entry(&key, EntryKind::Rustc)?,
     };
     restore::restore(d, req, &plan.inv, &entry).ok()?;
