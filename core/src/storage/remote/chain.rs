@@ -5,27 +5,13 @@
 //! faster tier (backfill). Writes go to a bounded background queue, so a
 //! miss's reply never waits for a server.
 
+use super::names::{blob_key, entry_key, manifest_key};
 use super::tier::Tier;
 use super::wire::{self, ObjectKind, MAX_BLOB_BYTES, MAX_RECORD_BYTES};
 use super::writer::{Upload, Writer};
 use crate::storage::local::{BlobId, RecordKey, Store};
 use crate::storage::{Entry, EntryKind, InputSet, Manifest};
 use std::sync::Arc;
-
-/// Remote key of an entry record.
-pub(crate) fn entry_key(key: &RecordKey) -> String {
-    format!("e/{}", key.to_hex())
-}
-
-/// Remote key of a manifest.
-pub(crate) fn manifest_key(key: &RecordKey) -> String {
-    format!("m/{}", key.to_hex())
-}
-
-/// Remote key of a blob.
-pub(crate) fn blob_key(id: &BlobId) -> String {
-    format!("b/{}", id.0)
-}
 
 /// The configured tiers, in lookup order, and their writer.
 #[derive(Debug)]

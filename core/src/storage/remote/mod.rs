@@ -10,6 +10,7 @@
 pub(crate) mod backend;
 pub(crate) mod breaker;
 pub(crate) mod chain;
+pub(crate) mod names;
 pub(crate) mod shards;
 pub(crate) mod spec;
 pub(crate) mod tier;

@@ -6,7 +6,7 @@
 //! again; a manifest is merged with the tier's copy before it is written,
 //! so machines add to each other's manifests instead of replacing them.
 
-use super::chain::{blob_key, entry_key, manifest_key};
+use super::names::{blob_key, entry_key, manifest_key};
 use super::tier::Tier;
 use super::wire::{self, ObjectKind, MAX_RECORD_BYTES};
 use crate::storage::local::{RecordKey, Store};

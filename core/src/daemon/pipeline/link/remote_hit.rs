@@ -2,25 +2,22 @@
 //! fetched by the call's key (verified, stored locally) and its outputs
 //! restored like a local hit. Runs on the blocking pool.
 
-use super::outputs;
-use super::run::LinkJob;
+use super::outputs::{self, Placement};
 use crate::daemon::state::DaemonState;
-use crate::daemon::stats::Outcome;
-use crate::ipc::{CompileRequest, Response};
-use crate::storage::EntryKind;
+use crate::storage::{Entry, EntryKind, RecordKey};
 
-/// Serve `job` from a remote tier, if one has its entry.
-pub(crate) fn try_serve(d: &DaemonState, req: &CompileRequest, job: &LinkJob) -> Option<Response> {
-    let (entry, tier) = d.storage().remote_entry(&job.keyed.key, EntryKind::Link)?;
-    if let Err(e) = outputs::restore(d, &entry, &job.placement(req)) {
+/// The entry of the call keyed `key` from a remote tier, restored at
+/// `place`, with the serving tier's redacted URL; `None` when no tier has
+/// it or it could not be restored (the tool then runs).
+pub(crate) fn try_restore(
+    d: &DaemonState,
+    key: &RecordKey,
+    place: &Placement<'_>,
+) -> Option<(Entry, String)> {
+    let (entry, tier) = d.storage().remote_entry(key, EntryKind::Link)?;
+    if let Err(e) = outputs::restore(d, &entry, place) {
         tracing::debug!(error = %e, "remote link entry not restored; running the tool");
         return None;
     }
-    let saved_ms = entry.run_ms;
-    job.record(d, req, Outcome::RemoteHit { saved_ms, tier });
-    Some(Response::Compiled {
-        exit_code: 0,
-        stdout: entry.stdout,
-        stderr: entry.stderr,
-    })
+    Some((entry, tier))
 }

@@ -97,7 +97,7 @@ enum Skip {
 impl PendingWork for MissedJob {
     fn run(self: Box<Self>, d: &DaemonState, req: &CompileRequest) -> Response {
         let job = &self.job;
-        if let Some(served) = super::remote_hit::try_serve(d, req, job) {
+        if let Some(served) = job.serve_remote(d, req) {
             return served;
         }
         let before = (job.kind == JobKind::Link).then(|| snapshot(&job.output));
@@ -191,6 +191,19 @@ impl LinkJob {
             name: file_name_of(&self.output),
         });
         files
+    }
+
+    /// Serve this call from a remote tier, if one has its entry.
+    fn serve_remote(&self, d: &DaemonState, req: &CompileRequest) -> Option<Response> {
+        let place = self.placement(req);
+        let (entry, tier) = super::remote_hit::try_restore(d, &self.keyed.key, &place)?;
+        let saved_ms = entry.run_ms;
+        self.record(d, req, Outcome::RemoteHit { saved_ms, tier });
+        Some(Response::Compiled {
+            exit_code: 0,
+            stdout: entry.stdout,
+            stderr: entry.stderr,
+        })
     }
 
     /// Where this call's outputs go on a hit.

@@ -73,14 +73,7 @@ impl PendingWork for RustcMiss {
             return served;
         }
         let inv = &self.plan.inv;
-        let wants_depinfo = inv.emit.iter().any(|e| e == "dep-info");
-        let temp = TempDepInfo((!wants_depinfo).then(|| {
-            d.tmp_dir().join(format!(
-                "rustc-{}-{}.d",
-                std::process::id(),
-                d.lifecycle().next_temp_id()
-            ))
-        }));
+        let temp = temp_depinfo(d, inv);
         let argv = exec_args(inv, temp.0.as_deref());
         let depinfo = temp.0.clone().unwrap_or_else(|| {
             resolve(&req.cwd, &inv.out_dir)
@@ -129,6 +122,19 @@ impl PendingWork for RustcMiss {
             stderr: if run.streamed { Vec::new() } else { out.stderr },
         }
     }
+}
+
+/// A private dep-info path when the call did not ask for dep-info (the
+/// cache needs it to learn the sources), removed on drop; none otherwise.
+fn temp_depinfo(d: &DaemonState, inv: &RustcInvocation) -> TempDepInfo {
+    let wants_depinfo = inv.emit.iter().any(|e| e == "dep-info");
+    TempDepInfo((!wants_depinfo).then(|| {
+        d.tmp_dir().join(format!(
+            "rustc-{}-{}.d",
+            std::process::id(),
+            d.lifecycle().next_temp_id()
+        ))
+    }))
 }
 
 /// The coarse clock's value now, returned only once the clock has moved past
