@@ -265,10 +265,19 @@ TITLES = {
           "-fvisibility=hidden -c zlib/deflate.c` (libz-sys's flags); first call = miss, then hits",
     "S2": "S2 cold overhead: the 15 classic zlib sources, `<tool> gcc <libz-sys flags> -c`, "
           "one process per file under `make -jJOBS`",
+    "S9": "S9 compile farm (distcc): contenders run or skipped",
+    "S9-zlib-ng": "S9 compile farm, zlib-ng through CMake+Ninja (static), misses through distcc "
+                  "to a local distccd",
+    "S9-zstd": "S9 compile farm, zstd through its build/cmake (static + shared), misses through "
+               "distcc to a local distccd",
 }
 GOALS = {
     "S1": "goal for ours: hit median <= 1.5 ms",
     "S2": "goal for ours: cold overhead <= 1.05x bare",
+    "S9-zlib-ng": "bare = `distcc` alone as the compiler launcher (no cache), so *cold vs bare* is "
+                  "the overhead over distcc alone; DISTCC_FALLBACK=0; distccd jobs counted from its log",
+    "S9-zstd": "bare = `distcc` alone as the compiler launcher (no cache), so *cold vs bare* is "
+               "the overhead over distcc alone; DISTCC_FALLBACK=0; distccd jobs counted from its log",
 }
 
 
@@ -292,6 +301,81 @@ def same_as(bare, r, c):
     return "yes" if r["artifact"] == bare["artifact"] else "**NO**"
 
 
+# ------------------------------------------------------------ S10 render ---
+PEERS = ("ccache", "sccache")
+
+
+def s10_fail_cell(r, ph):
+    """A failure row's time: seconds, '> N s (killed)', or 'N (failed, rc)'."""
+    t, rc = r.get(ph + "_s"), r.get(ph + "_rc", "0")
+    if t is None:
+        return "-"
+    if t.startswith(">"):
+        return "%s s (killed)" % t
+    return fnum(t) + ("" if rc == "0" else " (build failed, rc %s)" % rc)
+
+
+def render_s10(sc, rows, bare):
+    """S10-<kind>: machine A cold into the server, machine B from it, and B
+    with the server down / hanging."""
+    kind = sc.split("-", 1)[1]
+    lines = ["### S10 second machine, %s server: A builds zlib-ng + zstd (CMake, static+shared) "
+             "cold into it; B (empty local cache, same path) builds from it" % kind, "",
+             "| contender | A cold (s) | A vs bare | A uploads (s / objects) | **B (s)** | B vs bare | "
+             "H/M/U A | H/M/U B | B's reads from the server | artifacts == bare (A, B) | "
+             "B, server down (s) | B, hanging server (s) | other load | status |",
+             "|---|---:|---:|---|---:|---:|---|---|---|---|---:|---:|---:|---|"]
+    for c, r in rows.items():
+        same_a = r.get("artifact_a") or "-"
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c, fnum(r.get("a_s")), "-" if c == "bare" else ratio(r.get("a_s"), bare.get("a_s")),
+            "-" if c == "bare" else "%s / %s" % (r.get("upload_s", "-"), r.get("writes", "-")),
+            "-" if c == "bare" else "**%s**" % fnum(r.get("b_s")),
+            "-" if c == "bare" else ratio(r.get("b_s"), bare.get("a_s")),
+            r.get("stats_a", "-"), r.get("stats_b", "-"), r.get("remote_b", "-"),
+            "-" if c == "bare" else "%s, %s" % (same_a, same_as(bare, r, c)),
+            s10_fail_cell(r, "down"), s10_fail_cell(r, "hang"),
+            r.get("other_load", "-"), r.get("status", "?")))
+    lines.append("")
+    peers = [(float(r["b_s"]), c) for c, r in rows.items() if c in PEERS and r.get("b_s")]
+    ours = rows.get("ours", {})
+    goal = "goal for ours: B <= 0.5x the best peer's B, with zero compiler runs on B (H/M/U B = n/0/0)"
+    if peers and ours.get("b_s"):
+        best, who = min(peers)
+        q = float(ours["b_s"]) / best
+        m = ours.get("stats_b", "").split("/")
+        runs0 = len(m) == 3 and m[1] == "0" and m[2] == "0"
+        goal += "; ours B %.2f s / best peer's B (%s, %.2f s) = %.2fx, %s" % (
+            float(ours["b_s"]), who, best, q,
+            "met" if q <= 0.5 and runs0 else "**NOT met**" + ("" if runs0 else " (compiles ran on B)"))
+    lines.append("- " + goal)
+    lines.append("- A and bare: cold (empty cache, daemon started, untimed); B: a new machine "
+                 "(daemon stopped, local cache wiped, build dirs configured again at the same path); "
+                 "server down: B against the closed port; hanging: B against a server that accepts "
+                 "and never answers (times only; killed at the limit); uploads: until the count of "
+                 "objects written to the server is stable for 2 s")
+    for c, r in rows.items():
+        if r.get("env"):
+            lines.append("- %s: %s; server down: H/M/U %s, %s, artifacts %s; hanging: H/M/U %s, %s, "
+                         "artifacts %s" % (
+                             c, r["env"], r.get("stats_down", "-"), r.get("note_down", "-"),
+                             r.get("artifact_down", "-"), r.get("stats_hang", "-"),
+                             r.get("note_hang", "-"), r.get("artifact_hang", "-")))
+        if r.get("note"):
+            lines.append("- %s: %s" % (c, r["note"]))
+    lines.append("")
+    return lines
+
+
+def render_s10_list(rows):
+    """S10 itself: which contenders ran S10, or why not."""
+    lines = ["### S10 second machine: contenders", ""]
+    for c, r in rows.items():
+        lines.append("- %s: %s%s" % (c, r.get("status", "?"), "; " + r["note"] if r.get("note") else ""))
+    lines.append("")
+    return lines
+
+
 def cmd_render(args):
     tsv, out = args
     data, order = {}, []
@@ -308,6 +392,12 @@ def cmd_render(args):
     lines = []
     for sc in order:
         rows, bare = data[sc], data[sc].get("bare", {})
+        if sc.startswith("S10-"):
+            lines += render_s10(sc, rows, bare)
+            continue
+        if sc == "S10":
+            lines += render_s10_list(rows)
+            continue
         lines += ["### " + TITLES.get(sc, sc), ""]
         if sc == "S1":
             lines.append("| contender | first call (ms) | hit median (ms) | hit p90 (ms) | hits | "
@@ -322,18 +412,29 @@ def cmd_render(args):
                     r.get("other_load", "-"), r.get("status", "?")))
             lines += ["", "- bare: one plain `gcc` compile per run (`hits` column = runs); "
                       "floor: `/bin/true` launched the same way (process-spawn floor of this harness)"]
+        elif not any("cold_s" in r or "median_ms" in r for r in rows.values()):
+            # no timings of its own (S9: its rows are per project): status list
+            lines += ["- %s: %s%s" % (c, r.get("status", "?"),
+                                      " (%s)" % r["note"] if r.get("note") else "")
+                      for c, r in rows.items()]
+            rows = {}   # notes already shown
         else:
+            farm = any("farm_jobs_cold" in r for r in rows.values())
             lines.append("| contender | cold (s) | cold vs bare | warm median (s) | warm runs (s) | "
                          "bare / warm | H/M/U cold | H/M/U warm (all runs) | artifact == bare | "
-                         "other load | status |")
-            lines.append("|---|---:|---:|---:|---|---:|---|---|---|---:|---|")
+                         + ("distccd jobs cold | distccd jobs warm (all runs) | " if farm else "")
+                         + "other load | status |")
+            lines.append("|---|---:|---:|---:|---|---:|---|---|---|" + ("---:|---:|" if farm else "")
+                         + "---:|---|")
             for c, r in rows.items():
-                lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                    c, fnum(r.get("cold_s")), ratio(r.get("cold_s"), bare.get("cold_s")),
-                    fnum(r.get("warm_s")), r.get("warm_runs", "-"),
-                    ratio(bare.get("warm_s"), r.get("warm_s")),
-                    r.get("stats_cold", "-"), r.get("stats_warm", "-"), same_as(bare, r, c),
-                    r.get("other_load", "-"), r.get("status", "?")))
+                cells = [c, fnum(r.get("cold_s")), ratio(r.get("cold_s"), bare.get("cold_s")),
+                         fnum(r.get("warm_s")), r.get("warm_runs", "-"),
+                         ratio(bare.get("warm_s"), r.get("warm_s")),
+                         r.get("stats_cold", "-"), r.get("stats_warm", "-"), same_as(bare, r, c)]
+                if farm:
+                    cells += [r.get("farm_jobs_cold", "-"), r.get("farm_jobs_warm", "-")]
+                cells += [r.get("other_load", "-"), r.get("status", "?")]
+                lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
         if sc in GOALS:
             lines.append("- " + GOALS[sc])
