@@ -275,3 +275,42 @@ fn link_and_archive_hits_verify_and_a_stale_link_is_dropped() {
     let v = wait_for_verdicts(&sb, 3);
     assert_eq!(v.mismatches, 1, "{v:?}");
 }
+
+/// A stale entry found by verification is dropped locally, but a remote
+/// tier still holds it (nothing deletes there): the daemon must not take
+/// it from the tier again.
+#[test]
+fn a_stale_entry_is_not_taken_back_from_a_remote_tier() {
+    if missing(&["gcc"]) {
+        return;
+    }
+    let mut sb = Sandbox::new();
+    let Some(redis) = crate::harness::servers::RedisServer::start(&sb.root, None) else {
+        return;
+    };
+    sb.set_env("ZCCACHE_REMOTE", redis.url());
+    sb.set_env("ZCCACHE_VERIFY_RATE", "1");
+    let gcc = wrapper(&sb, "-DVALUE=${SECRET_VALUE:-0}");
+    sb.write("a.c", "int value(void) { return VALUE; }\n");
+    let args = [gcc.as_str(), "-c", "a.c", "-o", "a.o"];
+    sb.set_env("SECRET_VALUE", "1");
+    assert_ok(&sb.zcc(&args), "miss, uploaded");
+    let uploaded = wait_until(Duration::from_secs(60), || {
+        remote_writes(&sb) >= 3 // blob, entry, manifest
+    });
+    assert!(uploaded, "the entry reached the tier");
+    sb.set_env("SECRET_VALUE", "2");
+    assert_ok(&sb.zcc(&args), "a stale local hit");
+    let v = wait_for_verdicts(&sb, 1);
+    assert_eq!(v.mismatches, 1, "{v:?}");
+    let hits = sb.counters().hits;
+    assert_ok(&sb.zcc(&args), "after the verdict");
+    assert_eq!(sb.counters().hits, hits, "not served from the tier again");
+    let bare = sb.bare_obj("gcc", &["-DVALUE=2", "-c", "a.c", "-o", "bare.o"], "bare.o");
+    assert_same(&sb.read("a.o"), &bare, "a.o compiled for the new value");
+}
+
+/// Objects written to the first remote tier so far.
+fn remote_writes(sb: &Sandbox) -> u64 {
+    sb.stats_json()["remote"][0]["writes"].as_u64().unwrap_or(0)
+}

@@ -97,6 +97,7 @@ fn difference(a: &Observed, b: &Observed) -> Option<String> {
 /// journal it and let `zccache explain` report it.
 fn mismatch(d: &DaemonState, c: &Check, which: &str) {
     d.storage().remove_entry(&c.entry);
+    d.verifier().mark_stale(c.entry);
     d.storage().remove_manifest(&c.context);
     d.accounting()
         .stats()

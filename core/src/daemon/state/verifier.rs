@@ -20,6 +20,7 @@ pub(crate) struct Verifier {
     sender: SyncSender<VerifyTask>,
     receiver: Mutex<Option<Receiver<VerifyTask>>>,
     nondeterministic: Mutex<HashSet<RecordKey>>,
+    stale: Mutex<HashSet<RecordKey>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -35,6 +36,7 @@ impl Default for Verifier {
             sender,
             receiver: Mutex::new(Some(receiver)),
             nondeterministic: Mutex::new(HashSet::new()),
+            stale: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -55,6 +57,23 @@ impl Verifier {
         if let Ok(mut set) = self.nondeterministic.lock() {
             set.insert(key);
         }
+    }
+
+    /// Remember that the entry `key` was found stale: remote tiers still
+    /// hold it (nothing deletes there), so this daemon never takes it from
+    /// a tier again.
+    pub(crate) fn mark_stale(&self, key: RecordKey) {
+        if let Ok(mut set) = self.stale.lock() {
+            set.insert(key);
+        }
+    }
+
+    /// True when verification found the entry `key` stale.
+    pub(crate) fn is_stale(&self, key: &RecordKey) -> bool {
+        self.stale
+            .lock()
+            .map(|set| set.contains(key))
+            .unwrap_or(false)
     }
 
     /// True when verification found the context `key` non-deterministic.

@@ -25,6 +25,9 @@ pub(crate) fn try_serve(m: &MissContext) -> Option<SourceResult> {
         noun: "header",
     };
     let (entry_key, _) = find(&manifest, &probe).ok()?;
+    if d.verifier().is_stale(&entry_key) {
+        return None;
+    }
     let (entry, tier) = match d.storage().get_entry(&entry_key, EntryKind::Compile) {
         Ok(Some(entry)) => (entry, manifest_tier),
         _ => d.storage().remote_entry(&entry_key, EntryKind::Compile)?,

@@ -14,6 +14,9 @@ pub(crate) fn try_restore(
     key: &RecordKey,
     place: &Placement<'_>,
 ) -> Option<(Entry, String)> {
+    if d.verifier().is_stale(key) {
+        return None;
+    }
     let (entry, tier) = d.storage().remote_entry(key, EntryKind::Link)?;
     if let Err(e) = outputs::restore(d, &entry, place) {
         tracing::debug!(error = %e, "remote link entry not restored; running the tool");

@@ -30,6 +30,9 @@ pub(crate) fn try_serve(
         noun: "source",
     };
     let (key, _) = find(&manifest, &probe).ok()?;
+    if d.verifier().is_stale(&key) {
+        return None;
+    }
     let (entry, tier) = match d.storage().get_entry(&key, EntryKind::Rustc) {
         Ok(Some(entry)) => (entry, manifest_tier),
         _ => d.storage().remote_entry(&key, EntryKind::Rustc)?,
