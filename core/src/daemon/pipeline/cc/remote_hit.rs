@@ -4,34 +4,25 @@
 //! lookup would, and the entry (local, or fetched and verified) is
 //! restored. Runs on the blocking pool, never on the event loop.
 
+use super::super::remote_lookup;
 use super::hit::restore_entry;
 use super::miss::MissContext;
 use super::result::SourceResult;
 use crate::daemon::stats::Outcome;
-use crate::key::find;
 use crate::key::lookup::Probe;
 use crate::storage::EntryKind;
 
 /// Serve miss `m` from a remote tier, if one has a matching entry.
 pub(crate) fn try_serve(m: &MissContext) -> Option<SourceResult> {
     let d = m.d;
-    d.storage().remote()?;
     let (context, _) = m.context.as_ref()?;
-    let (manifest, manifest_tier) = d.storage().remote_manifest(context)?;
     let probe = Probe {
         cwd: &m.req.cwd,
         env: &[],
         meta: d.meta(),
         noun: "header",
     };
-    let (entry_key, _) = find(&manifest, &probe).ok()?;
-    if d.verifier().is_stale(&entry_key) {
-        return None;
-    }
-    let (entry, tier) = match d.storage().get_entry(&entry_key, EntryKind::Compile) {
-        Ok(Some(entry)) => (entry, manifest_tier),
-        _ => d.storage().remote_entry(&entry_key, EntryKind::Compile)?,
-    };
+    let (entry, tier) = remote_lookup::entry_for(d, context, &probe, EntryKind::Compile)?;
     let bytes = restore_entry(d, m.req, m.plan, m.index, &entry).ok()?;
     Some(SourceResult {
         exit_code: 0,

@@ -4,12 +4,12 @@
 //! local lookup would, and the entry (local, or fetched and verified) is
 //! restored into `--out-dir`. Runs on the blocking pool.
 
+use super::super::remote_lookup;
 use super::context::RustcPlan;
 use super::restore;
 use crate::daemon::state::DaemonState;
 use crate::daemon::stats::Outcome;
 use crate::ipc::{CompileRequest, Response};
-use crate::key::find;
 use crate::key::lookup::Probe;
 use crate::storage::EntryKind;
 
@@ -21,22 +21,13 @@ pub(crate) fn try_serve(
     plan: &RustcPlan,
     started: std::time::Instant,
 ) -> Option<Response> {
-    d.storage().remote()?;
-    let (manifest, manifest_tier) = d.storage().remote_manifest(&plan.context)?;
     let probe = Probe {
         cwd: &req.cwd,
         env: &req.env,
         meta: d.meta(),
         noun: "source",
     };
-    let (key, _) = find(&manifest, &probe).ok()?;
-    if d.verifier().is_stale(&key) {
-        return None;
-    }
-    let (entry, tier) = match d.storage().get_entry(&key, EntryKind::Rustc) {
-        Ok(Some(entry)) => (entry, manifest_tier),
-        _ => d.storage().remote_entry(&key, EntryKind::Rustc)?,
-    };
+    let (entry, tier) = remote_lookup::entry_for(d, &plan.context, &probe, EntryKind::Rustc)?;
     restore::restore(d, req, &plan.inv, &entry).ok()?;
     let saved_ms = entry.run_ms;
     let outcome = if entry.exit_code == 0 {
