@@ -6,6 +6,7 @@
 //! ccache's `$CCACHE_CONFIGPATH` / `$CCACHE_DIR/ccache.conf`.
 
 use crate::storage::remote::spec::{self, TierSpec};
+use lists::{base_dirs_from_file, base_dirs_from_text, checked_tiers, remote_from_file};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -85,6 +86,12 @@ pub struct Config {
     /// `redis://cache.example.com:6379|read-only`. Each was checked at load;
     /// they may hold credentials, so print them redacted. Empty: no tiers.
     pub remote: Setting<Vec<String>>,
+    /// The base dirs (`ZCCACHE_BASE_DIR`, `:`-separated; TOML `base_dir`,
+    /// a string or an array of strings; ccache manual, "base_dir"):
+    /// absolute directories under which absolute paths in a compile are
+    /// rewritten relative to its working directory, so checkouts at
+    /// different paths share entries. Empty: none.
+    pub base_dir: Setting<Vec<PathBuf>>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -157,6 +164,7 @@ struct FileConfig {
     prefix: Option<String>,
     verify_rate: Option<toml::Value>,
     remote: Option<toml::Value>,
+    base_dir: Option<toml::Value>,
 }
 
 impl Config {
@@ -208,6 +216,7 @@ impl Config {
             prefix: Setting::default(None),
             verify_rate: Setting::default(0.0),
             remote: Setting::default(Vec::new()),
+            base_dir: Setting::default(Vec::new()),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -265,6 +274,12 @@ impl Config {
                 source: src.clone(),
             };
         }
+        if let Some(b) = v.base_dir {
+            self.base_dir = Setting {
+                value: base_dirs_from_file(b, src)?,
+                source: src.clone(),
+            };
+        }
         Ok(())
     }
 
@@ -305,6 +320,11 @@ impl Config {
             let src = Source::Env("ZCCACHE_REMOTE");
             let value = checked_tiers(v.split_whitespace(), "ZCCACHE_REMOTE", &src)?;
             self.remote = Setting { value, source: src };
+        }
+        if let Some(v) = env.get("ZCCACHE_BASE_DIR") {
+            let src = Source::Env("ZCCACHE_BASE_DIR");
+            let value = base_dirs_from_text(v, "ZCCACHE_BASE_DIR", &src)?;
+            self.base_dir = Setting { value, source: src };
         }
         if let Some(v) = env.get("ZCCACHE_PREFIX") {
             self.prefix = Setting {
@@ -360,58 +380,6 @@ fn size_from_file(value: &toml::Value, src: &Source) -> Result<u64, ConfigError>
             format!("expected a size, got {other}"),
         )),
     }
-}
-
-/// The tiers of TOML `remote`: an array of strings (a string may also hold
-/// several whitespace-separated tiers, as `ZCCACHE_REMOTE` does).
-///
-/// Errors: [`ConfigError::InvalidValue`] naming `remote` when the value is
-/// not a string or an array of strings, or a tier is malformed.
-fn remote_from_file(value: toml::Value, src: &Source) -> Result<Vec<String>, ConfigError> {
-    let items = match value {
-        toml::Value::String(s) => vec![s],
-        toml::Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                toml::Value::String(s) => Ok(s),
-                other => Err(bad(
-                    "remote",
-                    src,
-                    format!("expected an array of strings, got an element {other}"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        other => {
-            return Err(bad(
-                "remote",
-                src,
-                format!("expected an array of strings, got {other}"),
-            ))
-        }
-    };
-    checked_tiers(
-        items.iter().flat_map(|s| s.split_whitespace()),
-        "remote",
-        src,
-    )
-}
-
-/// The tiers as strings, each checked by [`spec::parse_one`].
-///
-/// Errors: [`ConfigError::InvalidValue`] naming `key` and the first
-/// malformed tier (credentials redacted).
-fn checked_tiers<'a>(
-    tiers: impl Iterator<Item = &'a str>,
-    key: &str,
-    src: &Source,
-) -> Result<Vec<String>, ConfigError> {
-    tiers
-        .map(|t| {
-            spec::parse_one(t)
-                .map(|_| t.to_string())
-                .map_err(|e| bad(key, src, e.to_string()))
-        })
-        .collect()
 }
 
 /// A verification rate: a fraction from 0 to 1 (`0.01` = one hit in a
@@ -473,6 +441,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.prefix = cfg.prefix.or(one.prefix);
         cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
         cfg.remote = cfg.remote.or(one.remote);
+        cfg.base_dir = cfg.base_dir.or(one.base_dir);
     }
     Ok(cfg)
 }
@@ -584,5 +553,6 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+mod lists;
 #[cfg(test)]
 mod tests;

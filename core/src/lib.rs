@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub(crate) mod base_dir;
 pub mod cargo_warm;
 pub mod cli;
 pub(crate) mod compiler;

@@ -425,7 +425,10 @@ fn clear(cfg: &Config) -> i32 {
 fn print_config(cfg: &Config) {
     println!("config file        {}", cfg.config_file.display());
     let prefix = cfg.prefix.value.clone().unwrap_or_default();
-    let rows: [(&str, String, &crate::config::Source); 8] = [
+    let base_dir = std::env::join_paths(&cfg.base_dir.value)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rows: [(&str, String, &crate::config::Source); 9] = [
         (
             "cache_dir",
             cfg.cache_dir.value.display().to_string(),
@@ -458,6 +461,7 @@ fn print_config(cfg: &Config) {
             cfg.verify_rate.value.to_string(),
             &cfg.verify_rate.source,
         ),
+        ("base_dir", base_dir, &cfg.base_dir.source),
     ];
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");

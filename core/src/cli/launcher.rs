@@ -134,6 +134,7 @@ fn build_request(cfg: &Config, compiler: &Path, args: &[OsString]) -> Option<Com
         umask: current_umask(),
         prefix: cfg.prefix.value.clone(),
         verify_per_million: (cfg.verify_rate.value * 1_000_000.0).round() as u32,
+        base_dirs: cfg.base_dir.value.clone(),
     })
 }
 

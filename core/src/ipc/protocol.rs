@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 11;
+pub const PROTOCOL_VERSION: u32 = 12;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,11 @@ pub struct CompileRequest {
     /// (`ZCCACHE_VERIFY_RATE`, TOML `verify_rate`), in millionths (0 =
     /// none, 1 000 000 = every hit).
     pub verify_per_million: u32,
+    /// The base dirs (`ZCCACHE_BASE_DIR`, TOML `base_dir`, as the
+    /// launcher's configuration resolved them; ccache manual, "base_dir"):
+    /// absolute paths under them are rewritten relative to `cwd`. Empty:
+    /// none.
+    pub base_dirs: Vec<PathBuf>,
 }
 
 /// A generic tool run (`zccache exec`).
@@ -90,6 +95,7 @@ impl ExecRequest {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         }
     }
 }

@@ -241,6 +241,7 @@ mod tests {
             umask: 0o022,
             prefix: prefix.map(str::to_string),
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         }
     }
 

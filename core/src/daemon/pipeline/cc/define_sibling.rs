@@ -444,6 +444,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         };
         group_key(&req, &plan, 0, &[1; 32]).map_err(|e| e.to_string())
     }

@@ -258,6 +258,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         }
     }
 
@@ -310,6 +311,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         };
         let err = rustc_identity(&req).unwrap_err();
         assert!(
@@ -336,6 +338,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         };
         let err = run(&req, &["-vV"]).unwrap_err();
         assert!(matches!(err, IdentityError::Spawn { .. }), "{err:?}");
@@ -361,6 +364,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         };
         assert!(identity_key(&req).unwrap().2.is_none());
     }

@@ -112,6 +112,7 @@ mod tests {
             umask: 0o022,
             prefix: None,
             verify_per_million: 0,
+            base_dirs: Vec::new(),
         }
     }
 
