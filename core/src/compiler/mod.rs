@@ -11,6 +11,7 @@ pub(crate) mod gcc;
 mod gcc_options;
 pub(crate) mod link_args;
 pub(crate) mod link_refusal;
+pub(crate) mod path_args;
 pub(crate) mod response_file;
 
 #[cfg(test)]

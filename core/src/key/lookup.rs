@@ -100,7 +100,7 @@ fn check_set(
     }
     let mut refresh = Vec::new();
     for (i, check) in set.dir_checks.iter().enumerate() {
-        if let Some(fingerprint) = check_dir(check, &set.files)? {
+        if let Some(fingerprint) = check_dir(check, probe.cwd, &set.files)? {
             refresh.push(DirRefresh {
                 set: set_index,
                 check: i,
@@ -140,20 +140,32 @@ fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), Mismatch> {
 /// absent paths were checked, so a later creation still changes it.
 fn check_dir(
     check: &DirCheck,
+    cwd: &Path,
     files: &[RecordedFile],
 ) -> Result<Option<StatFingerprint>, Mismatch> {
-    let now = std::fs::metadata(&check.dir)
+    let now = std::fs::metadata(anchored(cwd, &check.dir))
         .ok()
         .map(|m| StatFingerprint::of(&m));
     if !check.racy && now == Some(check.fingerprint) {
         return Ok(None);
     }
     for p in &check.absent {
-        if std::fs::symlink_metadata(p).is_ok() {
+        if std::fs::symlink_metadata(anchored(cwd, p)).is_ok() {
             return Err(shadow_message(p, files));
         }
     }
     Ok(now.filter(|fp| *fp != check.fingerprint || !fp.is_racy()))
+}
+
+/// `p` as a path, relative ones (a portable set's, see base dirs) joined
+/// to `cwd`; absolute ones borrowed, without allocating.
+fn anchored<'a>(cwd: &Path, p: &'a str) -> std::borrow::Cow<'a, Path> {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        std::borrow::Cow::Borrowed(path)
+    } else {
+        std::borrow::Cow::Owned(cwd.join(path))
+    }
 }
 
 /// "new header shadows include/foo.h: /abs/src/foo.h", naming the recorded

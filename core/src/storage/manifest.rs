@@ -34,13 +34,15 @@ pub(crate) struct RecordedFile {
 /// directory whose fingerprint changes when any of them is created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DirCheck {
-    /// The directory (absolute).
+    /// The directory: absolute, or relative to the request's cwd when it
+    /// lies under a base dir (a portable set).
     pub dir: String,
     /// Its stat fingerprint when the set was recorded.
     pub fingerprint: StatFingerprint,
     /// The fingerprint was racy when recorded: always stat `absent`.
     pub racy: bool,
-    /// Absolute paths that did not exist.
+    /// Paths that did not exist (absolute, or relative to the cwd as
+    /// `dir` is).
     pub absent: Vec<String>,
 }
 

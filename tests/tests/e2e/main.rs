@@ -22,6 +22,7 @@ mod icecream;
 mod invalidation;
 mod link;
 mod noncacheable;
+mod portable;
 mod remote;
 mod remote_builds;
 mod replay;

@@ -21,6 +21,7 @@ mod sandbox;
 pub mod servers;
 mod stats;
 mod test_builder;
+mod third_party;
 
 #[allow(unused_imports)]
 pub use cargo::*;
@@ -31,6 +32,7 @@ pub use process::*;
 pub use sandbox::Sandbox;
 pub use stats::{parse_json, Counters, SessionStats, Stats};
 pub use test_builder::Test;
+pub use third_party::third_party;
 
 // ---------------------------------------------------------------- binary
 

@@ -429,12 +429,7 @@ mod tests {
             crate::compiler::Parsed::Cacheable(inv) => inv,
             other => panic!("{other:?}"),
         };
-        let plan = Plan {
-            inv,
-            identity: [7; 32],
-            key_env: vec![],
-            search_dirs: vec![],
-        };
+        let plan = Plan::for_test(inv, [7; 32]);
         let req = CompileRequest {
             compiler: "/usr/bin/gcc".into(),
             args,

@@ -56,6 +56,8 @@ enum Skip {
     Store(#[from] crate::storage::StoreError),
     #[error("include probes: {0}")]
     Probe(#[from] super::probes::ProbeError),
+    #[error("{0} would tie the entry to this checkout (base dir)")]
+    NotPortable(String),
 }
 
 /// Private output paths of one compile, removed on drop unless moved.
@@ -279,6 +281,7 @@ impl StoreJob<'_> {
             d.listings(),
         );
         self.add_probes(&probing, &mut files, &mut dir_checks)?;
+        self.make_portable(&headers, &mut files, &mut dir_checks)?;
         let (blob, size) = d.storage().put_blob_file(&self.temps.object)?;
         let entry = Entry::new(
             EntryKind::Compile,
@@ -365,6 +368,25 @@ impl StoreJob<'_> {
                 hash: d.hash,
             });
         }
+        Ok(())
+    }
+
+    /// For a portable compile, the input set's paths under base dirs made
+    /// relative to the cwd (see `portable`).
+    fn make_portable(
+        &self,
+        headers: &[String],
+        files: &mut [RecordedFile],
+        dir_checks: &mut [DirCheck],
+    ) -> Result<(), Skip> {
+        let m = self.m;
+        let Some(view) = m.plan.portable(&m.req.cwd, m.index) else {
+            return Ok(());
+        };
+        if let Some(h) = super::portable::unportable_header(&view, headers) {
+            return Err(Skip::NotPortable(h.to_string()));
+        }
+        super::portable::relativize(&view, files, dir_checks);
         Ok(())
     }
 

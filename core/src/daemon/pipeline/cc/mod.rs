@@ -19,6 +19,7 @@ pub(crate) mod miss;
 pub(crate) mod not_shared;
 pub(crate) mod pch;
 pub(crate) mod plan;
+mod portable;
 pub(crate) mod probes;
 pub(crate) mod remote_hit;
 pub(crate) mod result;

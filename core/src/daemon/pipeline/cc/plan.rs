@@ -3,6 +3,8 @@
 //! key-relevant environment), and the context key of each source.
 
 use super::super::refusal::Refusal;
+use crate::base_dir::{BaseDirs, Portable};
+use crate::compiler::path_args::{key_prefix_maps, rewrite_paths};
 use crate::compiler::{
     expand_response_files, parse_gcc_args, CompileInvocation, CompilerFamily, Parsed,
 };
@@ -58,6 +60,45 @@ pub(crate) struct Plan {
     pub key_env: Vec<(String, String)>,
     /// Search dirs from the args and the include-path variables.
     pub search_dirs: Vec<String>,
+    /// The request's base dirs (ccache manual, "base_dir").
+    pub base_dirs: BaseDirs,
+    /// `inv.common_args` as keyed: prefix maps in their portable form.
+    pub key_args: Vec<String>,
+    /// True when the args were rewritten for base dirs and every relative
+    /// search dir resolves inside a base dir, so the keys and manifests
+    /// of this request hold no path of this checkout (see
+    /// [`Plan::portable`]).
+    portable: bool,
+}
+
+impl Plan {
+    /// The base dirs seen from `cwd` when source `i`'s keys are portable:
+    /// the plan is, and the source is absolute (outside every base dir,
+    /// so the same everywhere) or resolves inside a base dir. Then the
+    /// context key holds no cwd and the manifest stores paths under base
+    /// dirs relative to the cwd.
+    pub(crate) fn portable<'a>(&'a self, cwd: &std::path::Path, i: usize) -> Option<Portable<'a>> {
+        if !self.portable {
+            return None;
+        }
+        let view = self.base_dirs.from_cwd(cwd)?;
+        let source = &self.inv.sources[i].path;
+        (std::path::Path::new(source).is_absolute() || view.resolves_inside(source)).then_some(view)
+    }
+
+    /// A plan without base dirs, environment or search dirs (unit tests).
+    #[cfg(test)]
+    pub(crate) fn for_test(inv: CompileInvocation, identity: Digest) -> Plan {
+        Plan {
+            key_args: inv.common_args.clone(),
+            inv,
+            identity,
+            key_env: Vec::new(),
+            search_dirs: Vec::new(),
+            base_dirs: BaseDirs::default(),
+            portable: false,
+        }
+    }
 }
 
 /// Plan a request.
@@ -77,6 +118,12 @@ pub(crate) fn plan(
     }
     let args = expand_response_files(&req.args, &req.cwd)
         .map_err(|e| Refusal::NonCacheable(Uncacheable::ResponseFile, e.to_string()))?;
+    let base_dirs = BaseDirs::new(&req.base_dirs);
+    let view = base_dirs.from_cwd(&req.cwd);
+    let args = match &view {
+        Some(v) => rewrite_paths(&args, family, |p| v.relative(p)),
+        None => args,
+    };
     let inv = match parse_gcc_args(&args, family) {
         Parsed::Cacheable(inv) => inv,
         Parsed::NonCacheable(r) => {
@@ -112,11 +159,23 @@ pub(crate) fn plan(
     };
     let key_env = key_env(&req.env, emcc);
     let search_dirs = search_dirs(&inv, &req.env);
+    let (key_args, portable) = match &view {
+        Some(v) => (
+            key_prefix_maps(&inv.common_args, |p| v.relative(p)),
+            search_dirs
+                .iter()
+                .all(|d| std::path::Path::new(d).is_absolute() || v.resolves_inside(d)),
+        ),
+        None => (inv.common_args.clone(), false),
+    };
     Ok(Plan {
         inv,
         identity,
         key_env,
         search_dirs,
+        base_dirs,
+        key_args,
+        portable,
     })
 }
 
@@ -190,12 +249,16 @@ pub(crate) fn context_key(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     b.field("compiler-name", name.as_bytes());
-    b.strings("args", &inv.common_args);
+    b.strings("args", &plan.key_args);
     key_source_fields(&mut b, plan, i, source_hash);
     if let Some(cwd) = embedded_cwd(inv, &req.cwd) {
         b.field("cwd", cwd.as_bytes());
     }
-    if resolves_against_cwd(&source.path, &plan.search_dirs, &inv.common_args) {
+    if plan.portable(&req.cwd, i).is_some() {
+        // Paths under base dirs are recorded relative to the cwd, the
+        // others are absolute: the manifest is valid from any cwd.
+        b.field("paths", b"relative to the cwd under base dirs");
+    } else if resolves_against_cwd(&source.path, &plan.search_dirs, &inv.common_args) {
         // Shadow checks are recorded as absolute paths, so a manifest made
         // in one directory must not be trusted in another.
         b.field("cwd-paths", req.cwd.as_os_str().as_encoded_bytes());
