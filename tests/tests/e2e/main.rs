@@ -23,6 +23,7 @@ mod invalidation;
 mod link;
 mod noncacheable;
 mod portable;
+mod portable_builds;
 mod remote;
 mod remote_builds;
 mod replay;
