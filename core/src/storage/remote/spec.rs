@@ -7,7 +7,7 @@
 //! - `redis://[user:pass@]host[:port][/db]`, `rediss://…` (TLS),
 //!   `redis+unix:///path/to.sock`;
 //! - `http://…`/`https://…` (plain GET/PUT/HEAD, WebDAV; `|layout=bazel`
-//!   for bazel-remote's `/ac/` + `/cas/`; `|bearer-token=…`, user:pass in
+//!   for bazel-remote's `/ac/`, as ccache's; `|bearer-token=…`, user:pass in
 //!   the URL);
 //! - `s3://bucket[/prefix]` (`|endpoint=…|region=…`, credentials from the
 //!   `AWS_*` variables, never in the URL);
@@ -76,8 +76,8 @@ impl Scheme {
 pub(crate) enum HttpLayout {
     /// `<url>/<namespace>/<key>` (our own layout).
     Flat,
-    /// bazel-remote: records under `<url>/ac/<sha256-like hex>`, blobs under
-    /// `<url>/cas/<hex>`.
+    /// bazel-remote's action cache, as ccache's `layout=bazel`: every
+    /// object under `<url>/ac/<64 hex>` (the blake3 of the key name).
     Bazel,
 }
 

@@ -1,25 +1,23 @@
 //! Where a key lives on an HTTP server: our own flat layout
-//! (`<url path>/<key>`) or bazel-remote's (`ac/<hex>` for records, `cas/<hex>`
-//! for blobs).
+//! (`<url path>/<key>`) or bazel-remote's action cache (`ac/<64 hex>`).
 
 use super::super::spec::HttpLayout;
 
 /// The path of `key` below the tier URL in `layout`.
 ///
-/// Keys are `e/<hex>` (entry record), `m/<hex>` (manifest) and `b/<hex>`
-/// (blob). bazel-remote keeps records in its action cache (`ac/`) and blobs
-/// in its content-addressed store (`cas/`); it wants 64-hex names, which
-/// ours are. Other keys keep their name in both layouts.
+/// Keys are `e/<hex>` (entry record), `m/<hex>` (manifest), `b/<hex>`
+/// (blob) and `probe/<hex>`. The bazel layout stores every object as
+/// `ac/<blake3 hex of the key name>`, as ccache's `layout=bazel` does
+/// (ccache manual, "HTTP storage backend"): bazel-remote's action cache
+/// wants 64 lowercase hex digits, and started with
+/// `--disable_http_ac_validation` it keeps any body there. Nothing goes to
+/// `cas/`: bazel-remote checks a CAS upload against the SHA-256 of its
+/// body, while our objects are framed, compressed and named by blake3.
 pub(super) fn http_path(layout: HttpLayout, key: &str) -> String {
-    if layout == HttpLayout::Bazel {
-        if let Some(hex) = key.strip_prefix("e/").or_else(|| key.strip_prefix("m/")) {
-            return format!("ac/{hex}");
-        }
-        if let Some(hex) = key.strip_prefix("b/") {
-            return format!("cas/{hex}");
-        }
+    match layout {
+        HttpLayout::Bazel => format!("ac/{}", blake3::hash(key.as_bytes()).to_hex()),
+        HttpLayout::Flat => key.to_string(),
     }
-    key.to_string()
 }
 
 #[cfg(test)]
@@ -33,10 +31,17 @@ mod tests {
     }
 
     #[test]
-    fn bazel_layout_maps_records_to_ac_and_blobs_to_cas() {
-        assert_eq!(http_path(HttpLayout::Bazel, "e/abc"), "ac/abc");
-        assert_eq!(http_path(HttpLayout::Bazel, "m/abc"), "ac/abc");
-        assert_eq!(http_path(HttpLayout::Bazel, "b/abc"), "cas/abc");
-        assert_eq!(http_path(HttpLayout::Bazel, "x/abc"), "x/abc");
+    fn bazel_layout_puts_every_kind_under_ac_with_64_hex_names() {
+        let names: Vec<String> = ["e/abc", "m/abc", "b/abc", "probe/abc"]
+            .iter()
+            .map(|k| http_path(HttpLayout::Bazel, k))
+            .collect();
+        for n in &names {
+            let hex = n.strip_prefix("ac/").unwrap();
+            assert_eq!(hex.len(), 64, "{n}");
+            assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        }
+        let distinct: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "kinds never share a name");
     }
 }

@@ -54,7 +54,7 @@ pub(crate) enum RemoteError {
 ///
 /// Keys are relative names such as `e/<hex>` (entry record), `m/<hex>`
 /// (manifest) and `b/<hex>` (blob); a backend may map them to its own
-/// layout (bazel-remote's `ac/` and `cas/`).
+/// layout (bazel-remote's `ac/`).
 pub(crate) trait Backend: Send + Sync {
     /// The object under `key`, or `None` when absent.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RemoteError>;

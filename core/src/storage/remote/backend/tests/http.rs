@@ -87,7 +87,7 @@ fn http_round_trip_flat_layout() {
 }
 
 #[test]
-fn http_bazel_layout_uses_ac_and_cas() {
+fn http_bazel_layout_keeps_everything_under_ac() {
     let Some(server) = start_nginx(None) else {
         return;
     };
@@ -95,15 +95,17 @@ fn http_bazel_layout_uses_ac_and_cas() {
     let mut tier = spec(Scheme::Http, &url, Duration::from_secs(5));
     tier.layout = HttpLayout::Bazel;
     let backend = open(&tier).unwrap();
-    backend.put(&format!("e/{}", hex(3)), b"record").unwrap();
-    backend.put(&format!("b/{}", hex(4)), b"blob").unwrap();
+    let (record, blob) = (format!("e/{}", hex(3)), format!("b/{}", hex(4)));
+    backend.put(&record, b"record").unwrap();
+    backend.put(&blob, b"blob").unwrap();
     let data = server.dir.path().join("data");
-    assert!(data.join("ac").join(hex(3)).is_file());
-    assert!(data.join("cas").join(hex(4)).is_file());
-    assert_eq!(
-        backend.get(&format!("m/{}", hex(3))).unwrap().unwrap(),
-        b"record"
-    );
+    let ac: Vec<_> = std::fs::read_dir(data.join("ac")).unwrap().flatten().collect();
+    assert_eq!(ac.len(), 2, "both objects under ac/");
+    assert!(!data.join("cas").exists(), "nothing under cas/");
+    assert!(!data.join("ac").join(hex(3)).exists(), "names are hashed");
+    assert_eq!(backend.get(&record).unwrap().unwrap(), b"record");
+    assert_eq!(backend.get(&blob).unwrap().unwrap(), b"blob");
+    assert!(backend.get(&format!("m/{}", hex(3))).unwrap().is_none());
 }
 
 #[test]
