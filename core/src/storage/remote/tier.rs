@@ -107,7 +107,9 @@ impl Tier {
         let (counter, trips) = match e {
             RemoteError::Timeout => (&self.counters.timeouts, true),
             RemoteError::Connect(_) => (&self.counters.errors, true),
-            RemoteError::Denied(_) | RemoteError::Other(_) => (&self.counters.errors, false),
+            RemoteError::Denied(_) | RemoteError::Other(_) | RemoteError::TooLarge { .. } => {
+                (&self.counters.errors, false)
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if trips {
@@ -118,6 +120,7 @@ impl Tier {
             RemoteError::Connect(_) => "connect",
             RemoteError::Denied(_) => "denied",
             RemoteError::Other(_) => "other",
+            RemoteError::TooLarge { .. } => "too_large",
         };
         self.log_once(kind, &e.to_string());
     }

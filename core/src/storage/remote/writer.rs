@@ -84,7 +84,9 @@ fn drain(receiver: Receiver<Job>, tiers: &[Arc<Tier>], local: &Store) {
     }
 }
 
-/// Upload the blobs the tier lacks, then the record; false on failure.
+/// Upload the blobs the tier lacks, then the record; false on failure (a
+/// blob the tier refuses, e.g. one over memcached's item size, leaves the
+/// record out too: it would point at a blob the tier lacks).
 fn write_entry(tier: &Tier, key: &RecordKey, entry: &Entry, local: &Store) -> bool {
     for id in entry.blobs() {
         let k = blob_key(&id);

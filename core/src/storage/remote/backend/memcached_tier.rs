@@ -1,6 +1,8 @@
 //! A memcached tier (`memcached://host:port`) through opendal's Memcached
 //! service (binary protocol). Memcached refuses items over 1 MiB by
-//! default: larger objects are not stored (a later get is a plain miss).
+//! default: a larger object is refused ([`RemoteError::TooLarge`]), so an
+//! entry whose blob is too large is not uploaded at all (its record would
+//! point at a blob the tier cannot hold).
 
 use std::time::Duration;
 

@@ -46,6 +46,16 @@ pub(crate) enum RemoteError {
     /// Any other failure (HTTP 5xx, protocol error, I/O).
     #[error("{0}")]
     Other(String),
+    /// The object is larger than the tier stores (memcached's item size
+    /// limit); sizes in bytes. Not the server's fault: it never opens the
+    /// breaker.
+    #[error("object of {size} bytes is over the tier's limit of {limit} bytes")]
+    TooLarge {
+        /// The framed object's size, in bytes.
+        size: usize,
+        /// The tier's limit, in bytes.
+        limit: usize,
+    },
 }
 
 /// One remote tier's storage operations (blocking; called from the

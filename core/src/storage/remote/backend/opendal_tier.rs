@@ -16,7 +16,8 @@ pub(super) struct OpendalTier {
     pub(super) operator: Operator,
     /// Timeout of one operation.
     pub(super) timeout: Duration,
-    /// Objects larger than this are not stored (memcached's item limit).
+    /// Objects larger than this are refused with [`RemoteError::TooLarge`]
+    /// (memcached's item limit), in bytes.
     pub(super) max_object_size: Option<usize>,
     /// `host:port` to try when an operation times out, with the connect
     /// timeout: a refused connection turns the timeout into
@@ -76,13 +77,10 @@ impl Backend for OpendalTier {
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), RemoteError> {
         if let Some(limit) = self.max_object_size.filter(|&limit| bytes.len() > limit) {
-            tracing::debug!(
-                key,
-                size = bytes.len(),
+            return Err(RemoteError::TooLarge {
+                size: bytes.len(),
                 limit,
-                "remote: object too large, not stored"
-            );
-            return Ok(());
+            });
         }
         let body = bytes.to_vec();
         self.run(async {

@@ -35,14 +35,18 @@ fn memcached_round_trip() {
 }
 
 #[test]
-fn memcached_skips_objects_over_the_item_limit() {
+fn memcached_refuses_objects_over_the_item_limit() {
     let Some(server) = start_memcached() else {
         return;
     };
     let url = format!("memcached://127.0.0.1:{}", server.port);
     let backend = open(&spec(Scheme::Memcached, &url, Duration::from_secs(5))).unwrap();
     let big = format!("b/{}", hex(5));
-    backend.put(&big, &vec![7u8; MAX_OBJECT_SIZE + 1]).unwrap();
+    let refused = backend.put(&big, &vec![7u8; MAX_OBJECT_SIZE + 1]);
+    assert!(
+        matches!(refused, Err(super::super::RemoteError::TooLarge { .. })),
+        "{refused:?}"
+    );
     assert_eq!(backend.get(&big).unwrap(), None);
     assert!(!backend.exists(&big).unwrap());
     let fits = format!("b/{}", hex(6));
