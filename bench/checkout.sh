@@ -153,6 +153,7 @@ s11_same() {
 
 scenario_S11() {  # second checkout: A builds cold, B (another path, same cache) from A's entries
   local c=$1 log=$2 p env xv=EXTRA_ENV_$1
+  local -a files
   local -a loads=()
   command -v cmake >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1 ||
     { echo "   skip S11: cmake/ninja not found"; rec S11 "$c" note "skipped: cmake/ninja not found"; return 0; }

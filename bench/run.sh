@@ -11,7 +11,7 @@
 # ours. bare always runs first.
 #
 # Env knobs:
-#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10; see README)
+#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11; see README)
 #   REPS=3             warm repeats (median reported)
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
@@ -324,6 +324,8 @@ pre_S1() {  # process-spawn floor of this harness: /bin/true launched the same w
 . "$HERE/farm.sh"
 # shellcheck source=bench/remote.sh
 . "$HERE/remote.sh"
+# shellcheck source=bench/checkout.sh
+. "$HERE/checkout.sh"
 
 scenario_S1() {  # per-hit latency through the real launcher process
   local c=$1 log=$2 d=$WORK/S1 Z=$FIX/zlib out first med p90 o w
@@ -457,7 +459,7 @@ scenario_S5() {  # zstd through Meson (our meson.build) and a native file
 # ------------------------------------------------------------------- main
 for S in $SCENARIOS; do
   declare -F "scenario_$S" >/dev/null ||
-    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10)" >&2; exit 2; }
+    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11)" >&2; exit 2; }
 done
 case " $SCENARIOS " in *" S1 "*|*" S2 "*) need_zlib ;; esac
 mkdir -p "$RUN" "$WORK" "$CACHE"
@@ -521,6 +523,9 @@ done
 
 echo
 python3 "$ZCBPY" render "$TSV" "$MD"
+for S in $SCENARIOS; do   # post_<S> (optional): a scenario's own table, after the common ones
+  ! declare -F "post_$S" >/dev/null || ( "post_$S" ) || warn "$S: post-step failed"
+done
 if [ -s "$RUN/warnings.txt" ]; then
   { echo "### Warnings"; echo; sed 's/^ *WARNING: /- /' "$RUN/warnings.txt"; echo; } | tee -a "$MD"
 fi

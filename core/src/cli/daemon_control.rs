@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How long a launcher waits for a daemon it started to answer.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `stop` waits for the daemon process to exit.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Errors of daemon control.
 #[derive(Debug, thiserror::Error)]

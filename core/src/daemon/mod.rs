@@ -21,6 +21,10 @@ use fs4::fs_std::FileExt;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
+/// Longest the daemon waits at stop for queued remote uploads (a CI job's
+/// last build must reach the shared cache); `zccache stop` waits longer.
+const UPLOAD_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Errors that stop a daemon from starting.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DaemonError {
@@ -96,6 +100,10 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     tracing::info!(pid = std::process::id(), cache_dir = %layout.root.display(), "daemon started; compile concurrency uncapped");
     state::verifier::start(state.clone());
     rt.block_on(server::serve(listener, state.clone()));
+    // Without the socket new launchers compile directly (or start a new
+    // daemon once this one exits) while the uploads finish.
+    let _ = std::fs::remove_file(&socket);
+    state.storage().finish_uploads(UPLOAD_DRAIN_LIMIT);
     let _ = state.storage().flush_index();
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(&pid_file);

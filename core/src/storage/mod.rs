@@ -72,6 +72,16 @@ impl Storage {
         self.remote.as_ref()
     }
 
+    /// At stop: wait at most `limit` for queued remote uploads to be
+    /// written, and log how many were left behind.
+    pub(crate) fn finish_uploads(&self, limit: std::time::Duration) {
+        let Some(remote) = &self.remote else { return };
+        let left = remote.wait_uploads(limit);
+        if left > 0 {
+            tracing::warn!(left, "daemon stopping with remote uploads not written");
+        }
+    }
+
     /// The entry stored under `key`, which must be of `kind`: `Ok(None)`
     /// when absent.
     ///

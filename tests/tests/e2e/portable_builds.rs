@@ -190,7 +190,9 @@ fn meson_checkouts() -> Option<(Sandbox, [PathBuf; 2])> {
     for d in &dirs {
         copy_tree(&fixture, d);
         let mut setup = sb.command("meson");
-        setup.current_dir(d).args(["setup", "--buildtype=release", "build"]);
+        setup
+            .current_dir(d)
+            .args(["setup", "--buildtype=release", "build"]);
         setup
             .env("CC", format!("{zcc} gcc"))
             .env("CXX", format!("{zcc} g++"));

@@ -34,6 +34,12 @@ impl RemoteChain {
         &self.tiers
     }
 
+    /// Wait at most `limit` for the queued uploads to be written; returns
+    /// how many were still pending (see [`Writer::wait_idle`]).
+    pub(crate) fn wait_uploads(&self, limit: std::time::Duration) -> usize {
+        self.writer.wait_idle(limit)
+    }
+
     /// The manifest of `key` from the first tier that has a valid one, with
     /// that tier's index; faster tiers are backfilled.
     pub(crate) fn manifest(&self, key: &RecordKey) -> Option<(Manifest, usize)> {

@@ -1,7 +1,8 @@
 //! Remote writes in the background: a bounded queue drained by one thread,
 //! so a miss's reply never waits for a server. A full queue drops the
 //! upload (that result then stays local: the next build hits locally and
-//! uploads nothing). Read-only
+//! uploads nothing). When the daemon stops, it waits a bounded time for
+//! the queue to empty ([`Writer::wait_idle`]). Read-only
 //! tiers are never written; a blob the tier already holds is not uploaded
 //! again; a manifest is merged with the tier's copy before it is written,
 //! so machines add to each other's manifests instead of replacing them.
@@ -11,8 +12,10 @@ use super::tier::Tier;
 use super::wire::{self, ObjectKind, MAX_RECORD_BYTES};
 use crate::storage::local::{RecordKey, Store};
 use crate::storage::{Entry, Manifest};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Uploads waiting at most; more are dropped.
 const QUEUE_LEN: usize = 1024;
@@ -40,6 +43,8 @@ pub(crate) enum Upload {
 #[derive(Debug)]
 pub(crate) struct Writer {
     sender: SyncSender<Job>,
+    /// Uploads queued or being written.
+    pending: Arc<AtomicUsize>,
 }
 
 /// An upload, its target tiers, and whether it is a backfill.
@@ -49,37 +54,66 @@ impl Writer {
     /// Start the writer thread for `tiers`, reading blobs from `local`.
     pub(crate) fn start(tiers: Vec<Arc<Tier>>, local: Arc<Store>) -> Writer {
         let (sender, receiver) = sync_channel(QUEUE_LEN);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let done = pending.clone();
         let spawned = std::thread::Builder::new()
             .name("zccache-remote-write".into())
-            .spawn(move || drain(receiver, &tiers, &local));
+            .spawn(move || drain(receiver, &tiers, &local, &done));
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the remote writer; nothing will be uploaded");
         }
-        Writer { sender }
+        Writer { sender, pending }
+    }
+
+    /// Wait until every queued upload was written (or failed), at most
+    /// `limit`; returns how many were still pending then (0: all done).
+    pub(crate) fn wait_idle(&self, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = self.pending.load(Ordering::SeqCst);
+            if left == 0 || Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Queue `upload` for the tiers at `targets` (dropped when the queue is
     /// full); `backfill` counts successful writes as backfills.
     pub(crate) fn send(&self, upload: Upload, targets: Vec<usize>, backfill: bool) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
         if self.sender.try_send((upload, targets, backfill)).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
             tracing::debug!("remote write queue full; upload dropped");
         }
     }
 }
 
-fn drain(receiver: Receiver<Job>, tiers: &[Arc<Tier>], local: &Store) {
+fn drain(receiver: Receiver<Job>, tiers: &[Arc<Tier>], local: &Store, pending: &AtomicUsize) {
     while let Ok((upload, targets, backfill)) = receiver.recv() {
-        for i in targets {
-            let Some(tier) = tiers.get(i).filter(|t| !t.spec.read_only) else {
-                continue;
-            };
-            let written = match &upload {
-                Upload::Entry { key, entry } => write_entry(tier, key, entry, local),
-                Upload::Manifest { key, manifest } => write_manifest(tier, key, manifest),
-            };
-            if written && backfill {
-                Tier::count(&tier.counters.backfills, 1);
-            }
+        write_job(&upload, targets, backfill, tiers, local);
+        pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Write one upload to each writable tier of `targets`.
+fn write_job(
+    upload: &Upload,
+    targets: Vec<usize>,
+    backfill: bool,
+    tiers: &[Arc<Tier>],
+    local: &Store,
+) {
+    for i in targets {
+        let Some(tier) = tiers.get(i).filter(|t| !t.spec.read_only) else {
+            continue;
+        };
+        let written = match upload {
+            Upload::Entry { key, entry } => write_entry(tier, key, entry, local),
+            Upload::Manifest { key, manifest } => write_manifest(tier, key, manifest),
+        };
+        if written && backfill {
+            Tier::count(&tier.counters.backfills, 1);
         }
     }
 }

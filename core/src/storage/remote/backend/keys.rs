@@ -39,7 +39,9 @@ mod tests {
         for n in &names {
             let hex = n.strip_prefix("ac/").unwrap();
             assert_eq!(hex.len(), 64, "{n}");
-            assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            assert!(hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         }
         let distinct: std::collections::HashSet<_> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "kinds never share a name");

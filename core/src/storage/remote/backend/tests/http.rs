@@ -99,7 +99,10 @@ fn http_bazel_layout_keeps_everything_under_ac() {
     backend.put(&record, b"record").unwrap();
     backend.put(&blob, b"blob").unwrap();
     let data = server.dir.path().join("data");
-    let ac: Vec<_> = std::fs::read_dir(data.join("ac")).unwrap().flatten().collect();
+    let ac: Vec<_> = std::fs::read_dir(data.join("ac"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(ac.len(), 2, "both objects under ac/");
     assert!(!data.join("cas").exists(), "nothing under cas/");
     assert!(!data.join("ac").join(hex(3)).exists(), "names are hashed");

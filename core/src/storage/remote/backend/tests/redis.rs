@@ -117,3 +117,40 @@ fn redis_reconnects_after_a_restart() {
     };
     assert_eq!(backend.get("e/k").unwrap(), None);
 }
+
+/// At stop the daemon waits for the background writer: an upload queued
+/// while the server is stalled (SIGSTOP) is still pending, and written
+/// once the server resumes.
+#[test]
+fn writer_waits_for_uploads_to_a_stalled_server() {
+    use super::super::super::tier::Tier;
+    use super::super::super::writer::{Upload, Writer};
+    use crate::storage::local::{RecordKey, Store};
+    use std::sync::Arc;
+    let Some(server) = start_redis(None) else {
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}", server.port);
+    let tier = Tier::new(spec(Scheme::Redis, &url, Duration::from_secs(30)));
+    let store_dir = tempfile::tempdir().unwrap();
+    let local = Arc::new(Store::open(store_dir.path(), 1 << 30).unwrap());
+    let writer = Writer::start(vec![Arc::new(tier)], local);
+    server.signal(libc::SIGSTOP);
+    let key = RecordKey([9; 32]);
+    let upload = Upload::Manifest {
+        key,
+        manifest: Default::default(),
+    };
+    writer.send(upload, vec![0], false);
+    let stalled = writer.wait_idle(Duration::from_millis(500));
+    server.signal(libc::SIGCONT);
+    assert_eq!(stalled, 1, "the upload waits for the stalled server");
+    assert_eq!(
+        writer.wait_idle(Duration::from_secs(30)),
+        0,
+        "written once it resumes"
+    );
+    let backend = open(&spec(Scheme::Redis, &url, Duration::from_secs(5))).unwrap();
+    let name = format!("m/{}", key.to_hex());
+    assert!(backend.exists(&name).unwrap(), "{name} on the server");
+}

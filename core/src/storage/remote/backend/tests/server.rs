@@ -29,6 +29,12 @@ impl Drop for ServerGuard {
 }
 
 impl ServerGuard {
+    /// Send `signal` to the server (SIGSTOP stalls it, SIGCONT resumes).
+    pub(super) fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on the pid of the child this guard owns.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+    }
+
     /// Start `command` (it must listen on `port`) and wait until the port
     /// accepts connections; `None` when it does not start within `wait`.
     pub(super) fn start(
