@@ -11,10 +11,9 @@ if ! command -v gcc >/dev/null || ! command -v make >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc make
 fi
 
-echo "== installing zccache (static release build, copied to ~/.cargo/bin)"
-BIN=$("$ROOT/scripts/build-release.sh")
-mkdir -p "$HOME/.cargo/bin" && install -m 0755 "$BIN" "$HOME/.cargo/bin/zccache"
-ZCCACHE=$HOME/.cargo/bin/zccache
+echo "== installing zccache and cargo-zccache (scripts/install.sh)"
+"$ROOT/scripts/install.sh"
+ZCCACHE=${ZCCACHE_INSTALL_DIR:-${CARGO_HOME:-$HOME/.cargo}/bin}/zccache
 
 echo "== fetching zlib sources via cargo fetch (crate libz-sys)"
 mkdir -p "$WORK/fetch/src"
