@@ -40,11 +40,6 @@ impl BaseDirs {
         BaseDirs { dirs: out }
     }
 
-    /// True when no base dir is configured.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.dirs.is_empty()
-    }
-
     /// True when the absolute path `p` (lexically normalised by the caller)
     /// lies under (or is) a base dir, comparing whole components.
     pub(crate) fn contains(&self, p: &Path) -> bool {
@@ -53,7 +48,7 @@ impl BaseDirs {
 
     /// The view from `cwd`: `Some` only when the cwd lies under a base dir
     /// (otherwise nothing is rewritten for this request).
-    pub(crate) fn from_cwd(&self, cwd: &Path) -> Option<Portable<'_>> {
+    pub(crate) fn seen_from(&self, cwd: &Path) -> Option<Portable<'_>> {
         let cwd = normalize(cwd);
         self.contains(&cwd).then_some(Portable { dirs: self, cwd })
     }
@@ -81,11 +76,6 @@ impl Portable<'_> {
         let rel = pathdiff::diff_paths(&p, &self.cwd)?;
         let text = rel.to_str()?;
         Some(if text.is_empty() { "." } else { text }.to_string())
-    }
-
-    /// [`Portable::relative`], or `path` unchanged.
-    pub(crate) fn rewrite(&self, path: &str) -> String {
-        self.relative(path).unwrap_or_else(|| path.to_string())
     }
 
     /// True when `path` (relative ones resolved against the cwd) lies under
@@ -130,7 +120,9 @@ mod tests {
     #[test]
     fn paths_under_a_base_dir_become_relative_to_the_cwd() {
         let b = dirs(&["/nonexistent-zc/ci"]);
-        let v = b.from_cwd(Path::new("/nonexistent-zc/ci/a/build")).unwrap();
+        let v = b
+            .seen_from(Path::new("/nonexistent-zc/ci/a/build"))
+            .unwrap();
         assert_eq!(
             v.relative("/nonexistent-zc/ci/a/src/x.c").unwrap(),
             "../src/x.c"
@@ -142,7 +134,6 @@ mod tests {
         );
         assert_eq!(v.relative("/usr/include/stdio.h"), None);
         assert_eq!(v.relative("../src/x.c"), None);
-        assert_eq!(v.rewrite("/usr/include"), "/usr/include");
         // A sibling whose name merely starts with the base dir is outside.
         assert_eq!(v.relative("/nonexistent-zc/cix/y.h"), None);
     }
@@ -150,14 +141,14 @@ mod tests {
     #[test]
     fn nothing_is_rewritten_from_a_cwd_outside_every_base_dir() {
         let b = dirs(&["/nonexistent-zc/ci"]);
-        assert!(b.from_cwd(Path::new("/tmp/build")).is_none());
-        assert!(dirs(&[]).from_cwd(Path::new("/")).is_none());
+        assert!(b.seen_from(Path::new("/tmp/build")).is_none());
+        assert!(dirs(&[]).seen_from(Path::new("/")).is_none());
     }
 
     #[test]
     fn relative_paths_are_judged_by_where_they_resolve() {
         let b = dirs(&["/nonexistent-zc/ci"]);
-        let v = b.from_cwd(Path::new("/nonexistent-zc/ci/a")).unwrap();
+        let v = b.seen_from(Path::new("/nonexistent-zc/ci/a")).unwrap();
         assert!(v.resolves_inside("src"));
         assert!(v.resolves_inside("."));
         assert!(!v.resolves_inside("../../usr/include"));

@@ -81,7 +81,7 @@ impl Plan {
         if !self.portable {
             return None;
         }
-        let view = self.base_dirs.from_cwd(cwd)?;
+        let view = self.base_dirs.seen_from(cwd)?;
         let source = &self.inv.sources[i].path;
         (std::path::Path::new(source).is_absolute() || view.resolves_inside(source)).then_some(view)
     }
@@ -119,7 +119,7 @@ pub(crate) fn plan(
     let args = expand_response_files(&req.args, &req.cwd)
         .map_err(|e| Refusal::NonCacheable(Uncacheable::ResponseFile, e.to_string()))?;
     let base_dirs = BaseDirs::new(&req.base_dirs);
-    let view = base_dirs.from_cwd(&req.cwd);
+    let view = base_dirs.seen_from(&req.cwd);
     let args = match &view {
         Some(v) => rewrite_paths(&args, family, |p| v.relative(p)),
         None => args,
