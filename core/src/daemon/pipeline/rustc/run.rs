@@ -6,10 +6,18 @@
 //! normal compile error) store only the diagnostics and exit code, so a
 //! repeated failing `cargo check` replays them. Nothing is stored when a
 //! source changed during the compile (racy) or could not be read.
+//!
+//! A portable request ([`super::portable`]) records its safe dep-info
+//! paths anchored, stores its dep-info file inline with root markers, and
+//! stores its stdout and stderr the same way ([`super::portable_text`]);
+//! if any output, or any stored text after that, still names a root's
+//! path, nothing is stored (it would carry this checkout's location).
 
 use super::super::runner::without_jobserver;
 use super::super::stage::PendingWork;
 use super::context::RustcPlan;
+use super::portable::Anchors;
+use super::portable_text::{names_a_root, to_markers};
 use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
@@ -19,7 +27,9 @@ use crate::daemon::stats::Outcome;
 use crate::hash::coarse_now_ns;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::{resolve, rustc_entry_key};
-use crate::storage::{Entry, EntryKind, InputSet, Output, OutputRole, RecordedFile, RunRecord};
+use crate::storage::{
+    Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordedFile, RunRecord,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,6 +64,8 @@ enum Skip {
     Store(#[from] crate::storage::StoreError),
     #[error("hit verification found this compile not deterministic")]
     Nondeterministic,
+    #[error("{0} names a path of this checkout (portable entries never do)")]
+    NamesRoot(String),
 }
 
 /// Removes the injected dep-info file on drop.
@@ -222,8 +234,8 @@ impl StoreJob<'_> {
             Vec::new()
         };
         let run = RunRecord {
-            stdout: stdout.to_vec(),
-            stderr: stderr.to_vec(),
+            stdout: self.stored_text("stdout", stdout)?,
+            stderr: self.stored_text("stderr", stderr)?,
             exit_code,
             run_ms: self.compile_ms,
         };
@@ -253,10 +265,11 @@ impl StoreJob<'_> {
             if newest > self.start {
                 return Err(Skip::Racy(s.clone()));
             }
-            files.push(RecordedFile {
-                path: s.clone(),
-                hash,
-            });
+            let path = match &self.plan.anchors {
+                Some(a) => a.record_path(s),
+                None => s.clone(),
+            };
+            files.push(RecordedFile { path, hash });
         }
         Ok(files)
     }
@@ -268,10 +281,61 @@ impl StoreJob<'_> {
         for name in inv.output_names() {
             let path = dir.join(&name);
             let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
-            let (blob, _) = self.d.storage().put_blob_file(&path)?;
             let mode = meta.permissions().mode() & 0o7777;
+            if let Some(a) = &self.plan.anchors {
+                if let Some(o) = self.portable_output(a, &name, &path, mode)? {
+                    outputs.push(o);
+                    continue;
+                }
+            }
+            let (blob, _) = self.d.storage().put_blob_file(&path)?;
             outputs.push(Output::blob(OutputRole::RustcOutput, name, blob, mode));
         }
         Ok(outputs)
+    }
+
+    /// For a portable request: the dep-info file as an inline output with
+    /// root markers (`Some`); `None` for any other output once it is shown
+    /// not to name a root (it is then stored as a blob).
+    ///
+    /// Errors: [`Skip::NamesRoot`] when the output (after markers) still
+    /// names a root's path, [`Skip::Output`] when it cannot be read.
+    fn portable_output(
+        &self,
+        a: &Anchors,
+        name: &str,
+        path: &Path,
+        mode: u32,
+    ) -> Result<Option<Output>, Skip> {
+        let bytes = std::fs::read(path).map_err(|e| Skip::Output(name.to_string(), e))?;
+        let depinfo = name.ends_with(".d") && self.plan.inv.emit.iter().any(|e| e == "dep-info");
+        if !depinfo {
+            if names_a_root(&bytes, a) {
+                return Err(Skip::NamesRoot(name.to_string()));
+            }
+            return Ok(None);
+        }
+        let text = self.stored_text(name, &bytes)?;
+        Ok(Some(Output {
+            role: OutputRole::RustcOutput,
+            name: name.to_string(),
+            content: Content::Inline(text),
+            mode,
+        }))
+    }
+
+    /// Text as stored: unchanged without anchors; with them, root markers
+    /// in place of the safe remapped prefixes.
+    ///
+    /// Errors: [`Skip::NamesRoot`] when a root's path remains.
+    fn stored_text(&self, what: &str, text: &[u8]) -> Result<Vec<u8>, Skip> {
+        let Some(a) = &self.plan.anchors else {
+            return Ok(text.to_vec());
+        };
+        let marked = to_markers(text, a);
+        if names_a_root(&marked, a) {
+            return Err(Skip::NamesRoot(what.to_string()));
+        }
+        Ok(marked)
     }
 }
