@@ -131,10 +131,7 @@ pub fn apply(cmd: &mut Command, flags: &[String]) -> Vec<OsString> {
 /// `--config build.rustflags=[…]` holding `flags`, as a TOML array.
 fn config_args(flags: &[String]) -> Vec<OsString> {
     let array: toml_edit::Array = flags.iter().map(String::as_str).collect();
-    vec![
-        "--config".into(),
-        format!("build.rustflags={array}").into(),
-    ]
+    vec!["--config".into(), format!("build.rustflags={array}").into()]
 }
 
 #[cfg(test)]
@@ -176,6 +173,9 @@ mod tests {
         let text = a[1].to_str().unwrap();
         let v: toml_edit::DocumentMut = text.parse().unwrap();
         let got = v["build"]["rustflags"].as_array().unwrap();
-        assert_eq!(got.get(0).unwrap().as_str(), Some("--remap-path-prefix=/a \"b\"=."));
+        assert_eq!(
+            got.get(0).unwrap().as_str(),
+            Some("--remap-path-prefix=/a \"b\"=.")
+        );
     }
 }

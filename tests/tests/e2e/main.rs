@@ -22,6 +22,7 @@ mod icecream;
 mod invalidation;
 mod link;
 mod noncacheable;
+mod portable_rust;
 mod remote;
 mod remote_builds;
 mod replay;

@@ -75,7 +75,11 @@ pub(crate) fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, R
     let identity = rustc_identity(req).map_err(|e| Refusal::Internal(e.to_string()))?;
     let anchors = Anchors::for_request(req, &inv.args);
     let a = anchors.as_ref();
-    let mut b = KeyBuilder::new(if a.is_some() { "rustc-portable" } else { "rustc" });
+    let mut b = KeyBuilder::new(if a.is_some() {
+        "rustc-portable"
+    } else {
+        "rustc"
+    });
     b.field("identity", &identity);
     match a {
         None => {

@@ -158,9 +158,8 @@ impl Anchors {
     pub(crate) fn root_of(&self, p: &Path) -> Option<&Root> {
         let mut best: Option<&Root> = None;
         for r in self.roots.iter().filter(|r| p.starts_with(&r.path)) {
-            let longer = best.is_none_or(|b| {
-                r.path.components().count() > b.path.components().count()
-            });
+            let longer =
+                best.is_none_or(|b| r.path.components().count() > b.path.components().count());
             if longer {
                 best = Some(r);
             }

@@ -68,7 +68,10 @@ fn arguments_and_values_key_their_paths() {
         ("--out-dir=/ci/a/target/d", "--out-dir=/w/b/target/d"),
         ("dependency=/ci/a/target/d", "dependency=/w/b/target/d"),
         ("-Ldependency=/ci/a/target/d", "-Ldependency=/w/b/target/d"),
-        ("util=/ci/a/target/libutil.rlib", "util=/w/b/target/libutil.rlib"),
+        (
+            "util=/ci/a/target/libutil.rlib",
+            "util=/w/b/target/libutil.rlib",
+        ),
         ("--remap-path-prefix=/ci/a=.", "--remap-path-prefix=/w/b=."),
         ("/home/u/.cargo=/cargo", "/h/v/cargo=/cargo"),
     ] {
@@ -120,7 +123,11 @@ fn a_request_is_portable_only_with_a_safe_cwd() {
         ("CARGO_HOME", "/h/.cargo"),
         ("HOME", "/h"),
     ];
-    let remap = ["--remap-path-prefix=/ci/a=.", "--remap-path-prefix", "/h/.cargo=/cargo"];
+    let remap = [
+        "--remap-path-prefix=/ci/a=.",
+        "--remap-path-prefix",
+        "/h/.cargo=/cargo",
+    ];
     let r = request("/ci/a", &env, &remap);
     let a = Anchors::for_request(&r, &r.args).expect("portable");
     assert_eq!(a.names(), "workspace,cargo-home");
@@ -134,7 +141,11 @@ fn a_request_is_portable_only_with_a_safe_cwd() {
     let registry = request("/h/.cargo/registry/src/i/x-1.0.0", &env, &only_ws);
     assert!(Anchors::for_request(&registry, &registry.args).is_none());
     // CARGO_HOME defaults to $HOME/.cargo.
-    let r = request("/h/.cargo/x", &[("HOME", "/h")], &["--remap-path-prefix=/h/.cargo=/c"]);
+    let r = request(
+        "/h/.cargo/x",
+        &[("HOME", "/h")],
+        &["--remap-path-prefix=/h/.cargo=/c"],
+    );
     assert!(Anchors::for_request(&r, &r.args).is_some());
 }
 
@@ -190,7 +201,11 @@ fn manifests_are_localized_for_the_lookup() {
         entry: RecordKey([1; 32]),
     });
     let local = localize_manifest(&m, &b);
-    let paths: Vec<&str> = local.sets[0].files.iter().map(|f| f.path.as_str()).collect();
+    let paths: Vec<&str> = local.sets[0]
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
     assert_eq!(paths, ["/w/b/src/lib.rs", "src/main.rs", "\0base3\0/x.rs"]);
     assert_eq!(local.sets[0].entry, m.sets[0].entry);
 }

@@ -49,8 +49,12 @@ pub(crate) fn restore(
         }
     }
     if let Some(a) = &plan.anchors {
-        entry.stdout = from_markers(&entry.stdout, a).map_err(corrupt)?.into_owned();
-        entry.stderr = from_markers(&entry.stderr, a).map_err(corrupt)?.into_owned();
+        entry.stdout = from_markers(&entry.stdout, a)
+            .map_err(corrupt)?
+            .into_owned();
+        entry.stderr = from_markers(&entry.stderr, a)
+            .map_err(corrupt)?
+            .into_owned();
     }
     Ok(())
 }
