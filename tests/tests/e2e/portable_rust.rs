@@ -274,3 +274,42 @@ fn without_portable_nothing_embedding_the_first_checkout_is_served() {
         run_app(&b)
     );
 }
+
+#[test]
+fn a_crate_embedding_its_own_path_is_cached_per_checkout_only() {
+    if skip() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let (a, b) = two_checkouts(&sb);
+    // `env!` values are string literals no remapping touches: util's rlib
+    // names its checkout whatever the flags.
+    let util = "pub fn twice(x: u8) -> u8 { 2 * x }\n\
+                pub const DIR: &str = env!(\"CARGO_MANIFEST_DIR\");\n";
+    for c in [&a, &b] {
+        write(&c.ws.join("util/src/lib.rs"), util);
+    }
+    sb.zcc_ok(&["start"]);
+    cargo_zccache(&sb, &a, &["build", "--portable"]);
+    assert!(
+        !naming(&a, &a.ws.join("util")).is_empty(),
+        "util does not embed its dir"
+    );
+    // Stored all the same, for this checkout: a rebuild here hits.
+    std::fs::remove_dir_all(a.ws.join("target")).unwrap();
+    let before = sb.stats().counters();
+    cargo_zccache(&sb, &a, &["build", "--portable"]);
+    let (hits, misses) = sb.stats().counters().hit_miss_since(before);
+    assert_eq!((hits, misses), (4, 0), "rebuild in place: {}", sb.stats());
+    // Elsewhere util (and app, which links util's rlib) compile; the git
+    // crates are shared; nothing names the first checkout.
+    let before = sb.stats().counters();
+    cargo_zccache(&sb, &b, &["build", "--portable"]);
+    let (hits, misses) = sb.stats().counters().hit_miss_since(before);
+    assert_eq!((hits, misses), (2, 2), "second checkout: {}", sb.stats());
+    for first in [&a.ws, &a.home] {
+        let found = naming(&b, first);
+        assert!(found.is_empty(), "{} named in {found:?}", first.display());
+    }
+    assert!(!naming(&b, &b.ws.join("util")).is_empty());
+}

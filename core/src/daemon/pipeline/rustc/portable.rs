@@ -275,6 +275,24 @@ impl Anchors {
         }
     }
 
+    /// For a result that names a root's path: the variables that locate
+    /// the roots, with their values in `env` (`None`: unset), to record
+    /// in its input set like `env-dep`s, so that only a request with the
+    /// same roots matches it. `None` when a base dir is a root (no variable
+    /// names it for the lookup).
+    pub(crate) fn pins(&self, env: &[(String, String)]) -> Option<Vec<(String, Option<String>)>> {
+        if self.roots.iter().any(|r| r.name.starts_with("base")) {
+            return None;
+        }
+        let value = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        Some(
+            [WORKSPACE_ENV, "CARGO_HOME", "HOME"]
+                .iter()
+                .map(|k| (k.to_string(), value(k)))
+                .collect(),
+        )
+    }
+
     /// The root names, for the context key: an entry stored with some
     /// roots is only served to requests that have the same ones.
     pub(crate) fn names(&self) -> String {

@@ -11,7 +11,11 @@
 //! paths anchored, stores its dep-info file inline with root markers, and
 //! stores its stdout and stderr the same way ([`super::portable_text`]);
 //! if any output, or any stored text after that, still names a root's
-//! path, nothing is stored (it would carry this checkout's location).
+//! path (say a crate embeds `env!("CARGO_MANIFEST_DIR")`), the result is
+//! stored as rustc wrote it, with the variables that locate the roots
+//! pinned in its input set ([`Anchors::pins`]), so only a build with the
+//! same roots is served it; with base dirs among the roots, which no
+//! variable pins, it is not stored.
 
 use super::super::runner::without_jobserver;
 use super::super::stage::PendingWork;
@@ -228,17 +232,24 @@ impl StoreJob<'_> {
             .map_err(|e| Skip::DepInfo(shown.clone(), e.to_string()))?;
         let info = parse_depinfo(&text).map_err(|e| Skip::DepInfo(shown, e.to_string()))?;
         let files = self.record_files(&info.sources)?;
-        let outputs = if exit_code == 0 {
-            self.outputs()?
-        } else {
-            Vec::new()
+        let anchors = self.plan.anchors.as_ref();
+        let (outputs, run, pins) = match self.contents(anchors, exit_code, stdout, stderr) {
+            Err(Skip::NamesRoot(what)) => {
+                let pins = anchors
+                    .and_then(|a| a.pins(&self.req.env))
+                    .ok_or(Skip::NamesRoot(what))?;
+                let (outputs, run) = self.contents(None, exit_code, stdout, stderr)?;
+                (outputs, run, pins)
+            }
+            other => {
+                let (outputs, run) = other?;
+                (outputs, run, Vec::new())
+            }
         };
-        let run = RunRecord {
-            stdout: self.stored_text("stdout", stdout)?,
-            stderr: self.stored_text("stderr", stderr)?,
-            exit_code,
-            run_ms: self.compile_ms,
-        };
+        let mut info = info;
+        info.env.extend(pins);
+        info.env.sort();
+        info.env.dedup();
         let entry = Entry::new(EntryKind::Rustc, outputs, run);
         let key = rustc_entry_key(&self.plan.context, &files, &info.env);
         let d = self.d;
@@ -251,6 +262,32 @@ impl StoreJob<'_> {
         };
         d.storage().add_input_set(&self.plan.context, set)?;
         Ok(())
+    }
+
+    /// The outputs and run record to store: with root markers when `a` is
+    /// given, else as rustc wrote them.
+    ///
+    /// Errors: [`Skip::NamesRoot`] when, with `a`, something still names a
+    /// root; any [`Skip`] of reading the outputs.
+    fn contents(
+        &self,
+        a: Option<&Anchors>,
+        exit_code: i32,
+        stdout: &[u8],
+        stderr: &[u8],
+    ) -> Result<(Vec<Output>, RunRecord), Skip> {
+        let outputs = if exit_code == 0 {
+            self.outputs(a)?
+        } else {
+            Vec::new()
+        };
+        let run = RunRecord {
+            stdout: stored_text(a, "stdout", stdout)?,
+            stderr: stored_text(a, "stderr", stderr)?,
+            exit_code,
+            run_ms: self.compile_ms,
+        };
+        Ok((outputs, run))
     }
 
     fn record_files(&self, sources: &[String]) -> Result<Vec<RecordedFile>, Skip> {
@@ -274,7 +311,7 @@ impl StoreJob<'_> {
         Ok(files)
     }
 
-    fn outputs(&self) -> Result<Vec<Output>, Skip> {
+    fn outputs(&self, a: Option<&Anchors>) -> Result<Vec<Output>, Skip> {
         let inv = &self.plan.inv;
         let dir = resolve(&self.req.cwd, &inv.out_dir);
         let mut outputs = Vec::new();
@@ -282,7 +319,7 @@ impl StoreJob<'_> {
             let path = dir.join(&name);
             let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
             let mode = meta.permissions().mode() & 0o7777;
-            if let Some(a) = &self.plan.anchors {
+            if let Some(a) = a {
                 if let Some(o) = self.portable_output(a, &name, &path, mode)? {
                     outputs.push(o);
                     continue;
@@ -315,7 +352,7 @@ impl StoreJob<'_> {
             }
             return Ok(None);
         }
-        let text = self.stored_text(name, &bytes)?;
+        let text = stored_text(Some(a), name, &bytes)?;
         Ok(Some(Output {
             role: OutputRole::RustcOutput,
             name: name.to_string(),
@@ -323,19 +360,19 @@ impl StoreJob<'_> {
             mode,
         }))
     }
+}
 
-    /// Text as stored: unchanged without anchors; with them, root markers
-    /// in place of the safe remapped prefixes.
-    ///
-    /// Errors: [`Skip::NamesRoot`] when a root's path remains.
-    fn stored_text(&self, what: &str, text: &[u8]) -> Result<Vec<u8>, Skip> {
-        let Some(a) = &self.plan.anchors else {
-            return Ok(text.to_vec());
-        };
-        let marked = to_markers(text, a);
-        if names_a_root(&marked, a) {
-            return Err(Skip::NamesRoot(what.to_string()));
-        }
-        Ok(marked)
+/// Text as stored: unchanged without anchors; with them, root markers in
+/// place of the safe remapped prefixes.
+///
+/// Errors: [`Skip::NamesRoot`] when a root's path remains.
+fn stored_text(a: Option<&Anchors>, what: &str, text: &[u8]) -> Result<Vec<u8>, Skip> {
+    let Some(a) = a else {
+        return Ok(text.to_vec());
+    };
+    let marked = to_markers(text, a);
+    if names_a_root(&marked, a) {
+        return Err(Skip::NamesRoot(what.to_string()));
     }
+    Ok(marked)
 }
