@@ -87,7 +87,10 @@ fn checkout(sb: &Sandbox, rel: &str, home: &str, url: &str) -> Checkout {
             "util/Cargo.toml",
             "[package]\nname = \"util\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
         ),
-        ("util/src/lib.rs", "pub fn twice(x: u8) -> u8 { 2 * x }\n".into()),
+        (
+            "util/src/lib.rs",
+            "pub fn twice(x: u8) -> u8 { let unused = 1; 2 * x }\n".into(),
+        ),
         (
             "app/Cargo.toml",
             format!(
@@ -200,6 +203,11 @@ fn portable_builds_share_every_crate_across_checkouts() {
         sb.stats(),
         text(&out.stderr)
     );
+    // util's warning is replayed, naming no other checkout.
+    let err = text(&out.stderr);
+    assert!(err.contains("unused variable"), "{err}");
+    assert!(err.contains("util/src/lib.rs"), "{err}");
+    assert!(!err.contains(a.ws.to_str().unwrap()), "{err}");
     assert_eq!(run_app(&b), run_app(&a));
     assert!(
         run_app(&b).ends_with(" 14 app/src/main.rs\n"),

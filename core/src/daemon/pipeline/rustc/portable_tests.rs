@@ -183,6 +183,26 @@ fn names_a_root_finds_unmapped_paths() {
 }
 
 #[test]
+fn pins_name_the_variables_that_locate_the_roots() {
+    let a = checkout("/ci/a", "/home/u/.cargo");
+    let env = vec![
+        (WORKSPACE_ENV.to_string(), "/ci/a".to_string()),
+        ("HOME".to_string(), "/home/u".to_string()),
+    ];
+    assert_eq!(
+        a.pins(&env).unwrap(),
+        vec![
+            (WORKSPACE_ENV.to_string(), Some("/ci/a".to_string())),
+            ("CARGO_HOME".to_string(), None),
+            ("HOME".to_string(), Some("/home/u".to_string())),
+        ]
+    );
+    // No variable locates a base dir: such results are not pinned.
+    let based = Anchors::new(vec![root("base0", "/ci")], vec![PathBuf::from("/ci/a")]);
+    assert!(based.pins(&env).is_none());
+}
+
+#[test]
 fn manifests_are_localized_for_the_lookup() {
     let b = checkout("/w/b", "/h/v/cargo");
     let file = |p: &str| RecordedFile {
