@@ -2,9 +2,11 @@
 //! book, "build.rustc-wrapper"), `CARGO_INCREMENTAL=0` unless the user set
 //! it, optional `CC`/`CXX` masquerade links for cc-rs, the progress bar on a
 //! terminal, and the end report; after a success, the warm snapshot
-//! (`warm`). Cargo's exit code is returned unchanged.
+//! (`warm`). The workspace root goes to every rustc as
+//! `ZCCACHE_CARGO_WORKSPACE`, and portable mode adds the remap flags
+//! (`portable`). Cargo's exit code is returned unchanged.
 
-use super::{progress, report};
+use super::{portable, progress, report};
 use anyhow::{Context, Result};
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -15,10 +17,13 @@ use zccache_core::config::Config;
 /// Run `cargo <args…>` through zccache; returns cargo's exit code.
 ///
 /// Errors: when cargo cannot be started.
-pub fn run(zccache: &Path, args: &[OsString], cc: bool) -> Result<i32> {
+pub fn run(zccache: &Path, args: &[OsString], cc: bool, portable: bool) -> Result<i32> {
+    let (args, flag) = portable::take_flag(args);
+    let args = args.as_slice();
     report::ensure_daemon(zccache)?;
     let session = report::start_session();
     let mut cmd = Command::new(super::locate::cargo());
+    roots(&mut cmd, args, portable || flag || portable::from_env());
     cmd.env("RUSTC_WRAPPER", zccache);
     if let Ok(id) = &session {
         cmd.env("ZCCACHE_SESSION_ID", id);
@@ -51,6 +56,21 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool) -> Result<i32> {
         super::warm::save_after_build(args, misses);
     }
     Ok(code)
+}
+
+/// Name the workspace root for the daemon and, in portable mode, add the
+/// remap flags (before the subcommand when they go in `--config`).
+fn roots(cmd: &mut Command, args: &[OsString], portable: bool) {
+    let ws = portable::workspace_root(args);
+    if let Some(ws) = &ws {
+        cmd.env(portable::WORKSPACE_ENV, ws);
+    }
+    if portable {
+        let home = portable::cargo_home();
+        let flags = portable::remap_flags(ws.as_deref(), home.as_deref());
+        let before = portable::apply(cmd, &flags);
+        cmd.args(before);
+    }
 }
 
 /// cargo's exit code, or 128 + signal when it was killed.

@@ -7,10 +7,12 @@
 //! terminal, and prints an end report; cargo's exit code passes through.
 //! `stats`, `clear` and `setup` manage the cache; `warm` backfills the
 //! build dir's registry and git crates from the snapshot saved after the
-//! last successful run.
+//! last successful run. `--portable` remaps the workspace and `CARGO_HOME`
+//! out of rustc's outputs so entries are shared across checkouts.
 
 mod cargo_run;
 mod locate;
+mod portable;
 mod progress;
 mod report;
 mod setup;
@@ -32,6 +34,13 @@ struct Cli {
     /// (CC/CXX point at zccache masquerade links).
     #[arg(long, global = true)]
     cc: bool,
+    /// Remap the workspace root and CARGO_HOME out of every rustc's outputs
+    /// (`--remap-path-prefix`), so cached crates are shared across
+    /// checkouts and machines; panic messages and debug info then name
+    /// `./…` and `/cargo/…`. Also `ZCCACHE_PORTABLE=1`, and accepted after
+    /// the cargo subcommand.
+    #[arg(long, global = true)]
+    portable: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,6 +103,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             dry_run,
             manifest_path,
         } => warm::warm(&zccache, dry_run, manifest_path),
-        Command::Cargo(args) => cargo_run::run(&zccache, &args, cli.cc),
+        Command::Cargo(args) => cargo_run::run(&zccache, &args, cli.cc, cli.portable),
     }
 }

@@ -24,6 +24,7 @@ mod link;
 mod noncacheable;
 mod portable;
 mod portable_builds;
+mod portable_rust;
 mod remote;
 mod remote_builds;
 mod replay;

@@ -8,7 +8,7 @@
 use crate::daemon::state::DaemonState;
 use crate::key::find;
 use crate::key::lookup::Probe;
-use crate::storage::{Entry, EntryKind, RecordKey};
+use crate::storage::{Entry, EntryKind, Manifest, RecordKey};
 
 /// The entry of `context` (of `kind`) that a remote tier's manifest leads
 /// to for `probe`, with the serving tier's redacted URL; `None` without
@@ -19,9 +19,24 @@ pub(crate) fn entry_for(
     probe: &Probe<'_>,
     kind: EntryKind,
 ) -> Option<(Entry, String)> {
+    entry_for_mapped(d, context, probe, kind, |_| None)
+}
+
+/// [`entry_for`], matching the input sets of `map(manifest)` when it is
+/// `Some` instead of the fetched manifest (the rustc pipeline re-roots a
+/// portable manifest's paths for this request; see
+/// `rustc::portable_text`).
+pub(crate) fn entry_for_mapped(
+    d: &DaemonState,
+    context: &RecordKey,
+    probe: &Probe<'_>,
+    kind: EntryKind,
+    map: impl Fn(&Manifest) -> Option<Manifest>,
+) -> Option<(Entry, String)> {
     d.storage().remote()?;
     let (manifest, manifest_tier) = d.storage().remote_manifest(context)?;
-    let (key, _) = find(&manifest, probe).ok()?;
+    let mapped = map(&manifest);
+    let (key, _) = find(mapped.as_ref().unwrap_or(&manifest), probe).ok()?;
     if d.verifier().is_stale(&key) {
         return None;
     }

@@ -18,10 +18,16 @@
 //!   left out), `OUT_DIR`, and variables that change rustc itself.
 //!
 //! Source files and `env!` variables come later, from the dep-info.
+//!
+//! A request whose paths are remapped away ([`super::portable`]) is keyed
+//! under the purpose `rustc-portable`, with its cwd, arguments, keyed
+//! variables and library paths in their portable forms and the names of
+//! its roots; every other request is keyed exactly as described above.
 
 use super::super::libsearch::{library_path_dirs, resolve_library};
 use super::super::refusal::Refusal;
 use super::identity::rustc_identity;
+use super::portable::Anchors;
 use crate::compiler::link_args::{parse_driver_link, LinkParse};
 use crate::compiler::rustc::{parse_rustc_args, RustcInvocation};
 use crate::daemon::reason::Uncacheable;
@@ -55,6 +61,9 @@ pub(crate) struct RustcPlan {
     pub inv: RustcInvocation,
     /// The context key.
     pub context: RecordKey,
+    /// The roots and remappings when the request is portable
+    /// ([`super::portable`]); `None`: keyed and stored as always.
+    pub anchors: Option<Anchors>,
 }
 
 /// Plan a rustc request.
@@ -64,34 +73,69 @@ pub(crate) fn plan(d: &DaemonState, req: &CompileRequest) -> Result<RustcPlan, R
     let inv = parse_rustc_args(&req.args, &req.cwd)
         .map_err(|r| Refusal::NonCacheable(Uncacheable::Rustc(r.clone()), r.to_string()))?;
     let identity = rustc_identity(req).map_err(|e| Refusal::Internal(e.to_string()))?;
-    let mut b = KeyBuilder::new("rustc");
+    let anchors = Anchors::for_request(req, &inv.args);
+    let a = anchors.as_ref();
+    let mut b = KeyBuilder::new(if a.is_some() {
+        "rustc-portable"
+    } else {
+        "rustc"
+    });
     b.field("identity", &identity);
-    b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
-    b.strings("args", &inv.args);
+    match a {
+        None => {
+            b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
+            b.strings("args", &inv.args);
+        }
+        Some(a) => {
+            b.field("cwd", a.key_path(&req.cwd.to_string_lossy()).as_bytes());
+            b.field("roots", a.names().as_bytes());
+            let args: Vec<String> = inv.args.iter().map(|x| a.key_arg(x)).collect();
+            b.strings("args", &args);
+        }
+    }
     for (k, v) in key_env(&req.env) {
+        let v = a.map_or(v.clone(), |a| a.key_value(&v));
         b.field("env", format!("{k}={v}").as_bytes());
     }
+    key_inputs(d, req, &inv, a, &mut b)?;
+    Ok(RustcPlan {
+        context: b.finish(),
+        inv,
+        anchors,
+    })
+}
+
+/// Key the files the call reads besides its sources: `--extern` contents,
+/// native libraries, and for linked crates the linker and its inputs;
+/// paths in their portable form when `a` is given.
+///
+/// Errors: [`Refusal`] when an input cannot be read.
+fn key_inputs(
+    d: &DaemonState,
+    req: &CompileRequest,
+    inv: &RustcInvocation,
+    a: Option<&Anchors>,
+    b: &mut KeyBuilder,
+) -> Result<(), Refusal> {
+    let keyed = |p: String| a.map_or(p.clone(), |a| a.key_path(&p));
     for e in &inv.externs {
         let h = d.meta().digest(&resolve(&req.cwd, e)).map_err(|err| {
             Refusal::NonCacheable(Uncacheable::RustcExternUnreadable, format!("{e}: {err}"))
         })?;
         b.field("extern", &h.hash);
     }
-    for (path, hash) in native_libs(d, req, &inv) {
-        b.field("native-lib", path.as_bytes());
+    for (path, hash) in native_libs(d, req, inv) {
+        b.field("native-lib", keyed(path).as_bytes());
         b.field("native-lib-hash", &hash);
     }
     if inv.links() {
-        b.field("linker", &linker_identity(d, req, &inv)?);
-        for (path, hash) in link_arg_inputs(d, req, &inv)? {
-            b.field("link-arg-input", path.as_bytes());
+        b.field("linker", &linker_identity(d, req, inv)?);
+        for (path, hash) in link_arg_inputs(d, req, inv)? {
+            b.field("link-arg-input", keyed(path).as_bytes());
             b.field("link-arg-input-hash", &hash);
         }
     }
-    Ok(RustcPlan {
-        context: b.finish(),
-        inv,
-    })
+    Ok(())
 }
 
 /// The request variables that key a rustc call: `CARGO_*` (but the

@@ -15,6 +15,8 @@
 
 pub(crate) mod context;
 pub(crate) mod identity;
+pub(crate) mod portable;
+pub(crate) mod portable_text;
 pub(crate) mod print_query;
 pub(crate) mod remote_hit;
 pub(crate) mod restore;
@@ -47,7 +49,7 @@ pub(crate) fn probe(d: &DaemonState, req: &CompileRequest) -> Stage {
         Err(r) => return Stage::Done(refuse(d, req, started, r)),
     };
     let reason = match lookup(d, req, &plan) {
-        Ok((key, entry)) => match restore::restore(d, req, &plan.inv, &entry) {
+        Ok((key, mut entry)) => match restore::restore(d, req, &plan, &mut entry) {
             Ok(()) => {
                 tracing::debug!(
                     crate_name = %plan.inv.crate_name,
@@ -168,10 +170,13 @@ fn lookup(
     req: &CompileRequest,
     plan: &RustcPlan,
 ) -> Result<(RecordKey, Entry), MissReason> {
-    let manifest = d
+    let mut manifest = d
         .storage()
         .manifest(&plan.context)
         .ok_or(MissReason::FirstCompile)?;
+    if let Some(a) = &plan.anchors {
+        manifest = std::sync::Arc::new(portable_text::localize_manifest(&manifest, a));
+    }
     let probe = Probe {
         cwd: &req.cwd,
         env: &req.env,

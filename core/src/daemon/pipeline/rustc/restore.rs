@@ -1,34 +1,66 @@
 //! Serving a rustc hit: materialise every stored output into `--out-dir`
 //! with a fresh mtime (so cargo's fingerprints, which compare mtimes, see
-//! the outputs as new) and the recorded permission bits.
+//! the outputs as new) and the recorded permission bits. For a portable
+//! entry ([`super::portable`]), the inline dep-info file and the replayed
+//! stdout/stderr get this request's root paths back
+//! ([`super::portable_text::from_markers`]).
 
-use crate::compiler::rustc::RustcInvocation;
+use super::context::RustcPlan;
+use super::portable_text::from_markers;
 use crate::daemon::state::DaemonState;
 use crate::ipc::CompileRequest;
 use crate::key::resolve;
 use crate::storage::{Content, Entry, StoreError};
 
-/// Put `entry`'s outputs in place.
+/// Put `entry`'s outputs in place, and make its stdout/stderr name this
+/// request's paths.
 ///
-/// Errors: the store's error for a missing or corrupt blob, or an
-/// unwritable destination; files already restored stay (rustc would have
-/// overwritten them too).
+/// Errors: the store's error for a missing or corrupt blob, an unwritable
+/// destination, or stored text that cannot be re-rooted; files already
+/// restored stay (rustc would have overwritten them too).
 pub(crate) fn restore(
     d: &DaemonState,
     req: &CompileRequest,
-    inv: &RustcInvocation,
-    entry: &Entry,
+    plan: &RustcPlan,
+    entry: &mut Entry,
 ) -> Result<(), StoreError> {
-    let out_dir = resolve(&req.cwd, &inv.out_dir);
+    let out_dir = resolve(&req.cwd, &plan.inv.out_dir);
     for o in &entry.outputs {
-        let Content::Blob(blob) = &o.content else {
-            return Err(StoreError::Corrupt {
-                what: format!("rustc output {} without a blob", o.name),
-            });
-        };
         let mode = o.mode & !req.umask & 0o7777;
-        d.storage()
-            .materialize_blob(blob, &out_dir.join(&o.name), Some(mode))?;
+        let dest = out_dir.join(&o.name);
+        match (&o.content, &plan.anchors) {
+            (Content::Blob(blob), _) => {
+                d.storage().materialize_blob(blob, &dest, Some(mode))?;
+            }
+            (Content::Inline(text), Some(a)) => {
+                let text = from_markers(text, a).map_err(corrupt)?;
+                crate::paths::write_atomically(&dest, &text, mode).map_err(|source| {
+                    StoreError::Io {
+                        context: format!("write {}", dest.display()),
+                        source,
+                    }
+                })?;
+            }
+            _ => {
+                return Err(StoreError::Corrupt {
+                    what: format!("rustc output {} without a blob", o.name),
+                })
+            }
+        }
+    }
+    if let Some(a) = &plan.anchors {
+        entry.stdout = from_markers(&entry.stdout, a)
+            .map_err(corrupt)?
+            .into_owned();
+        entry.stderr = from_markers(&entry.stderr, a)
+            .map_err(corrupt)?
+            .into_owned();
     }
     Ok(())
+}
+
+fn corrupt(e: super::portable_text::TextError) -> StoreError {
+    StoreError::Corrupt {
+        what: e.to_string(),
+    }
 }

@@ -6,10 +6,22 @@
 //! normal compile error) store only the diagnostics and exit code, so a
 //! repeated failing `cargo check` replays them. Nothing is stored when a
 //! source changed during the compile (racy) or could not be read.
+//!
+//! A portable request ([`super::portable`]) records its safe dep-info
+//! paths anchored, stores its dep-info file inline with root markers, and
+//! stores its stdout and stderr the same way ([`super::portable_text`]);
+//! if any output, or any stored text after that, still names a root's
+//! path (say a crate embeds `env!("CARGO_MANIFEST_DIR")`), the result is
+//! stored as rustc wrote it, with the variables that locate the roots
+//! pinned in its input set ([`Anchors::pins`]), so only a build with the
+//! same roots is served it; with base dirs among the roots, which no
+//! variable pins, it is not stored.
 
 use super::super::runner::without_jobserver;
 use super::super::stage::PendingWork;
 use super::context::RustcPlan;
+use super::portable::Anchors;
+use super::portable_text::{names_a_root, to_markers};
 use super::stream::run_streaming;
 use crate::compiler::rustc::RustcInvocation;
 use crate::compiler::rustc_depinfo::parse_depinfo;
@@ -19,7 +31,9 @@ use crate::daemon::stats::Outcome;
 use crate::hash::coarse_now_ns;
 use crate::ipc::{CompileRequest, Response};
 use crate::key::{resolve, rustc_entry_key};
-use crate::storage::{Entry, EntryKind, InputSet, Output, OutputRole, RecordedFile, RunRecord};
+use crate::storage::{
+    Content, Entry, EntryKind, InputSet, Output, OutputRole, RecordedFile, RunRecord,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,6 +68,8 @@ enum Skip {
     Store(#[from] crate::storage::StoreError),
     #[error("hit verification found this compile not deterministic")]
     Nondeterministic,
+    #[error("{0} names a path of this checkout (portable entries never do)")]
+    NamesRoot(String),
 }
 
 /// Removes the injected dep-info file on drop.
@@ -216,17 +232,24 @@ impl StoreJob<'_> {
             .map_err(|e| Skip::DepInfo(shown.clone(), e.to_string()))?;
         let info = parse_depinfo(&text).map_err(|e| Skip::DepInfo(shown, e.to_string()))?;
         let files = self.record_files(&info.sources)?;
-        let outputs = if exit_code == 0 {
-            self.outputs()?
-        } else {
-            Vec::new()
+        let anchors = self.plan.anchors.as_ref();
+        let (outputs, run, pins) = match self.contents(anchors, exit_code, stdout, stderr) {
+            Err(Skip::NamesRoot(what)) => {
+                let pins = anchors
+                    .and_then(|a| a.pins(&self.req.env))
+                    .ok_or(Skip::NamesRoot(what))?;
+                let (outputs, run) = self.contents(None, exit_code, stdout, stderr)?;
+                (outputs, run, pins)
+            }
+            other => {
+                let (outputs, run) = other?;
+                (outputs, run, Vec::new())
+            }
         };
-        let run = RunRecord {
-            stdout: stdout.to_vec(),
-            stderr: stderr.to_vec(),
-            exit_code,
-            run_ms: self.compile_ms,
-        };
+        let mut info = info;
+        info.env.extend(pins);
+        info.env.sort();
+        info.env.dedup();
         let entry = Entry::new(EntryKind::Rustc, outputs, run);
         let key = rustc_entry_key(&self.plan.context, &files, &info.env);
         let d = self.d;
@@ -241,6 +264,32 @@ impl StoreJob<'_> {
         Ok(())
     }
 
+    /// The outputs and run record to store: with root markers when `a` is
+    /// given, else as rustc wrote them.
+    ///
+    /// Errors: [`Skip::NamesRoot`] when, with `a`, something still names a
+    /// root; any [`Skip`] of reading the outputs.
+    fn contents(
+        &self,
+        a: Option<&Anchors>,
+        exit_code: i32,
+        stdout: &[u8],
+        stderr: &[u8],
+    ) -> Result<(Vec<Output>, RunRecord), Skip> {
+        let outputs = if exit_code == 0 {
+            self.outputs(a)?
+        } else {
+            Vec::new()
+        };
+        let run = RunRecord {
+            stdout: stored_text(a, "stdout", stdout)?,
+            stderr: stored_text(a, "stderr", stderr)?,
+            exit_code,
+            run_ms: self.compile_ms,
+        };
+        Ok((outputs, run))
+    }
+
     fn record_files(&self, sources: &[String]) -> Result<Vec<RecordedFile>, Skip> {
         let mut files = Vec::with_capacity(sources.len());
         for s in sources {
@@ -253,25 +302,77 @@ impl StoreJob<'_> {
             if newest > self.start {
                 return Err(Skip::Racy(s.clone()));
             }
-            files.push(RecordedFile {
-                path: s.clone(),
-                hash,
-            });
+            let path = match &self.plan.anchors {
+                Some(a) => a.record_path(s),
+                None => s.clone(),
+            };
+            files.push(RecordedFile { path, hash });
         }
         Ok(files)
     }
 
-    fn outputs(&self) -> Result<Vec<Output>, Skip> {
+    fn outputs(&self, a: Option<&Anchors>) -> Result<Vec<Output>, Skip> {
         let inv = &self.plan.inv;
         let dir = resolve(&self.req.cwd, &inv.out_dir);
         let mut outputs = Vec::new();
         for name in inv.output_names() {
             let path = dir.join(&name);
             let meta = std::fs::metadata(&path).map_err(|e| Skip::Output(name.clone(), e))?;
-            let (blob, _) = self.d.storage().put_blob_file(&path)?;
             let mode = meta.permissions().mode() & 0o7777;
+            if let Some(a) = a {
+                if let Some(o) = self.portable_output(a, &name, &path, mode)? {
+                    outputs.push(o);
+                    continue;
+                }
+            }
+            let (blob, _) = self.d.storage().put_blob_file(&path)?;
             outputs.push(Output::blob(OutputRole::RustcOutput, name, blob, mode));
         }
         Ok(outputs)
     }
+
+    /// For a portable request: the dep-info file as an inline output with
+    /// root markers (`Some`); `None` for any other output once it is shown
+    /// not to name a root (it is then stored as a blob).
+    ///
+    /// Errors: [`Skip::NamesRoot`] when the output (after markers) still
+    /// names a root's path, [`Skip::Output`] when it cannot be read.
+    fn portable_output(
+        &self,
+        a: &Anchors,
+        name: &str,
+        path: &Path,
+        mode: u32,
+    ) -> Result<Option<Output>, Skip> {
+        let bytes = std::fs::read(path).map_err(|e| Skip::Output(name.to_string(), e))?;
+        let depinfo = name.ends_with(".d") && self.plan.inv.emit.iter().any(|e| e == "dep-info");
+        if !depinfo {
+            if names_a_root(&bytes, a) {
+                return Err(Skip::NamesRoot(name.to_string()));
+            }
+            return Ok(None);
+        }
+        let text = stored_text(Some(a), name, &bytes)?;
+        Ok(Some(Output {
+            role: OutputRole::RustcOutput,
+            name: name.to_string(),
+            content: Content::Inline(text),
+            mode,
+        }))
+    }
+}
+
+/// Text as stored: unchanged without anchors; with them, root markers in
+/// place of the safe remapped prefixes.
+///
+/// Errors: [`Skip::NamesRoot`] when a root's path remains.
+fn stored_text(a: Option<&Anchors>, what: &str, text: &[u8]) -> Result<Vec<u8>, Skip> {
+    let Some(a) = a else {
+        return Ok(text.to_vec());
+    };
+    let marked = to_markers(text, a);
+    if names_a_root(&marked, a) {
+        return Err(Skip::NamesRoot(what.to_string()));
+    }
+    Ok(marked)
 }
