@@ -23,7 +23,7 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool, portable: bool) -> Resul
     report::ensure_daemon(zccache)?;
     let session = report::start_session();
     let mut cmd = Command::new(super::locate::cargo());
-    roots(&mut cmd, args, portable || flag || portable::from_env());
+    roots(&mut cmd, args, portable || flag || configured_portable());
     cmd.env("RUSTC_WRAPPER", zccache);
     if let Ok(id) = &session {
         cmd.env("ZCCACHE_SESSION_ID", id);
@@ -56,6 +56,13 @@ pub fn run(zccache: &Path, args: &[OsString], cc: bool, portable: bool) -> Resul
         super::warm::save_after_build(args, misses);
     }
     Ok(code)
+}
+
+/// `portable` of the zccache configuration (`ZCCACHE_PORTABLE`, TOML
+/// `portable`); false when the configuration does not load (the launcher
+/// reports that error itself).
+fn configured_portable() -> bool {
+    Config::load().is_ok_and(|c| c.portable.value)
 }
 
 /// Name the workspace root for the daemon and, in portable mode, add the

@@ -30,9 +30,6 @@ use std::process::Command;
 /// rustc pipeline, `core/src/daemon/pipeline/rustc/portable.rs`).
 pub const WORKSPACE_ENV: &str = "ZCCACHE_CARGO_WORKSPACE";
 
-/// The variable that turns portable mode on (`1`, `true`, `yes`).
-pub const PORTABLE_ENV: &str = "ZCCACHE_PORTABLE";
-
 /// The flag, also accepted after the cargo subcommand.
 const FLAG: &str = "--portable";
 
@@ -50,13 +47,6 @@ pub fn take_flag(args: &[OsString]) -> (Vec<OsString>, bool) {
         .map(|(_, a)| a.clone())
         .collect();
     (kept, found)
-}
-
-/// True when `ZCCACHE_PORTABLE` asks for portable mode.
-pub fn from_env() -> bool {
-    std::env::var(PORTABLE_ENV)
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-        .unwrap_or(false)
 }
 
 /// The workspace root (canonical) of the cargo call `args`, honouring

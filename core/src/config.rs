@@ -54,6 +54,10 @@ impl<T> Setting<T> {
             source: Source::Default,
         }
     }
+
+    fn from(value: T, source: Source) -> Self {
+        Setting { value, source }
+    }
 }
 
 /// The effective configuration.
@@ -92,6 +96,11 @@ pub struct Config {
     /// rewritten relative to its working directory, so checkouts at
     /// different paths share entries. Empty: none.
     pub base_dir: Setting<Vec<PathBuf>>,
+    /// `cargo zccache` remaps the workspace root and `CARGO_HOME` in every
+    /// rustc run (`ZCCACHE_PORTABLE`, TOML `portable`; as `--portable`;
+    /// rustc book, "--remap-path-prefix"), so checkouts at different paths
+    /// share crates.
+    pub portable: Setting<bool>,
     /// The config file consulted (it may not exist).
     pub config_file: PathBuf,
 }
@@ -165,6 +174,7 @@ struct FileConfig {
     verify_rate: Option<toml::Value>,
     remote: Option<toml::Value>,
     base_dir: Option<toml::Value>,
+    portable: Option<bool>,
 }
 
 impl Config {
@@ -217,6 +227,7 @@ impl Config {
             verify_rate: Setting::default(0.0),
             remote: Setting::default(Vec::new()),
             base_dir: Setting::default(Vec::new()),
+            portable: Setting::default(false),
             config_file,
         };
         cfg.apply_file(file, &from_file)?;
@@ -225,60 +236,38 @@ impl Config {
     }
 
     fn apply_file(&mut self, v: FileConfig, src: &Source) -> Result<(), ConfigError> {
+        let at = |src: &Source| src.clone();
         if let Some(m) = v.max_size {
-            self.max_size = Setting {
-                value: size_from_file(&m, src)?,
-                source: src.clone(),
-            };
+            self.max_size = Setting::from(size_from_file(&m, src)?, at(src));
         }
         if let Some(t) = v.idle_timeout_secs {
-            self.idle_timeout_secs = Setting {
-                value: t,
-                source: src.clone(),
-            };
+            self.idle_timeout_secs = Setting::from(t, at(src));
         }
         if let Some(d) = v.debug {
-            self.debug = Setting {
-                value: d,
-                source: src.clone(),
-            };
+            self.debug = Setting::from(d, at(src));
         }
         if let Some(d) = v.disable {
-            self.disable = Setting {
-                value: d,
-                source: src.clone(),
-            };
+            self.disable = Setting::from(d, at(src));
         }
         if let Some(n) = v.max_jobs {
-            self.max_jobs = Setting {
-                value: n,
-                source: src.clone(),
-            };
+            self.max_jobs = Setting::from(n, at(src));
         }
         if let Some(r) = v.verify_rate {
-            self.verify_rate = Setting {
-                value: parse_rate(r.to_string().trim_matches('"'))
-                    .map_err(|m| bad("verify_rate", src, m))?,
-                source: src.clone(),
-            };
+            let rate = parse_rate(r.to_string().trim_matches('"'))
+                .map_err(|m| bad("verify_rate", src, m))?;
+            self.verify_rate = Setting::from(rate, at(src));
         }
         if let Some(p) = v.prefix {
-            self.prefix = Setting {
-                value: non_empty(p),
-                source: src.clone(),
-            };
+            self.prefix = Setting::from(non_empty(p), at(src));
         }
         if let Some(r) = v.remote {
-            self.remote = Setting {
-                value: remote_from_file(r, src)?,
-                source: src.clone(),
-            };
+            self.remote = Setting::from(remote_from_file(r, src)?, at(src));
+        }
+        if let Some(p) = v.portable {
+            self.portable = Setting::from(p, at(src));
         }
         if let Some(b) = v.base_dir {
-            self.base_dir = Setting {
-                value: base_dirs_from_file(b, src)?,
-                source: src.clone(),
-            };
+            self.base_dir = Setting::from(base_dirs_from_file(b, src)?, at(src));
         }
         Ok(())
     }
@@ -316,6 +305,11 @@ impl Config {
             let value = parse_rate(v).map_err(|m| bad("ZCCACHE_VERIFY_RATE", &src, m))?;
             self.verify_rate = Setting { value, source: src };
         }
+        self.apply_env_texts(env)
+    }
+
+    /// The list, text and flag settings of [`Config::apply_env`].
+    fn apply_env_texts(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         if let Some(v) = env.get("ZCCACHE_REMOTE") {
             let src = Source::Env("ZCCACHE_REMOTE");
             let value = checked_tiers(v.split_whitespace(), "ZCCACHE_REMOTE", &src)?;
@@ -342,6 +336,12 @@ impl Config {
             self.disable = Setting {
                 value: parse_bool(v),
                 source: Source::Env("ZCCACHE_DISABLE"),
+            };
+        }
+        if let Some(v) = env.get("ZCCACHE_PORTABLE") {
+            self.portable = Setting {
+                value: parse_bool(v),
+                source: Source::Env("ZCCACHE_PORTABLE"),
             };
         }
         Ok(())
@@ -442,6 +442,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
         cfg.remote = cfg.remote.or(one.remote);
         cfg.base_dir = cfg.base_dir.or(one.base_dir);
+        cfg.portable = cfg.portable.or(one.portable);
     }
     Ok(cfg)
 }

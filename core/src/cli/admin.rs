@@ -428,7 +428,7 @@ fn print_config(cfg: &Config) {
     let base_dir = std::env::join_paths(&cfg.base_dir.value)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let rows: [(&str, String, &crate::config::Source); 9] = [
+    let rows: [(&str, String, &crate::config::Source); 10] = [
         (
             "cache_dir",
             cfg.cache_dir.value.display().to_string(),
@@ -462,6 +462,11 @@ fn print_config(cfg: &Config) {
             &cfg.verify_rate.source,
         ),
         ("base_dir", base_dir, &cfg.base_dir.source),
+        (
+            "portable",
+            cfg.portable.value.to_string(),
+            &cfg.portable.source,
+        ),
     ];
     for (key, value, source) in rows {
         println!("{key:<18} {value:<40} ({source})");

@@ -189,3 +189,40 @@ fn bad_remote_tiers_name_the_key_and_hide_secrets() {
         assert!(err.to_string().contains(needle), "{err}");
     }
 }
+
+#[test]
+fn base_dirs_and_portable_come_from_file_or_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let file = dir.path().join("zccache.toml");
+    std::fs::write(
+        &file,
+        "base_dir = [\"/ci/a\", \"/ci/b:/ci/c\"]\nportable = true\n",
+    )
+    .unwrap();
+    let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+    let dirs: Vec<PathBuf> = ["/ci/a", "/ci/b", "/ci/c"]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    assert_eq!(cfg.base_dir.value, dirs);
+    assert!(cfg.portable.value);
+    let cfg = Config::from_env_map(&env(&[
+        ("ZCCACHE_CACHE_DIR", d),
+        ("ZCCACHE_BASE_DIR", "/w"),
+        ("ZCCACHE_PORTABLE", "0"),
+    ]))
+    .unwrap();
+    assert_eq!(cfg.base_dir.value, vec![PathBuf::from("/w")]);
+    assert_eq!(cfg.base_dir.source, Source::Env("ZCCACHE_BASE_DIR"));
+    assert!(!cfg.portable.value);
+    std::fs::write(&file, "base_dir = \"rel\"\n").unwrap();
+    let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+    assert!(
+        err.to_string().contains("base_dir") && err.to_string().contains("rel"),
+        "{err}"
+    );
+    std::fs::write(&file, "base_dir = 3\n").unwrap();
+    let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
+    assert!(err.to_string().contains("base_dir"), "{err}");
+}

@@ -143,31 +143,10 @@ pub(crate) fn plan(
             "a -sUSE_* port builds into emcc's cache".to_string(),
         ));
     }
-    let identity = if emcc {
-        super::super::emcc::identity(d, &req.compiler, &req.env)
-            .map_err(|e| Refusal::Internal(e.to_string()))?
-    } else {
-        d.meta()
-            .digest(&req.compiler)
-            .map_err(|e| {
-                Refusal::Internal(format!(
-                    "cannot hash compiler {}: {e}",
-                    req.compiler.display()
-                ))
-            })?
-            .hash
-    };
+    let identity = compiler_identity(d, req, emcc)?;
     let key_env = key_env(&req.env, emcc);
     let search_dirs = search_dirs(&inv, &req.env);
-    let (key_args, portable) = match &view {
-        Some(v) => (
-            key_prefix_maps(&inv.common_args, |p| v.relative(p)),
-            search_dirs
-                .iter()
-                .all(|d| std::path::Path::new(d).is_absolute() || v.resolves_inside(d)),
-        ),
-        None => (inv.common_args.clone(), false),
-    };
+    let (key_args, portable) = portable_keying(view.as_ref(), &inv, &search_dirs);
     Ok(Plan {
         inv,
         identity,
@@ -177,6 +156,43 @@ pub(crate) fn plan(
         key_args,
         portable,
     })
+}
+
+/// The keyed args (prefix maps in relative form) and whether the plan's
+/// keys can be portable: the request is seen from a base dir and every
+/// relative search dir resolves inside one.
+fn portable_keying(
+    view: Option<&Portable<'_>>,
+    inv: &CompileInvocation,
+    search_dirs: &[String],
+) -> (Vec<String>, bool) {
+    match view {
+        Some(v) => (
+            key_prefix_maps(&inv.common_args, |p| v.relative(p)),
+            search_dirs
+                .iter()
+                .all(|d| std::path::Path::new(d).is_absolute() || v.resolves_inside(d)),
+        ),
+        None => (inv.common_args.clone(), false),
+    }
+}
+
+/// The compiler's identity: blake3 of the binary, or emscripten's identity
+/// for emcc.
+///
+/// Errors: [`Refusal::Internal`] when it cannot be read.
+fn compiler_identity(d: &DaemonState, req: &CompileRequest, emcc: bool) -> Result<Digest, Refusal> {
+    if emcc {
+        return super::super::emcc::identity(d, &req.compiler, &req.env)
+            .map_err(|e| Refusal::Internal(e.to_string()));
+    }
+    let digest = d.meta().digest(&req.compiler).map_err(|e| {
+        Refusal::Internal(format!(
+            "cannot hash compiler {}: {e}",
+            req.compiler.display()
+        ))
+    })?;
+    Ok(digest.hash)
 }
 
 /// The key-relevant environment; for emcc also every `EMCC_*` and `EM_*`
