@@ -46,6 +46,16 @@ impl BaseDirs {
         self.dirs.iter().any(|d| p.starts_with(d))
     }
 
+    /// True when `text` (an argument) names a base dir anywhere, e.g.
+    /// `-Wl,-rpath,/ci/a/build` (a substring test: it may also match a
+    /// sibling such as `/ci/ab`, which only errs on the safe side).
+    pub(crate) fn named_in(&self, text: &str) -> bool {
+        self.dirs
+            .iter()
+            .filter_map(|d| d.to_str())
+            .any(|d| text.contains(d))
+    }
+
     /// The view from `cwd`: `Some` only when the cwd lies under a base dir
     /// (otherwise nothing is rewritten for this request).
     pub(crate) fn seen_from(&self, cwd: &Path) -> Option<Portable<'_>> {

@@ -234,3 +234,44 @@ fn a_relative_base_dir_is_a_one_line_config_error() {
     let shown = text(&sb.zcc_ok(&["config"]).stdout);
     assert!(shown.contains("/abs/one:/abs/two"), "{shown}");
 }
+
+/// Runs `zccache <args>` in checkout `c`'s build dir expecting `outcome`;
+/// returns the bytes of `output` there.
+fn tool_step(sb: &Sandbox, c: &str, args: &[&str], output: &str, outcome: Outcome) -> Vec<u8> {
+    let build = proj(sb, c).join("build");
+    let before = sb.stats();
+    assert_ok(
+        &sb.zcc_in(&build, args),
+        &format!("zccache {args:?} in {c}"),
+    );
+    outcome.check(&before, &sb.stats(), &format!("{args:?} in checkout {c}"));
+    std::fs::read(build.join(output)).unwrap()
+}
+
+#[test]
+fn archives_and_links_are_shared_unless_they_name_the_checkout() {
+    let Some(sb) = checkouts(true) else { return };
+    let ar = ["ar", "rcs", "libf.a", "main.o"];
+    let so = ["gcc", "-shared", "-o", "libf.so", "main.o"];
+    for (c, outcome) in [("a", Outcome::Miss), ("b", Outcome::Hit)] {
+        cached(&sb, c, &[], outcome);
+        tool_step(&sb, c, &ar, "libf.a", outcome);
+        tool_step(&sb, c, &so, "libf.so", outcome);
+    }
+    let build = proj(&sb, "b").join("build");
+    let served = std::fs::read(build.join("libf.so")).unwrap();
+    let (_, bare) = sb.bare_in(&build, "gcc", &so[1..], &["libf.so"]);
+    assert_same(
+        &served,
+        &bare[0],
+        "b's shared library against bare gcc in b",
+    );
+    // An rpath naming the checkout is in the output: never shared.
+    let rpath = |c: &str| format!("-Wl,-rpath,{}", proj(&sb, c).join("build").display());
+    for (c, outcome) in [("a", Outcome::Miss), ("b", Outcome::Miss)] {
+        let r = rpath(c);
+        let args = ["gcc", "-shared", r.as_str(), "-o", "libr.so", "main.o"];
+        let out = tool_step(&sb, c, &args, "libr.so", outcome);
+        assert!(has(&out, &proj(&sb, c)), "fixture: the rpath is embedded");
+    }
+}

@@ -8,10 +8,18 @@
 //! Not keyed (treated as part of the toolchain, like ccache does): the
 //! driver's implicit start files and libraries (`crt1.o`, `libgcc`,
 //! `libc`) and the linker binary the driver picks.
+//!
+//! With base dirs (ccache manual, "base_dir"), a call whose cwd lies under
+//! one and whose arguments name no base dir (no absolute input, output or
+//! `-rpath` there) keys no cwd, and libraries found under a base dir by
+//! their path relative to the cwd, so checkouts at different paths share
+//! it: ar and ld embed no working directory. Not for emcc (its link step
+//! runs optimisers and writes source maps) nor LTO (the link compiles).
 
 use super::super::libsearch::{library_path_dirs, resolve_library};
 use super::super::refusal::Refusal;
 use super::super::runner::run_query;
+use crate::base_dir::{BaseDirs, Portable};
 use crate::compiler::{ArInvocation, LinkInvocation, LinkTool};
 use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
@@ -63,9 +71,9 @@ fn base(
     d: &DaemonState,
     req: &CompileRequest,
     args: &[String],
+    portable: bool,
 ) -> Result<KeyBuilder, Refusal> {
-    let emcc = crate::compiler::CompilerFamily::from_path(&req.compiler)
-        == crate::compiler::CompilerFamily::Emcc;
+    let emcc = is_emcc(req);
     let identity = if emcc {
         // emcc is a Python driver: key its version, config and clang too.
         super::super::emcc::identity(d, &req.compiler, &req.env)
@@ -81,7 +89,11 @@ fn base(
     let name = req.compiler.file_name().unwrap_or_default();
     b.field("tool-name", name.as_encoded_bytes());
     b.strings("args", args);
-    b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
+    if portable {
+        b.field("cwd", b"<under a base dir>");
+    } else {
+        b.field("cwd", req.cwd.as_os_str().as_encoded_bytes());
+    }
     let mut env: Vec<&(String, String)> = req
         .env
         .iter()
@@ -96,6 +108,24 @@ fn base(
         b.field("env", format!("{k}={v}").as_bytes());
     }
     Ok(b)
+}
+
+fn is_emcc(req: &CompileRequest) -> bool {
+    crate::compiler::CompilerFamily::from_path(&req.compiler)
+        == crate::compiler::CompilerFamily::Emcc
+}
+
+/// The base dirs seen from the cwd when this call's key can leave the cwd
+/// out (see the module docs).
+fn portable_view<'a>(
+    req: &CompileRequest,
+    base_dirs: &'a BaseDirs,
+    args: &[String],
+) -> Option<Portable<'a>> {
+    let view = base_dirs.seen_from(&req.cwd)?;
+    let lto = |a: &String| a.starts_with("-flto") || a.starts_with("-Wl,-plugin");
+    let unportable = is_emcc(req) || args.iter().any(|a| lto(a) || base_dirs.named_in(a));
+    (!unportable).then_some(view)
 }
 
 /// Hash `path` (relative to the cwd) into the key as field `name`.
@@ -132,7 +162,9 @@ pub(crate) fn link_key(
     inv: &LinkInvocation,
     tool: LinkTool,
 ) -> Result<Keyed, Refusal> {
-    let mut b = base("link", d, req, args)?;
+    let base_dirs = BaseDirs::new(&req.base_dirs);
+    let view = portable_view(req, &base_dirs, args);
+    let mut b = base("link", d, req, args, view.is_some())?;
     let mut files = Vec::new();
     for input in &inv.inputs {
         add_file(d, &mut b, &mut files, &req.cwd, "input", input)?;
@@ -145,14 +177,10 @@ pub(crate) fn link_key(
         }
         for path in found {
             b.field("lib", lib.as_bytes());
-            add_file(
-                d,
-                &mut b,
-                &mut files,
-                &req.cwd,
-                "lib-path",
-                &path.to_string_lossy(),
-            )?;
+            let path = path.to_string_lossy();
+            let keyed = view.as_ref().and_then(|v| v.relative(&path));
+            let keyed = keyed.as_deref().unwrap_or(&path);
+            add_file(d, &mut b, &mut files, &req.cwd, "lib-path", keyed)?;
         }
     }
     Ok(Keyed {
@@ -170,7 +198,9 @@ pub(crate) fn archive_key(
     args: &[String],
     inv: &ArInvocation,
 ) -> Result<Keyed, Refusal> {
-    let mut b = base("archive", d, req, args)?;
+    let base_dirs = BaseDirs::new(&req.base_dirs);
+    let portable = portable_view(req, &base_dirs, args).is_some();
+    let mut b = base("archive", d, req, args, portable)?;
     b.field("operation", inv.operation.to_string().as_bytes());
     b.field("modifiers", inv.modifiers.as_bytes());
     let mut files = Vec::new();
