@@ -5,6 +5,7 @@
 //! no shadow path has appeared; the first set that holds names the entry.
 
 use super::resolve;
+use crate::dircache::{DirListings, Presence};
 use crate::hash::{MetadataCache, StatFingerprint};
 use crate::storage::{DirCheck, DirRefresh, InputSet, Manifest, RecordKey, RecordedFile};
 use std::path::Path;
@@ -65,6 +66,10 @@ pub(crate) struct Probe<'a> {
     pub meta: &'a MetadataCache,
     /// What to call a recorded file in messages ("header", "source").
     pub noun: &'static str,
+    /// Directory listings (validated by the directory's fingerprint) to
+    /// check a changed directory's absent paths with, instead of one
+    /// `lstat` each; `None`: `lstat` them.
+    pub listings: Option<&'a DirListings>,
 }
 
 /// The entry key of the first set of `manifest` that still holds, plus the
@@ -100,7 +105,7 @@ fn check_set(
     }
     let mut refresh = Vec::new();
     for (i, check) in set.dir_checks.iter().enumerate() {
-        if let Some(fingerprint) = check_dir(check, probe.cwd, &set.files)? {
+        if let Some(fingerprint) = check_dir(check, probe, &set.files)? {
             refresh.push(DirRefresh {
                 set: set_index,
                 check: i,
@@ -140,17 +145,28 @@ fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), Mismatch> {
 /// absent paths were checked, so a later creation still changes it.
 fn check_dir(
     check: &DirCheck,
-    cwd: &Path,
+    probe: &Probe<'_>,
     files: &[RecordedFile],
 ) -> Result<Option<StatFingerprint>, Mismatch> {
-    let now = std::fs::metadata(anchored(cwd, &check.dir))
+    let dir = anchored(probe.cwd, &check.dir);
+    let now = std::fs::metadata(&dir)
         .ok()
         .map(|m| StatFingerprint::of(&m));
     if !check.racy && now == Some(check.fingerprint) {
         return Ok(None);
     }
+    let mut view = probe.listings.map(DirListings::view);
     for p in &check.absent {
-        if std::fs::symlink_metadata(anchored(cwd, p)).is_ok() {
+        let path = anchored(probe.cwd, p);
+        let listed = view.as_mut().and_then(|v| {
+            let rel = path.strip_prefix(&dir).ok()?;
+            v.presence(&dir, rel)
+        });
+        let exists = match listed {
+            Some(presence) => presence == Presence::Exists,
+            None => std::fs::symlink_metadata(&path).is_ok(),
+        };
+        if exists {
             return Err(shadow_message(p, files));
         }
     }
@@ -205,6 +221,7 @@ mod tests {
             env,
             meta,
             noun: "header",
+            listings: None,
         }
     }
 
@@ -238,9 +255,22 @@ mod tests {
             find(&m, &probe(root, &[], &meta)).map(|f| f.0),
             Ok(set.entry)
         );
+        // A changed dir whose absent paths stay absent, through listings.
+        let listings = DirListings::new();
+        let listed = |root| Probe {
+            listings: Some(&listings),
+            ..probe(root, &[], &meta)
+        };
+        write(&root.join("src/unrelated.txt"), "");
+        assert_eq!(find(&m, &listed(root)).map(|f| f.0), Ok(set.entry));
         write(&root.join("src/foo.h"), "#define FOO 2\n");
         let why = find(&m, &probe(root, &[], &meta)).unwrap_err().to_string();
         assert!(why.contains("new header shadows include/foo.h"), "{why}");
+        let why = find(&m, &listed(root)).unwrap_err().to_string();
+        assert!(
+            why.contains("new header shadows include/foo.h"),
+            "listings: {why}"
+        );
     }
 
     #[test]

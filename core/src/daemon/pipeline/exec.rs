@@ -186,6 +186,7 @@ fn lookup(d: &DaemonState, req: &ExecRequest, primary: &RecordKey) -> Option<Run
         env: &[],
         meta: d.meta(),
         noun: "header",
+        listings: None,
     };
     let (key, _) = find(&manifest, &probe).ok()?;
     let entry = d.storage().get_entry(&key, EntryKind::Exec).ok()??;

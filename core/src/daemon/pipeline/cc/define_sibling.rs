@@ -269,6 +269,7 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
         env: &[],
         meta: d.meta(),
         noun: "header",
+        listings: Some(d.listings()),
     };
     let (entry, _) = find(&manifest, &probe).map_err(NotShared::SiblingMisses)?;
     let set = manifest

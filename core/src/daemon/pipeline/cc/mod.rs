@@ -299,6 +299,7 @@ fn lookup(
         env: &[],
         meta: d.meta(),
         noun: "header",
+        listings: Some(d.listings()),
     };
     let (entry_key, refresh) = match find(&manifest, &probe) {
         Ok(found) => found,

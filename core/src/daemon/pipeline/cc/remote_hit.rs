@@ -21,6 +21,7 @@ pub(crate) fn try_serve(m: &MissContext) -> Option<SourceResult> {
         env: &[],
         meta: d.meta(),
         noun: "header",
+        listings: Some(d.listings()),
     };
     let (entry, tier) = remote_lookup::entry_for(d, context, &probe, EntryKind::Compile)?;
     let bytes = restore_entry(d, m.req, m.plan, m.index, &entry).ok()?;

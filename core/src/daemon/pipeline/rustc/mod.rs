@@ -182,6 +182,7 @@ fn lookup(
         env: &req.env,
         meta: d.meta(),
         noun: "source",
+        listings: None,
     };
     let (key, _) = find(&manifest, &probe).map_err(|why| {
         tracing::debug!(crate_name = %plan.inv.crate_name, ?why, "rustc inputs changed");

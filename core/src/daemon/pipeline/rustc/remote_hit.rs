@@ -29,6 +29,7 @@ pub(crate) fn try_serve(
         env: &req.env,
         meta: d.meta(),
         noun: "source",
+        listings: None,
     };
     let localize = |m: &Manifest| plan.anchors.as_ref().map(|a| localize_manifest(m, a));
     let (mut entry, tier) =
