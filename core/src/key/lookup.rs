@@ -157,14 +157,15 @@ fn check_dir(
     }
     let mut view = probe.listings.map(DirListings::view);
     for p in &check.absent {
-        let path = anchored(probe.cwd, p);
+        // Absent paths lie under the check's dir, in the same (absolute or
+        // cwd-relative) form: the part below it is a string suffix.
         let listed = view.as_mut().and_then(|v| {
-            let rel = path.strip_prefix(&dir).ok()?;
-            v.presence(&dir, rel)
+            let rel = p.strip_prefix(check.dir.as_str())?.strip_prefix('/')?;
+            v.presence(&dir, Path::new(rel))
         });
         let exists = match listed {
             Some(presence) => presence == Presence::Exists,
-            None => std::fs::symlink_metadata(&path).is_ok(),
+            None => std::fs::symlink_metadata(anchored(probe.cwd, p)).is_ok(),
         };
         if exists {
             return Err(shadow_message(p, files));
