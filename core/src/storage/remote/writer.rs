@@ -45,6 +45,9 @@ pub(crate) struct Writer {
     sender: SyncSender<Job>,
     /// Uploads queued or being written.
     pending: Arc<AtomicUsize>,
+    /// False when the writer thread could not be started: nothing is
+    /// queued then (and nothing waited for).
+    running: bool,
 }
 
 /// An upload, its target tiers, and whether it is a backfill.
@@ -59,10 +62,14 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("zccache-remote-write".into())
             .spawn(move || drain(receiver, &tiers, &local, &done));
-        if let Err(e) = spawned {
+        if let Err(e) = &spawned {
             tracing::warn!(error = %e, "cannot start the remote writer; nothing will be uploaded");
         }
-        Writer { sender, pending }
+        Writer {
+            sender,
+            pending,
+            running: spawned.is_ok(),
+        }
     }
 
     /// Wait until every queued upload was written (or failed), at most
@@ -81,6 +88,9 @@ impl Writer {
     /// Queue `upload` for the tiers at `targets` (dropped when the queue is
     /// full); `backfill` counts successful writes as backfills.
     pub(crate) fn send(&self, upload: Upload, targets: Vec<usize>, backfill: bool) {
+        if !self.running {
+            return;
+        }
         self.pending.fetch_add(1, Ordering::SeqCst);
         if self.sender.try_send((upload, targets, backfill)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
