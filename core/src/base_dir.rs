@@ -28,7 +28,7 @@ impl BaseDirs {
         let mut out: Vec<PathBuf> = Vec::new();
         for d in dirs.iter().map(AsRef::as_ref).filter(|d| d.is_absolute()) {
             let lexical = normalize(d);
-            if let Ok(canonical) = std::fs::canonicalize(&lexical) {
+            if let Some(canonical) = canonical(&lexical) {
                 if !out.contains(&canonical) {
                     out.push(canonical);
                 }
@@ -62,6 +62,32 @@ impl BaseDirs {
         let cwd = normalize(cwd);
         self.contains(&cwd).then_some(Portable { dirs: self, cwd })
     }
+}
+
+/// Most canonical forms remembered; the memo is emptied beyond that.
+const MAX_CANONICAL: usize = 64;
+
+/// The canonical form of base dir `dir` (symlinks resolved), memoised for
+/// the process: every request names its base dirs, and resolving them
+/// costs one `lstat` per component. A symlink changed later leaves a stale
+/// form, which only changes what is shared: a relative path computed from
+/// the physical cwd names the same file either way.
+fn canonical(dir: &Path) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MEMO: OnceLock<Mutex<HashMap<PathBuf, Option<PathBuf>>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(known) = memo.lock().ok()?.get(dir) {
+        return known.clone();
+    }
+    let found = std::fs::canonicalize(dir).ok();
+    if let Ok(mut m) = memo.lock() {
+        if m.len() >= MAX_CANONICAL {
+            m.clear();
+        }
+        m.insert(dir.to_path_buf(), found.clone());
+    }
+    found
 }
 
 /// Base dirs seen from one request's cwd (which lies under a base dir).

@@ -15,27 +15,7 @@ pub(super) fn remote_from_file(
     value: toml::Value,
     src: &Source,
 ) -> Result<Vec<String>, ConfigError> {
-    let items = match value {
-        toml::Value::String(s) => vec![s],
-        toml::Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                toml::Value::String(s) => Ok(s),
-                other => Err(bad(
-                    "remote",
-                    src,
-                    format!("expected an array of strings, got an element {other}"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        other => {
-            return Err(bad(
-                "remote",
-                src,
-                format!("expected an array of strings, got {other}"),
-            ))
-        }
-    };
+    let items = strings(value, "remote", src, "an array of strings")?;
     checked_tiers(
         items.iter().flat_map(|s| s.split_whitespace()),
         "remote",
@@ -70,27 +50,7 @@ pub(super) fn base_dirs_from_file(
     value: toml::Value,
     src: &Source,
 ) -> Result<Vec<PathBuf>, ConfigError> {
-    let texts = match value {
-        toml::Value::String(s) => vec![s],
-        toml::Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                toml::Value::String(s) => Ok(s),
-                other => Err(bad(
-                    "base_dir",
-                    src,
-                    format!("expected an array of strings, got an element {other}"),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        other => {
-            return Err(bad(
-                "base_dir",
-                src,
-                format!("expected a string or an array of strings, got {other}"),
-            ))
-        }
-    };
+    let texts = strings(value, "base_dir", src, "a string or an array of strings")?;
     let mut dirs = Vec::new();
     for t in texts {
         dirs.extend(base_dirs_from_text(&t, "base_dir", src)?);
@@ -107,4 +67,31 @@ pub(super) fn base_dirs_from_text(
     src: &Source,
 ) -> Result<Vec<PathBuf>, ConfigError> {
     crate::base_dir::parse_list(text).map_err(|m| bad(key, src, m))
+}
+
+/// A TOML value that must be a string or an array of strings, as strings.
+///
+/// Errors: [`ConfigError::InvalidValue`] naming `key`, saying it expected
+/// `expected` (or, for an element, an array of strings).
+fn strings(
+    value: toml::Value,
+    key: &str,
+    src: &Source,
+    expected: &str,
+) -> Result<Vec<String>, ConfigError> {
+    match value {
+        toml::Value::String(s) => Ok(vec![s]),
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                toml::Value::String(s) => Ok(s),
+                other => Err(bad(
+                    key,
+                    src,
+                    format!("expected an array of strings, got an element {other}"),
+                )),
+            })
+            .collect(),
+        other => Err(bad(key, src, format!("expected {expected}, got {other}"))),
+    }
 }

@@ -29,18 +29,6 @@ fn zlib_ng_checkouts() -> Option<(Sandbox, [PathBuf; 2])> {
     Some((sb, dirs))
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// `cmake -G Ninja` of checkout `src` into `src/build`, static zlib-ng as
 /// in the benchmark, through the zccache launcher when `cached`.
 fn configure(sb: &Sandbox, src: &Path, build_type: &str, cflags: &str, cached: bool) {

@@ -139,23 +139,11 @@ const CMAKE_LINK_STEPS: u64 = 4;
 /// The outputs compared with a bare build.
 const OUTPUTS: &[&str] = &["app", "libshapes.so", "libutil.a"];
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
 /// A fresh checkout of the multi fixture (static lib, shared lib, exe; C
 /// and C++; a PCH) at `to`, replacing whatever was there.
 fn checkout_multi(to: &Path) {
     let _ = std::fs::remove_dir_all(to);
-    copy_dir(
+    copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/multi"),
         to,
     );

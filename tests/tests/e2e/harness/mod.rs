@@ -108,6 +108,20 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Copies the directory tree `from` into `to` (created as needed), files
+/// by content; panics on any I/O error.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
 /// Returns true (after printing a skip note) when any tool is missing.
 pub fn missing(tools: &[&str]) -> bool {
     for t in tools {
