@@ -11,7 +11,10 @@
 //!   the URL);
 //! - `s3://bucket[/prefix]` (`|endpoint=…|region=…`, credentials from the
 //!   `AWS_*` variables, never in the URL);
-//! - `memcached://[user:pass@]host[:port]`.
+//! - `memcached://[user:pass@]host[:port]`;
+//! - `grpc://host:port`, `grpcs://…` (TLS): a REAPI server's ActionCache
+//!   and CAS (Bazel Remote Execution API v2), with `|instance=…`,
+//!   `|header=NAME:VALUE` and `|property=NAME=VALUE` (see [`reapi`]).
 //!
 //! Attributes for all: `read-only` (or `read-only=true|false`),
 //! `connect-timeout=MS`, `timeout=MS`, and `shards=NAME[(WEIGHT)],…`: the
@@ -23,6 +26,9 @@
 //! Attribute values may be percent-encoded (`%7C` for a `|`), as in ccache.
 //! URLs take no query string or fragment.
 
+mod reapi;
+
+pub(crate) use reapi::ReapiOptions;
 use std::fmt;
 use std::time::Duration;
 
@@ -49,6 +55,10 @@ pub(crate) enum Scheme {
     S3,
     /// `memcached://host:port`.
     Memcached,
+    /// `grpc://host:port` (a REAPI server, plain HTTP/2).
+    Grpc,
+    /// `grpcs://host:port` (a REAPI server over TLS).
+    Grpcs,
 }
 
 impl Scheme {
@@ -62,12 +72,19 @@ impl Scheme {
             Scheme::Https => "https",
             Scheme::S3 => "s3",
             Scheme::Memcached => "memcached",
+            Scheme::Grpc => "grpc",
+            Scheme::Grpcs => "grpcs",
         }
     }
 
     /// True for `http://` and `https://`.
     pub(crate) fn is_http(self) -> bool {
         matches!(self, Scheme::Http | Scheme::Https)
+    }
+
+    /// True for `grpc://` and `grpcs://` (REAPI).
+    pub(crate) fn is_grpc(self) -> bool {
+        matches!(self, Scheme::Grpc | Scheme::Grpcs)
     }
 }
 
@@ -121,6 +138,8 @@ pub(crate) struct TierSpec {
     pub(crate) region: Option<String>,
     /// The shards (one entry, the URL itself, when not sharded).
     pub(crate) shards: Vec<Shard>,
+    /// REAPI settings (`grpc://`, `grpcs://`; empty otherwise).
+    pub(crate) reapi: ReapiOptions,
 }
 
 /// Why a tier specification is invalid; the message names the tier (with
@@ -182,6 +201,9 @@ impl TierSpec {
         }
         if let Some(r) = &self.region {
             attr(format!("region={r}"));
+        }
+        for text in reapi::redacted_attributes(&self.reapi) {
+            attr(text);
         }
         if self.is_sharded() {
             let names: Vec<String> = self.shards.iter().map(shard_text).collect();
@@ -253,6 +275,9 @@ pub(crate) fn redact_raw(text: &str) -> String {
 
 /// One attribute as written, with a `bearer-token` value replaced by `***`.
 fn redact_attribute(attr: &str) -> String {
+    if let Some(header) = reapi::redact_header(attr) {
+        return header;
+    }
     match attr.split_once('=') {
         Some((key, _)) if key.trim() == "bearer-token" => "bearer-token=***".to_string(),
         _ => attr.to_string(),
@@ -307,6 +332,7 @@ pub(crate) fn parse_one(text: &str) -> Result<TierSpec, SpecError> {
         endpoint: None,
         region: None,
         shards: Vec::new(),
+        reapi: ReapiOptions::default(),
     };
     let mut seen: Vec<&str> = Vec::new();
     for attr in parts {
@@ -322,7 +348,7 @@ pub(crate) fn parse_one(text: &str) -> Result<TierSpec, SpecError> {
             ),
             None => (attr.trim(), None),
         };
-        if seen.contains(&key) {
+        if seen.contains(&key) && !reapi::repeatable(key) {
             return Err(attr_error("given twice".into()));
         }
         seen.push(key);
@@ -354,10 +380,12 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
         "https" => Scheme::Https,
         "s3" => Scheme::S3,
         "memcached" => Scheme::Memcached,
+        "grpc" => Scheme::Grpc,
+        "grpcs" => Scheme::Grpcs,
         other => {
             return Err(format!(
                 "unsupported scheme {other:?} (expected redis, rediss, redis+unix, \
-                 http, https, s3 or memcached)"
+                 http, https, s3, memcached, grpc or grpcs)"
             ))
         }
     })
@@ -370,6 +398,10 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
 /// Errors: a message saying what is wrong with the attribute.
 fn apply_attribute(spec: &mut TierSpec, key: &str, value: Option<String>) -> Result<(), String> {
     let scheme = spec.scheme;
+    if reapi::repeatable(key) || key == "instance" {
+        only_for(scheme.is_grpc(), scheme, "grpc:// and grpcs://")?;
+        return reapi::apply(&mut spec.reapi, key, value).unwrap_or(Ok(()));
+    }
     match key {
         "read-only" => spec.read_only = parse_flag(value.as_deref())?,
         "connect-timeout" => spec.connect_timeout = parse_millis(value.as_deref())?,
@@ -408,7 +440,8 @@ fn apply_attribute(spec: &mut TierSpec, key: &str, value: Option<String>) -> Res
         _ => {
             return Err(
                 "unknown attribute (expected read-only, connect-timeout, timeout, \
-                 shards, layout, bearer-token, endpoint or region)"
+                 shards, layout, bearer-token, endpoint, region, instance, header \
+                 or property)"
                     .into(),
             )
         }
@@ -573,6 +606,14 @@ fn check_url(scheme: Scheme, text: &str) -> Result<(), String> {
             Err("s3:// takes a bucket, not host:port (use |endpoint=…)".into())
         }
         Scheme::Memcached if !path.is_empty() => Err("memcached:// takes no path".into()),
+        Scheme::Grpc | Scheme::Grpcs if !path.is_empty() => Err(format!(
+            "{}:// takes host:port, no path (the instance is |instance=NAME)",
+            scheme.as_str()
+        )),
+        Scheme::Grpc | Scheme::Grpcs if !url.username().is_empty() => Err(format!(
+            "no credentials in a {}:// URL (use |header=NAME:VALUE)",
+            scheme.as_str()
+        )),
         _ => Ok(()),
     }
 }

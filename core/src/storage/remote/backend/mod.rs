@@ -10,7 +10,9 @@
 //!   ([`http_tier`]; works with nginx WebDAV, bazel-remote and any plain
 //!   HTTP cache server);
 //! - `s3://`: opendal's S3 service ([`s3_tier`]);
-//! - `memcached://`: opendal's Memcached service ([`memcached_tier`]).
+//! - `memcached://`: opendal's Memcached service ([`memcached_tier`]);
+//! - `grpc://`, `grpcs://`: a REAPI server's ActionCache and CAS through
+//!   tonic and the `bazel-remote-apis` protos ([`reapi`]).
 //!
 //! All operations run on a private tokio runtime ([`runtime`]) through
 //! `block_on`: callers must be plain threads or tokio's `spawn_blocking`
@@ -22,6 +24,7 @@ mod http_tier;
 mod keys;
 mod memcached_tier;
 mod opendal_tier;
+mod reapi;
 mod redis_tier;
 mod runtime;
 mod s3_tier;
@@ -107,5 +110,6 @@ fn open_one(spec: &TierSpec, url: &str) -> Result<Box<dyn Backend>, RemoteError>
         Scheme::Http | Scheme::Https => Box::new(http_tier::HttpTier::open(url, spec)?),
         Scheme::S3 => Box::new(s3_tier::open(url, spec)?),
         Scheme::Memcached => Box::new(memcached_tier::open(url, spec)?),
+        Scheme::Grpc | Scheme::Grpcs => Box::new(reapi::ReapiTier::open(url, spec)?),
     })
 }
