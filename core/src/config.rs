@@ -90,6 +90,12 @@ pub struct Config {
     /// `redis://cache.example.com:6379|read-only`. Each was checked at load;
     /// they may hold credentials, so print them redacted. Empty: no tiers.
     pub remote: Setting<Vec<String>>,
+    /// A REAPI server (`ZCCACHE_REAPI`, TOML `reapi`; Bazel Remote
+    /// Execution API v2): a `grpc://`/`grpcs://` tier string with its
+    /// attributes (`|instance=…|header=…|property=…|execute`), tried after
+    /// the [`Config::remote`] tiers and, with `execute`, running misses.
+    /// Checked at load; print it redacted. `None`: no REAPI server.
+    pub reapi: Setting<Option<String>>,
     /// The base dirs (`ZCCACHE_BASE_DIR`, `:`-separated; TOML `base_dir`,
     /// a string or an array of strings; ccache manual, "base_dir"):
     /// absolute directories under which absolute paths in a compile are
@@ -173,6 +179,7 @@ struct FileConfig {
     prefix: Option<String>,
     verify_rate: Option<toml::Value>,
     remote: Option<toml::Value>,
+    reapi: Option<toml::Value>,
     base_dir: Option<toml::Value>,
     portable: Option<bool>,
 }
@@ -226,6 +233,7 @@ impl Config {
             prefix: Setting::default(None),
             verify_rate: Setting::default(0.0),
             remote: Setting::default(Vec::new()),
+            reapi: Setting::default(None),
             base_dir: Setting::default(Vec::new()),
             portable: Setting::default(false),
             config_file,
@@ -262,6 +270,9 @@ impl Config {
         }
         if let Some(r) = v.remote {
             self.remote = Setting::from(remote_from_file(r, src)?, at(src));
+        }
+        if let Some(r) = v.reapi {
+            self.reapi = Setting::from(Some(reapi::reapi_from_file(r, src)?), at(src));
         }
         if let Some(p) = v.portable {
             self.portable = Setting::from(p, at(src));
@@ -315,6 +326,14 @@ impl Config {
             let value = checked_tiers(v.split_whitespace(), "ZCCACHE_REMOTE", &src)?;
             self.remote = Setting { value, source: src };
         }
+        if let Some(v) = env.get("ZCCACHE_REAPI") {
+            let src = Source::Env("ZCCACHE_REAPI");
+            let value = match v.trim() {
+                "" => None,
+                text => Some(reapi::checked(text, "ZCCACHE_REAPI", &src)?),
+            };
+            self.reapi = Setting { value, source: src };
+        }
         if let Some(v) = env.get("ZCCACHE_BASE_DIR") {
             let src = Source::Env("ZCCACHE_BASE_DIR");
             let value = base_dirs_from_text(v, "ZCCACHE_BASE_DIR", &src)?;
@@ -352,10 +371,12 @@ impl Config {
     /// The remote tiers of [`Config::remote`], parsed, in order. The strings
     /// were checked by [`Config::load`]; one that no longer parses (the
     /// field is public) is left out with a warning.
+    /// The REAPI server of [`Config::reapi`] comes last.
     pub(crate) fn remote_tiers(&self) -> Vec<TierSpec> {
         self.remote
             .value
             .iter()
+            .chain(self.reapi.value.iter())
             .filter_map(|t| match spec::parse_one(t) {
                 Ok(tier) => Some(tier),
                 Err(e) => {
@@ -441,6 +462,7 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         cfg.prefix = cfg.prefix.or(one.prefix);
         cfg.verify_rate = cfg.verify_rate.or(one.verify_rate);
         cfg.remote = cfg.remote.or(one.remote);
+        cfg.reapi = cfg.reapi.or(one.reapi);
         cfg.base_dir = cfg.base_dir.or(one.base_dir);
         cfg.portable = cfg.portable.or(one.portable);
     }
@@ -555,5 +577,6 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 mod lists;
+mod reapi;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod base_dir;
+pub(crate) mod breaker;
 pub mod cargo_warm;
 pub mod cli;
 pub(crate) mod compiler;
@@ -32,5 +33,7 @@ pub(crate) mod include_probes;
 pub(crate) mod include_scan;
 pub mod ipc;
 pub(crate) mod key;
+pub(crate) mod net_runtime;
 pub mod paths;
+pub(crate) mod reapi;
 pub(crate) mod storage;

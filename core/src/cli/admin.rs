@@ -383,6 +383,25 @@ fn print_remote(r: &StatusReport) {
             human_bytes(t.bytes_read),
             human_bytes(t.bytes_written)
         );
+        println!("  {:<22} {} ms", "time", t.time_ms);
+    }
+    if let Some(x) = &r.remote_exec {
+        println!("remote exec      {} (breaker {})", x.url, x.breaker);
+        println!(
+            "  {:<22} {} executed ({} from the cluster's action cache), {} compiled locally",
+            "misses", x.executed, x.cached, x.fallbacks
+        );
+        println!(
+            "  {:<22} {} errors, {} timeouts",
+            "problems", x.errors, x.timeouts
+        );
+        println!(
+            "  {:<22} {} up, {} down, {} ms",
+            "traffic",
+            human_bytes(x.bytes_up),
+            human_bytes(x.bytes_down),
+            x.time_ms
+        );
     }
 }
 
@@ -493,6 +512,17 @@ fn print_remote_config(cfg: &Config) {
             }
         }
     }
+    let reapi = cfg
+        .reapi
+        .value
+        .as_deref()
+        .map(crate::storage::remote::spec::redact_tier);
+    println!(
+        "{:<18} {:<40} ({})",
+        "reapi",
+        reapi.unwrap_or_default(),
+        cfg.reapi.source
+    );
 }
 
 /// Bytes as a human string with binary units (e.g. `1.5 GiB`).

@@ -75,17 +75,18 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     }
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let storage = Storage::open(
-        &layout.store(),
-        config.max_size.value,
-        config.remote_tiers(),
-    )?;
-    let state = Arc::new(state::DaemonState::new(
-        layout.clone(),
-        storage,
-        config.idle_timeout_secs.value,
-        config.max_jobs.value as usize,
-    ));
+    let tiers = config.remote_tiers();
+    let executor = pipeline::remote_exec::RemoteExecutor::from_tiers(&tiers);
+    let storage = Storage::open(&layout.store(), config.max_size.value, tiers)?;
+    let state = Arc::new(
+        state::DaemonState::new(
+            layout.clone(),
+            storage,
+            config.idle_timeout_secs.value,
+            config.max_jobs.value as usize,
+        )
+        .with_executor(executor),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -269,6 +269,9 @@ fn job_limit(st: &DaemonState, req: &CompileRequest) -> usize {
     if life.max_jobs_configured() {
         return life.max_jobs();
     }
+    if let Some(executor) = st.executor() {
+        return life.max_jobs() + executor.jobs();
+    }
     match Farm::of_request(req) {
         Ok(Some(farm)) => farm.capacity(req).unwrap_or(life.max_jobs()),
         _ => life.max_jobs(),
@@ -332,6 +335,7 @@ pub(crate) fn status(st: &DaemonState) -> StatusReport {
             .remote()
             .map(|r| r.tiers().iter().map(|t| t.report()).collect())
             .unwrap_or_default(),
+        remote_exec: st.executor().map(|e| e.report()),
         ..StatusReport::default()
     };
     st.accounting().stats().fill(&mut r);

@@ -6,7 +6,8 @@ pub mod framing;
 pub mod protocol;
 
 pub use protocol::{
-    AdminRequest, CompileRequest, ErrorKind, ExecRequest, FingerprintRequest, FpOp, Request,
-    Response, RustWarmRequest, SessionRequest, SessionStats, StatusReport, TierReport, WarmFile,
-    WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport, PROTOCOL_VERSION,
+    AdminRequest, CompileRequest, ErrorKind, ExecReport, ExecRequest, FingerprintRequest, FpOp,
+    Request, Response, RustWarmRequest, SessionRequest, SessionStats, StatusReport, TierReport,
+    WarmFile, WarmGroup, WarmGroupListing, WarmListing, WarmRestoreReport, WarmSaveReport,
+    PROTOCOL_VERSION,
 };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 12;
+pub const PROTOCOL_VERSION: u32 = 13;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +430,37 @@ pub struct StatusReport {
     pub verify_nondeterministic: u64,
     /// One report per remote tier, in lookup order (empty without tiers).
     pub remote: Vec<TierReport>,
+    /// The REAPI executor's counters (`None` without `execute`).
+    pub remote_exec: Option<ExecReport>,
+}
+
+/// The counters of remote execution on a REAPI cluster (`zccache stats
+/// --json`, key `remote_exec`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecReport {
+    /// The server's URL, credentials redacted.
+    pub url: String,
+    /// Misses the cluster ran (or answered from its ActionCache), compile
+    /// errors included.
+    pub executed: u64,
+    /// Of those, answered from the cluster's ActionCache without running.
+    pub cached: u64,
+    /// Misses compiled locally because the cluster failed (an error, a
+    /// timeout, an open breaker) or every remote slot was taken.
+    pub fallbacks: u64,
+    /// Remote failures other than timeouts.
+    pub errors: u64,
+    /// Remote executions that timed out.
+    pub timeouts: u64,
+    /// Bytes uploaded to the CAS (inputs, commands, actions).
+    pub bytes_up: u64,
+    /// Bytes downloaded (outputs, stdout, stderr).
+    pub bytes_down: u64,
+    /// Wall time spent in remote executions, in ms (uploads and downloads
+    /// included).
+    pub time_ms: u64,
+    /// Its circuit breaker: `closed` (in use) or `open` (skipped).
+    pub breaker: String,
 }
 
 /// The counters of one remote tier (`zccache stats --json`, key `remote`).
@@ -457,6 +488,8 @@ pub struct TierReport {
     pub backfills: u64,
     /// Its circuit breaker: `closed` (in use) or `open` (skipped).
     pub breaker: String,
+    /// Wall time spent in operations on it, in ms.
+    pub time_ms: u64,
 }
 
 /// A reply from the daemon.

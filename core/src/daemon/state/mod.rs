@@ -16,6 +16,7 @@ pub(crate) mod verifier;
 pub(crate) use accounting::{Accounting, Finished};
 pub(crate) use lifecycle::Lifecycle;
 
+use super::pipeline::remote_exec::RemoteExecutor;
 use crate::dircache::DirListings;
 use crate::fingerprint::FpState;
 use crate::hash::MetadataCache;
@@ -40,6 +41,7 @@ pub(crate) struct DaemonState {
     fp_states: Mutex<HashMap<PathBuf, FpState>>,
     verifier: verifier::Verifier,
     lifecycle: Lifecycle,
+    executor: Option<RemoteExecutor>,
 }
 
 impl DaemonState {
@@ -64,7 +66,19 @@ impl DaemonState {
             fp_states: Mutex::new(HashMap::new()),
             verifier: verifier::Verifier::default(),
             lifecycle: Lifecycle::new(idle_timeout_secs, max_jobs),
+            executor: None,
         }
+    }
+
+    /// This state with misses run on `executor` (a REAPI cluster).
+    pub(crate) fn with_executor(mut self, executor: Option<RemoteExecutor>) -> DaemonState {
+        self.executor = executor;
+        self
+    }
+
+    /// The REAPI executor, when misses run on a cluster.
+    pub(crate) fn executor(&self) -> Option<&RemoteExecutor> {
+        self.executor.as_ref()
     }
 
     /// The cache dir layout.

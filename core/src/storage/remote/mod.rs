@@ -8,7 +8,6 @@
 //! network clients [`backend`].
 
 pub(crate) mod backend;
-pub(crate) mod breaker;
 pub(crate) mod chain;
 pub(crate) mod names;
 pub(crate) mod shards;

@@ -14,7 +14,8 @@
 //! - `memcached://[user:pass@]host[:port]`;
 //! - `grpc://host:port`, `grpcs://…` (TLS): a REAPI server's ActionCache
 //!   and CAS (Bazel Remote Execution API v2), with `|instance=…`,
-//!   `|header=NAME:VALUE` and `|property=NAME=VALUE` (see [`reapi`]).
+//!   `|header=NAME:VALUE`, `|property=NAME=VALUE`, and `|execute` to run
+//!   misses there (see [`reapi`]).
 //!
 //! Attributes for all: `read-only` (or `read-only=true|false`),
 //! `connect-timeout=MS`, `timeout=MS`, and `shards=NAME[(WEIGHT)],…`: the
@@ -398,7 +399,7 @@ fn scheme_of(url: &str) -> Result<Scheme, String> {
 /// Errors: a message saying what is wrong with the attribute.
 fn apply_attribute(spec: &mut TierSpec, key: &str, value: Option<String>) -> Result<(), String> {
     let scheme = spec.scheme;
-    if reapi::repeatable(key) || key == "instance" {
+    if reapi::is_reapi_attribute(key) {
         only_for(scheme.is_grpc(), scheme, "grpc:// and grpcs://")?;
         return reapi::apply(&mut spec.reapi, key, value).unwrap_or(Ok(()));
     }
@@ -440,8 +441,8 @@ fn apply_attribute(spec: &mut TierSpec, key: &str, value: Option<String>) -> Res
         _ => {
             return Err(
                 "unknown attribute (expected read-only, connect-timeout, timeout, \
-                 shards, layout, bearer-token, endpoint, region, instance, header \
-                 or property)"
+                 shards, layout, bearer-token, endpoint, region, instance, header, \
+                 property, execute, jobs or execute-timeout)"
                     .into(),
             )
         }

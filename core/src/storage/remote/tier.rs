@@ -6,8 +6,8 @@
 //! error logged once per tier).
 
 use super::backend::{self, Backend, RemoteError};
-use super::breaker::Breaker;
 use super::spec::TierSpec;
+use crate::breaker::Breaker;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -33,6 +33,8 @@ pub(crate) struct TierCounters {
     pub(crate) bytes_written: AtomicU64,
     /// Records written here because a slower tier served them.
     pub(crate) backfills: AtomicU64,
+    /// Wall time spent in operations, in µs.
+    pub(crate) time_us: AtomicU64,
 }
 
 /// One tier.
@@ -91,7 +93,10 @@ impl Tier {
                 return None;
             }
         };
-        match op(backend.as_ref()) {
+        let start = std::time::Instant::now();
+        let result = op(backend.as_ref());
+        Tier::count(&self.counters.time_us, start.elapsed().as_micros() as u64);
+        match result {
             Ok(v) => {
                 self.breaker.success();
                 Some(v)
@@ -157,6 +162,7 @@ impl Tier {
             bytes_written: get(&c.bytes_written),
             backfills: get(&c.backfills),
             breaker: self.breaker.state().label().to_string(),
+            time_ms: get(&c.time_us) / 1000,
         }
     }
 

@@ -61,9 +61,11 @@ enum Skip {
 }
 
 /// Private output paths of one compile, removed on drop unless moved.
-struct TempOutputs {
-    object: PathBuf,
-    depfile: PathBuf,
+pub(crate) struct TempOutputs {
+    /// The object's temp path.
+    pub(crate) object: PathBuf,
+    /// The depfile's temp path.
+    pub(crate) depfile: PathBuf,
 }
 
 impl Drop for TempOutputs {
@@ -92,13 +94,15 @@ pub(crate) fn compile_source(
     let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
     let start = coarse_now_ns();
     let t0 = Instant::now();
-    let out =
-        super::farm_compile::compile(m.d, m.req, &compile_argv(m, &temps)).map_err(|source| {
-            CompileError::Spawn {
+    let out = match super::remote_compile::compile(m, &temps) {
+        Some(out) => out,
+        None => super::farm_compile::compile(m.d, m.req, &compile_argv(m, &temps)).map_err(
+            |source| CompileError::Spawn {
                 compiler: m.req.compiler.display().to_string(),
                 source,
-            }
-        })?;
+            },
+        )?,
+    };
     let compile_ms = t0.elapsed().as_millis() as u64;
     let exit_code = out.status.code().unwrap_or(1);
     let mut result = SourceResult {

@@ -21,6 +21,7 @@ pub(crate) mod pch;
 pub(crate) mod plan;
 mod portable;
 pub(crate) mod probes;
+pub(crate) mod remote_compile;
 pub(crate) mod remote_hit;
 pub(crate) mod result;
 pub(crate) mod search_list;

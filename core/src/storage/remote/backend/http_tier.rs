@@ -9,7 +9,8 @@ use reqwest::{Client, StatusCode, Url};
 
 use super::super::spec::{HttpLayout, TierSpec};
 use super::http_auth::HttpAuth;
-use super::{classify, keys, runtime, Backend, RemoteError};
+use super::{classify, keys, Backend, RemoteError};
+use crate::net_runtime as runtime;
 
 /// The client of one HTTP server.
 pub(super) struct HttpTier {

@@ -12,10 +12,10 @@
 //! - `s3://`: opendal's S3 service ([`s3_tier`]);
 //! - `memcached://`: opendal's Memcached service ([`memcached_tier`]);
 //! - `grpc://`, `grpcs://`: a REAPI server's ActionCache and CAS through
-//!   tonic and the `bazel-remote-apis` protos ([`reapi`]).
+//!   tonic and the `bazel-remote-apis` protos ([`reapi_tier`]).
 //!
-//! All operations run on a private tokio runtime ([`runtime`]) through
-//! `block_on`: callers must be plain threads or tokio's `spawn_blocking`
+//! All operations run on the private tokio runtime of
+//! [`crate::net_runtime`] through `block_on`: callers must be plain threads or tokio's `spawn_blocking`
 //! pool, never a tokio worker thread.
 
 mod classify;
@@ -24,9 +24,9 @@ mod http_tier;
 mod keys;
 mod memcached_tier;
 mod opendal_tier;
-mod reapi;
+mod reapi_object;
+mod reapi_tier;
 mod redis_tier;
-mod runtime;
 mod s3_tier;
 mod sharded;
 #[cfg(test)]
@@ -110,6 +110,15 @@ fn open_one(spec: &TierSpec, url: &str) -> Result<Box<dyn Backend>, RemoteError>
         Scheme::Http | Scheme::Https => Box::new(http_tier::HttpTier::open(url, spec)?),
         Scheme::S3 => Box::new(s3_tier::open(url, spec)?),
         Scheme::Memcached => Box::new(memcached_tier::open(url, spec)?),
-        Scheme::Grpc | Scheme::Grpcs => Box::new(reapi::ReapiTier::open(url, spec)?),
+        Scheme::Grpc | Scheme::Grpcs => Box::new(reapi_tier::ReapiTier::open(url, spec)?),
     })
+}
+
+impl From<crate::net_runtime::NetFailure> for RemoteError {
+    fn from(failure: crate::net_runtime::NetFailure) -> RemoteError {
+        match failure {
+            crate::net_runtime::NetFailure::TimedOut => RemoteError::Timeout,
+            crate::net_runtime::NetFailure::NoRuntime(m) => RemoteError::Other(m),
+        }
+    }
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use opendal::{ErrorKind, Operator};
 
-use super::{classify, runtime, Backend, RemoteError};
+use super::{classify, Backend, RemoteError};
+use crate::net_runtime as runtime;
 
 /// One opendal-backed server.
 pub(super) struct OpendalTier {

@@ -14,7 +14,8 @@ use redis::{AsyncCommands, AsyncConnectionConfig, Client, RedisError};
 use tokio::sync::Mutex;
 
 use super::super::spec::TierSpec;
-use super::{runtime, Backend, RemoteError};
+use super::{Backend, RemoteError};
+use crate::net_runtime as runtime;
 
 /// The client of one Redis server.
 pub(super) struct RedisTier {

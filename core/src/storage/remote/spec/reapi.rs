@@ -3,9 +3,20 @@
 //! authentication, e.g. BuildBuddy's `x-buildbuddy-api-key`) and platform
 //! properties. Headers and properties may be given several times:
 //! `grpc://127.0.0.1:8980|instance=main|header=x-api-key:SECRET|property=OSFamily=linux`.
+//! `execute` (or `execute=true`) also runs C/C++ misses on the cluster
+//! (REAPI v2, Execution), at most `jobs=N` at a time (default
+//! [`DEFAULT_JOBS`]), each given `execute-timeout=MS` (default
+//! [`DEFAULT_EXECUTE_TIMEOUT`]).
+
+use std::time::Duration;
+
+/// Default number of remote executions at a time.
+pub(crate) const DEFAULT_JOBS: usize = 16;
+/// Default time one remote execution may take, queueing included.
+pub(crate) const DEFAULT_EXECUTE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The REAPI settings of a tier (empty for other schemes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ReapiOptions {
     /// The instance name sent with every request (REAPI v2,
     /// `instance_name`); empty is the server's default instance.
@@ -16,6 +27,34 @@ pub(crate) struct ReapiOptions {
     /// Platform properties of the actions (REAPI v2, `Platform`), name
     /// and value, in the order given.
     pub(crate) properties: Vec<(String, String)>,
+    /// Misses run on the cluster (`execute`), not only cached there.
+    pub(crate) execute: bool,
+    /// Remote executions at a time (`jobs=N`), independent of local cores.
+    pub(crate) jobs: usize,
+    /// Time one remote execution may take (`execute-timeout=MS`).
+    pub(crate) execute_timeout: Duration,
+}
+
+impl Default for ReapiOptions {
+    fn default() -> ReapiOptions {
+        ReapiOptions {
+            instance: String::new(),
+            headers: Vec::new(),
+            properties: Vec::new(),
+            execute: false,
+            jobs: DEFAULT_JOBS,
+            execute_timeout: DEFAULT_EXECUTE_TIMEOUT,
+        }
+    }
+}
+
+/// True for the REAPI attributes (only `grpc://` and `grpcs://` tiers take
+/// them).
+pub(super) fn is_reapi_attribute(key: &str) -> bool {
+    matches!(
+        key,
+        "instance" | "header" | "property" | "execute" | "jobs" | "execute-timeout"
+    )
 }
 
 /// True for the attributes that may be given more than once.
@@ -41,6 +80,20 @@ pub(super) fn apply(
             .ok_or_else(|| "needs a value (instance=NAME)".to_string()),
         "header" => parse_header(value).map(|h| options.headers.push(h)),
         "property" => parse_property(value).map(|p| options.properties.push(p)),
+        "execute" => super::parse_flag(value.as_deref()).map(|f| options.execute = f),
+        "jobs" => match value.as_deref().map(str::parse::<usize>) {
+            Some(Ok(n)) if n > 0 => {
+                options.jobs = n;
+                Ok(())
+            }
+            _ => Err(format!(
+                "expected a positive number, got {:?}",
+                value.unwrap_or_default()
+            )),
+        },
+        "execute-timeout" => {
+            super::parse_millis(value.as_deref()).map(|t| options.execute_timeout = t)
+        }
         _ => return None,
     })
 }
@@ -90,6 +143,18 @@ pub(super) fn redacted_attributes(options: &ReapiOptions) -> Vec<String> {
     }
     for (name, value) in &options.properties {
         out.push(format!("property={name}={value}"));
+    }
+    if options.execute {
+        out.push("execute".into());
+    }
+    if options.jobs != DEFAULT_JOBS {
+        out.push(format!("jobs={}", options.jobs));
+    }
+    if options.execute_timeout != DEFAULT_EXECUTE_TIMEOUT {
+        out.push(format!(
+            "execute-timeout={}",
+            options.execute_timeout.as_millis()
+        ));
     }
     out
 }

@@ -32,6 +32,7 @@ fn spec(scheme: Scheme, url: &str, timeout: Duration) -> TierSpec {
             url: url.to_string(),
             weight: 1.0,
         }],
+        reapi: Default::default(),
     }
 }
 

@@ -6,11 +6,12 @@
 //! may be stored).
 
 use bazel_remote_apis::build::bazel::remote::execution::v2::{
-    platform, Action, ActionResult, Command, Digest, Directory, OutputFile, Platform,
+    Action, ActionResult, Command, Digest, Directory, OutputFile,
 };
 use prost::Message;
 
-use super::cas::digest_of;
+use crate::reapi::cas::digest_of;
+use crate::reapi::execute::platform_of;
 
 /// The output path holding the object's bytes.
 pub(super) const OUTPUT: &str = "object";
@@ -56,23 +57,6 @@ impl ObjectAction {
             digest,
         }
     }
-}
-
-/// The Platform of `properties`, sorted by name then value (REAPI v2,
-/// Platform: "properties must be sorted"); `None` when there are none.
-fn platform_of(properties: &[(String, String)]) -> Option<Platform> {
-    if properties.is_empty() {
-        return None;
-    }
-    let mut properties: Vec<platform::Property> = properties
-        .iter()
-        .map(|(name, value)| platform::Property {
-            name: name.clone(),
-            value: value.clone(),
-        })
-        .collect();
-    properties.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
-    Some(Platform { properties })
 }
 
 /// The object's output file of `result`, if it names one.

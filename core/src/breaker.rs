@@ -1,5 +1,6 @@
-//! A circuit breaker per tier: after a connection error or a timeout the
-//! tier is skipped for a back-off period that doubles from 1 s up to 60 s,
+//! A circuit breaker per remote service (each remote tier, the REAPI
+//! executor): after a connection error or a timeout the
+//! service is skipped for a back-off period that doubles from 1 s up to 60 s,
 //! then probed again by the next request; a success closes it. So a dead
 //! or hanging server costs at most one timeout per back-off period, not
 //! one per compile.

@@ -13,8 +13,8 @@ use bazel_remote_apis::google::bytestream::{ReadRequest, WriteRequest};
 use sha2::{Digest as _, Sha256};
 use tonic::Code;
 
-use super::super::RemoteError;
 use super::client::{from_status, Connection};
+use super::ReapiError;
 
 /// Blobs up to this size (bytes) travel in batch calls; bigger ones
 /// through ByteStream (REAPI servers accept batches of at least 4 MiB).
@@ -30,24 +30,40 @@ pub(crate) fn digest_of(bytes: &[u8]) -> Digest {
     }
 }
 
+/// A blob with its digest, ready to upload.
+#[derive(Debug, Clone)]
+pub(crate) struct Blob {
+    /// Its digest.
+    pub(crate) digest: Digest,
+    /// Its bytes.
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Blob {
+    /// The blob of `bytes`.
+    pub(crate) fn new(bytes: Vec<u8>) -> Blob {
+        Blob {
+            digest: digest_of(&bytes),
+            bytes,
+        }
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One instance of a CAS: the connection and the instance name.
-pub(super) struct Cas<'a> {
-    pub(super) conn: &'a Connection,
-    pub(super) instance: &'a str,
+pub(crate) struct Cas<'a> {
+    pub(crate) conn: &'a Connection,
+    pub(crate) instance: &'a str,
 }
 
 impl Cas<'_> {
     /// The digests among `digests` the server does not hold.
     ///
-    /// Errors: [`RemoteError`] from the call.
-    pub(super) async fn find_missing(
-        &self,
-        digests: &[Digest],
-    ) -> Result<Vec<Digest>, RemoteError> {
+    /// Errors: [`ReapiError`] from the call.
+    pub(crate) async fn find_missing(&self, digests: &[Digest]) -> Result<Vec<Digest>, ReapiError> {
         let request = FindMissingBlobsRequest {
             instance_name: self.instance.to_string(),
             blob_digests: digests.to_vec(),
@@ -63,29 +79,31 @@ impl Cas<'_> {
     /// Upload the blobs of `blobs` the server does not hold yet; returns
     /// the bytes sent.
     ///
-    /// Errors: [`RemoteError`] from a call, or a blob the server refused.
-    pub(super) async fn upload_missing(&self, blobs: &[&[u8]]) -> Result<u64, RemoteError> {
-        let digests: Vec<Digest> = blobs.iter().map(|b| digest_of(b)).collect();
-        let missing = self.find_missing(&digests).await?;
-        let mut batch = Vec::new();
-        let mut sent = 0u64;
-        for (digest, bytes) in digests.into_iter().zip(blobs) {
-            if !missing.contains(&digest) || batch.iter().any(|(d, _)| *d == digest) {
+    /// Errors: [`ReapiError`] from a call, or a blob the server refused.
+    pub(crate) async fn upload_missing(&self, blobs: &[Blob]) -> Result<u64, ReapiError> {
+        let digests: Vec<Digest> = blobs.iter().map(|b| b.digest.clone()).collect();
+        let missing: std::collections::HashSet<Digest> =
+            self.find_missing(&digests).await?.into_iter().collect();
+        let mut batch: Vec<(Digest, &[u8])> = Vec::new();
+        let mut sent = std::collections::HashSet::new();
+        let mut bytes_sent = 0u64;
+        for blob in blobs {
+            if !missing.contains(&blob.digest) || !sent.insert(blob.digest.clone()) {
                 continue;
             }
-            sent += bytes.len() as u64;
-            if bytes.len() > BATCH_LIMIT {
-                self.write_stream(&digest, bytes).await?;
+            bytes_sent += blob.bytes.len() as u64;
+            if blob.bytes.len() > BATCH_LIMIT {
+                self.write_stream(&blob.digest, &blob.bytes).await?;
             } else {
-                batch.push((digest, *bytes));
+                batch.push((blob.digest.clone(), &blob.bytes));
             }
         }
         self.write_batches(&batch).await?;
-        Ok(sent)
+        Ok(bytes_sent)
     }
 
     /// `BatchUpdateBlobs` calls of at most [`BATCH_LIMIT`] bytes each.
-    async fn write_batches(&self, blobs: &[(Digest, &[u8])]) -> Result<(), RemoteError> {
+    async fn write_batches(&self, blobs: &[(Digest, &[u8])]) -> Result<(), ReapiError> {
         let mut start = 0;
         while start < blobs.len() {
             let mut end = start;
@@ -100,7 +118,7 @@ impl Cas<'_> {
         Ok(())
     }
 
-    async fn write_batch(&self, blobs: &[(Digest, &[u8])]) -> Result<(), RemoteError> {
+    async fn write_batch(&self, blobs: &[(Digest, &[u8])]) -> Result<(), ReapiError> {
         let requests = blobs
             .iter()
             .map(|(digest, bytes)| batch_update_blobs_request::Request {
@@ -118,7 +136,7 @@ impl Cas<'_> {
         for response in reply.map_err(|s| from_status(&s))?.into_inner().responses {
             let status = response.status.unwrap_or_default();
             if status.code != 0 {
-                return Err(RemoteError::Other(format!(
+                return Err(ReapiError::Other(format!(
                     "upload refused: code {} {}",
                     status.code, status.message
                 )));
@@ -128,7 +146,7 @@ impl Cas<'_> {
     }
 
     /// Stream one blob through ByteStream `Write`.
-    async fn write_stream(&self, digest: &Digest, bytes: &[u8]) -> Result<(), RemoteError> {
+    async fn write_stream(&self, digest: &Digest, bytes: &[u8]) -> Result<(), ReapiError> {
         let resource = format!(
             "{}uploads/{}/blobs/{}/{}",
             prefix(self.instance),
@@ -158,7 +176,7 @@ impl Cas<'_> {
             .map_err(|s| from_status(&s))?;
         match reply.into_inner().committed_size {
             n if n == digest.size_bytes => Ok(()),
-            n => Err(RemoteError::Other(format!(
+            n => Err(ReapiError::Other(format!(
                 "upload of {} bytes committed {n}",
                 digest.size_bytes
             ))),
@@ -168,18 +186,18 @@ impl Cas<'_> {
     /// The blob of `digest`, checked against it; `None` when the server
     /// does not hold it.
     ///
-    /// Errors: [`RemoteError`] from a call; [`RemoteError::Other`] when the
+    /// Errors: [`ReapiError`] from a call; [`ReapiError::Other`] when the
     /// bytes do not match the digest.
-    pub(super) async fn read(&self, digest: &Digest) -> Result<Option<Vec<u8>>, RemoteError> {
+    pub(crate) async fn read(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReapiError> {
         let size = usize::try_from(digest.size_bytes)
-            .map_err(|_| RemoteError::Other(format!("negative blob size {}", digest.size_bytes)))?;
+            .map_err(|_| ReapiError::Other(format!("negative blob size {}", digest.size_bytes)))?;
         let bytes = if size > BATCH_LIMIT {
             self.read_stream(digest, size).await?
         } else {
             self.read_batch(digest).await?
         };
         match bytes {
-            Some(b) if digest_of(&b) != *digest => Err(RemoteError::Other(format!(
+            Some(b) if digest_of(&b) != *digest => Err(ReapiError::Other(format!(
                 "blob {} does not match its digest",
                 digest.hash
             ))),
@@ -187,7 +205,7 @@ impl Cas<'_> {
         }
     }
 
-    async fn read_batch(&self, digest: &Digest) -> Result<Option<Vec<u8>>, RemoteError> {
+    async fn read_batch(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReapiError> {
         let request = BatchReadBlobsRequest {
             instance_name: self.instance.to_string(),
             digests: vec![digest.clone()],
@@ -199,9 +217,7 @@ impl Cas<'_> {
             .into_iter()
             .find(|r| r.digest.as_ref() == Some(digest))
         else {
-            return Err(RemoteError::Other(
-                "batch read answered another blob".into(),
-            ));
+            return Err(ReapiError::Other("batch read answered another blob".into()));
         };
         let status = response.status.unwrap_or_default();
         match Code::from_i32(status.code) {
@@ -220,7 +236,7 @@ impl Cas<'_> {
         &self,
         digest: &Digest,
         size: usize,
-    ) -> Result<Option<Vec<u8>>, RemoteError> {
+    ) -> Result<Option<Vec<u8>>, ReapiError> {
         let request = ReadRequest {
             resource_name: format!(
                 "{}blobs/{}/{}",
@@ -242,9 +258,7 @@ impl Cas<'_> {
                 Ok(Some(chunk)) if bytes.len() + chunk.data.len() <= size => {
                     bytes.extend_from_slice(&chunk.data)
                 }
-                Ok(Some(_)) => {
-                    return Err(RemoteError::Other("blob longer than its digest".into()))
-                }
+                Ok(Some(_)) => return Err(ReapiError::Other("blob longer than its digest".into())),
                 Ok(None) => return Ok(Some(bytes)),
                 Err(s) if s.code() == Code::NotFound => return Ok(None),
                 Err(s) => return Err(from_status(&s)),

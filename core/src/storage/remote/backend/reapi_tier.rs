@@ -4,8 +4,8 @@
 //! already run (Buildbarn, BuildBuddy, NativeLink, BuildGrid, EngFlow,
 //! buildbox-casd) serve as a shared tier.
 //!
-//! Each object under key `k` is the single output file of an [`object`]
-//! action: the Command `zccache-object <k>` with an empty input root,
+//! Each object under key `k` is the single output file of an
+//! [object action](super::reapi_object): the Command `zccache-object <k>` with an empty input root,
 //! whose ActionResult names the object's bytes in the CAS by their SHA-256
 //! digest (ccache's `layout=bazel` keeps its objects in bazel-remote's
 //! action cache the same way). `get` is `GetActionResult` plus a CAS read
@@ -14,12 +14,6 @@
 //! then `UpdateActionResult`; `exists` also checks the CAS still holds
 //! the object, since a CAS may evict it before the AC entry.
 
-mod cas;
-mod client;
-mod object;
-
-pub(crate) use cas::digest_of;
-
 use bazel_remote_apis::build::bazel::remote::execution::v2::{
     ActionResult, GetActionResultRequest, OutputFile, UpdateActionResultRequest,
 };
@@ -27,10 +21,12 @@ use std::time::Duration;
 use tonic::Code;
 
 use super::super::spec::TierSpec;
-use super::{runtime, Backend, RemoteError};
-use cas::Cas;
-use client::{from_status, Connection};
-use object::ObjectAction;
+use super::reapi_object::{self as object, ObjectAction};
+use super::{Backend, RemoteError};
+use crate::net_runtime as runtime;
+use crate::reapi::cas::{digest_of, Blob, Cas};
+use crate::reapi::client::{from_status, Connection, Settings};
+use crate::reapi::ReapiError;
 
 /// The client of one REAPI server and instance.
 pub(super) struct ReapiTier {
@@ -47,11 +43,15 @@ impl ReapiTier {
     /// Errors: [`RemoteError::Other`] for an endpoint or header tonic
     /// rejects.
     pub(super) fn open(url: &str, spec: &TierSpec) -> Result<ReapiTier, RemoteError> {
+        let settings = Settings {
+            connect_timeout: spec.connect_timeout,
+            headers: spec.reapi.headers.clone(),
+        };
         Ok(ReapiTier {
-            conn: Connection::open(url, spec)?,
+            conn: Connection::open(url, &settings).map_err(RemoteError::from)?,
             instance: spec.reapi.instance.clone(),
             properties: spec.reapi.properties.clone(),
-            timeout: client::operation_timeout(spec),
+            timeout: spec.timeout + spec.connect_timeout,
         })
     }
 
@@ -66,7 +66,7 @@ impl ReapiTier {
     async fn action_result(
         &self,
         action: &ObjectAction,
-    ) -> Result<Option<ActionResult>, RemoteError> {
+    ) -> Result<Option<ActionResult>, ReapiError> {
         let request = GetActionResultRequest {
             instance_name: self.instance.clone(),
             action_digest: Some(action.digest.clone()),
@@ -83,12 +83,12 @@ impl ReapiTier {
     /// The object's bytes named by `result`: inline when the server sent
     /// them (checked against the digest), else read from the CAS; `None`
     /// when the CAS no longer holds them.
-    async fn object_bytes(&self, result: ActionResult) -> Result<Option<Vec<u8>>, RemoteError> {
+    async fn object_bytes(&self, result: ActionResult) -> Result<Option<Vec<u8>>, ReapiError> {
         let Some(file) = object::output_of(result) else {
-            return Err(RemoteError::Other("action result names no object".into()));
+            return Err(ReapiError::Other("action result names no object".into()));
         };
         let Some(digest) = file.digest else {
-            return Err(RemoteError::Other("object output without a digest".into()));
+            return Err(ReapiError::Other("object output without a digest".into()));
         };
         if !file.contents.is_empty() && digest_of(&file.contents) == digest {
             return Ok(Some(file.contents));
@@ -100,24 +100,29 @@ impl ReapiTier {
 impl Backend for ReapiTier {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RemoteError> {
         let action = ObjectAction::new(key, &self.properties);
-        runtime::run(self.timeout, async {
+        let got = runtime::run::<_, ReapiError, _>(self.timeout, async {
             match self.action_result(&action).await? {
                 Some(result) => self.object_bytes(result).await,
                 None => Ok(None),
             }
-        })
+        });
+        got.map_err(RemoteError::from)
     }
 
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), RemoteError> {
         let action = ObjectAction::new(key, &self.properties);
-        let object_digest = digest_of(bytes);
-        runtime::run(self.timeout, async {
-            let blobs = [bytes, &action.command, &action.action, &action.input_root];
+        let put = runtime::run::<_, ReapiError, _>(self.timeout, async {
+            let blobs = [
+                Blob::new(bytes.to_vec()),
+                Blob::new(action.command.clone()),
+                Blob::new(action.action.clone()),
+                Blob::new(action.input_root.clone()),
+            ];
             self.cas().upload_missing(&blobs).await?;
             let result = ActionResult {
                 output_files: vec![OutputFile {
                     path: object::OUTPUT.to_string(),
-                    digest: Some(object_digest),
+                    digest: Some(blobs[0].digest.clone()),
                     ..Default::default()
                 }],
                 exit_code: 0,
@@ -131,12 +136,13 @@ impl Backend for ReapiTier {
             };
             let reply = self.conn.action_cache().update_action_result(request).await;
             reply.map(|_| ()).map_err(|s| from_status(&s))
-        })
+        });
+        put.map_err(RemoteError::from)
     }
 
     fn exists(&self, key: &str) -> Result<bool, RemoteError> {
         let action = ObjectAction::new(key, &self.properties);
-        runtime::run(self.timeout, async {
+        runtime::run::<_, ReapiError, _>(self.timeout, async {
             let Some(result) = self.action_result(&action).await? else {
                 return Ok(false);
             };
@@ -145,5 +151,17 @@ impl Backend for ReapiTier {
             };
             Ok(self.cas().find_missing(&[digest]).await?.is_empty())
         })
+        .map_err(RemoteError::from)
+    }
+}
+
+impl From<ReapiError> for RemoteError {
+    fn from(err: ReapiError) -> RemoteError {
+        match err {
+            ReapiError::Timeout => RemoteError::Timeout,
+            ReapiError::Connect(m) => RemoteError::Connect(m),
+            ReapiError::Denied(m) => RemoteError::Denied(m),
+            ReapiError::Other(m) => RemoteError::Other(m),
+        }
     }
 }
