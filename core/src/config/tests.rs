@@ -226,3 +226,82 @@ fn base_dirs_and_portable_come_from_file_or_env() {
     let err = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap_err();
     assert!(err.to_string().contains("base_dir"), "{err}");
 }
+
+#[test]
+fn reapi_comes_from_env_or_a_toml_table_and_goes_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+    assert_eq!(cfg.reapi.value, None);
+    std::fs::write(
+        dir.path().join("zccache.toml"),
+        "remote = \"redis://r:6379\"\n\
+         [reapi]\n\
+         url = \"grpcs://cluster:443\"\n\
+         instance = \"main\"\n\
+         execute = true\n\
+         jobs = 64\n\
+         timeout_ms = 5000\n\
+         headers = { x-api-key = \"SE|CRET\" }\n\
+         platform = { OSFamily = \"linux\" }\n",
+    )
+    .unwrap();
+    let cfg = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)])).unwrap();
+    assert!(matches!(cfg.reapi.source, Source::File(_)));
+    let tiers = cfg.remote_tiers();
+    assert_eq!(tiers.len(), 2);
+    assert!(tiers[0].url.starts_with("redis://"));
+    let reapi = &tiers[1];
+    assert_eq!(reapi.url, "grpcs://cluster:443");
+    assert_eq!(reapi.reapi.instance, "main");
+    assert!(reapi.reapi.execute);
+    assert_eq!(reapi.reapi.jobs, 64);
+    assert_eq!(reapi.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        reapi.reapi.headers,
+        [("x-api-key".to_string(), "SE|CRET".to_string())]
+    );
+    assert_eq!(
+        reapi.reapi.properties,
+        [("OSFamily".to_string(), "linux".to_string())]
+    );
+    // The environment wins; an empty variable turns it off.
+    let cfg = Config::from_env_map(&env(&[
+        ("ZCCACHE_CACHE_DIR", d),
+        ("ZCCACHE_REAPI", "grpc://other:1"),
+    ]))
+    .unwrap();
+    assert_eq!(cfg.reapi.value.as_deref(), Some("grpc://other:1"));
+    let cfg =
+        Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d), ("ZCCACHE_REAPI", "")])).unwrap();
+    assert_eq!(cfg.reapi.value, None);
+    assert_eq!(cfg.remote_tiers().len(), 1);
+}
+
+#[test]
+fn bad_reapi_settings_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let e = Config::from_env_map(&env(&[
+        ("ZCCACHE_CACHE_DIR", d),
+        ("ZCCACHE_REAPI", "redis://x:1"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("ZCCACHE_REAPI") && e.contains("grpc://"), "{e}");
+    for (toml, needle) in [
+        ("reapi = 3\n", "a string or a table"),
+        ("[reapi]\ninstance = \"x\"\n", "needs url"),
+        ("[reapi]\nurl = \"grpc://h:1\"\nbogus = 1\n", "bogus"),
+        (
+            "[reapi]\nurl = \"grpc://h:1\"\nheaders = { a = 1 }\n",
+            "headers.a",
+        ),
+    ] {
+        std::fs::write(dir.path().join("zccache.toml"), toml).unwrap();
+        let e = Config::from_env_map(&env(&[("ZCCACHE_CACHE_DIR", d)]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reapi") && e.contains(needle), "{toml}: {e}");
+    }
+}

@@ -285,3 +285,74 @@ fn errors_never_show_secrets() {
         "ftp://***@c|bearer-token=***"
     );
 }
+
+#[test]
+fn reapi_forms_and_attributes() {
+    let t = ok("grpc://127.0.0.1:8980");
+    assert_eq!(t.scheme, Scheme::Grpc);
+    assert_eq!(t.reapi, ReapiOptions::default());
+    assert!(!t.reapi.execute);
+    assert_eq!(ok("grpcs://remote.example.com:443").scheme, Scheme::Grpcs);
+    let t = ok(
+        "grpc://h:1|instance=main|header=X-Api-Key:s3cr%7Cet|header=b:2\
+                |property=OSFamily=linux|property=ISA=x86-64|execute|jobs=40\
+                |execute-timeout=90000"
+            .replace(' ', "")
+            .as_str(),
+    );
+    assert_eq!(t.reapi.instance, "main");
+    assert_eq!(
+        t.reapi.headers,
+        [
+            ("x-api-key".to_string(), "s3cr|et".to_string()),
+            ("b".into(), "2".into())
+        ]
+    );
+    assert_eq!(
+        t.reapi.properties,
+        [
+            ("OSFamily".to_string(), "linux".to_string()),
+            ("ISA".into(), "x86-64".into())
+        ]
+    );
+    assert!(t.reapi.execute);
+    assert_eq!(t.reapi.jobs, 40);
+    assert_eq!(t.reapi.execute_timeout, Duration::from_secs(90));
+    let shown = t.redacted();
+    assert!(!shown.contains("s3cr"), "{shown}");
+    assert!(shown.contains("header=x-api-key:***"), "{shown}");
+    assert!(
+        shown.contains("|execute|jobs=40|execute-timeout=90000"),
+        "{shown}"
+    );
+    assert_eq!(ok(&shown.replace("***", "x")).reapi.jobs, 40);
+}
+
+#[test]
+fn reapi_mistakes_say_what_is_wrong() {
+    assert_err("grpc://h:1/inst", "no path");
+    assert_err("grpc://u:p@h:1", "no credentials");
+    assert_err("grpc://", "missing host");
+    assert_attr_err(
+        "grpc://h:1|header=novalue",
+        "header=novalue:***",
+        "NAME:VALUE",
+    );
+    assert_attr_err(
+        "grpc://h:1|header=bad name:v",
+        "header=bad name:***",
+        "bad header name",
+    );
+    assert_attr_err("grpc://h:1|property=noeq", "property=noeq", "NAME=VALUE");
+    assert_attr_err("grpc://h:1|jobs=0", "jobs=0", "positive");
+    assert_attr_err("grpc://h:1|execute=maybe", "execute=maybe", "true or false");
+    assert_attr_err(
+        "grpc://h:1|instance=a|instance=b",
+        "instance=b",
+        "given twice",
+    );
+    assert_attr_err("redis://h|execute", "execute", "only for grpc");
+    assert_attr_err("http://h/x|header=a:b", "header=a:***", "only for grpc");
+    let e = err("grpc://h:1|header=x-api-key:TOPSECRET|bogus");
+    assert!(!e.contains("TOPSECRET"), "{e}");
+}
