@@ -388,8 +388,12 @@ fn print_remote(r: &StatusReport) {
     if let Some(x) = &r.remote_exec {
         println!("remote exec      {} (breaker {})", x.url, x.breaker);
         println!(
-            "  {:<22} {} executed ({} from the cluster's action cache), {} compiled locally",
-            "misses", x.executed, x.cached, x.fallbacks
+            "  {:<22} {} executed ({} from the cluster's action cache)",
+            "misses", x.executed, x.cached
+        );
+        println!(
+            "  {:<22} {} after a cluster failure, {} again for exact diagnostics",
+            "compiled locally", x.fallbacks, x.local_reruns
         );
         println!(
             "  {:<22} {} errors, {} timeouts",

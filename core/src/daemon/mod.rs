@@ -76,7 +76,7 @@ pub(crate) fn run(config: &Config) -> Result<RunOutcome, DaemonError> {
     let tmp = layout.root.join("tmp");
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let tiers = config.remote_tiers();
-    let executor = pipeline::remote_exec::RemoteExecutor::from_tiers(&tiers);
+    let executor = state::remote_exec::RemoteExecutor::from_tiers(&tiers);
     let storage = Storage::open(&layout.store(), config.max_size.value, tiers)?;
     let state = Arc::new(
         state::DaemonState::new(

@@ -445,6 +445,9 @@ pub struct ExecReport {
     pub executed: u64,
     /// Of those, answered from the cluster's ActionCache without running.
     pub cached: u64,
+    /// Remote results with a compile error or diagnostics, compiled again
+    /// locally so the build sees the local compiler's exact output.
+    pub local_reruns: u64,
     /// Misses compiled locally because the cluster failed (an error, a
     /// timeout, an open breaker) or every remote slot was taken.
     pub fallbacks: u64,

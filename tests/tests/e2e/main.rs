@@ -25,6 +25,7 @@ mod noncacheable;
 mod portable;
 mod portable_builds;
 mod portable_rust;
+mod reapi;
 mod remote;
 mod remote_builds;
 mod replay;

@@ -16,7 +16,6 @@ pub(crate) mod farm;
 pub(crate) mod libsearch;
 pub(crate) mod link;
 pub(crate) mod refusal;
-pub(crate) mod remote_exec;
 pub(crate) mod remote_lookup;
 pub(crate) mod runner;
 pub(crate) mod rustc;

@@ -10,13 +10,13 @@ pub(crate) mod accounting;
 pub(crate) mod define_groups;
 pub(crate) mod keyed_locks;
 pub(crate) mod lifecycle;
+pub(crate) mod remote_exec;
 pub(crate) mod sibling_flights;
 pub(crate) mod verifier;
 
 pub(crate) use accounting::{Accounting, Finished};
 pub(crate) use lifecycle::Lifecycle;
 
-use super::pipeline::remote_exec::RemoteExecutor;
 use crate::dircache::DirListings;
 use crate::fingerprint::FpState;
 use crate::hash::MetadataCache;
@@ -24,6 +24,7 @@ use crate::paths::CacheLayout;
 use crate::storage::Storage;
 use define_groups::Siblings;
 use keyed_locks::KeyedLocks;
+use remote_exec::RemoteExecutor;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;

@@ -16,6 +16,7 @@ pub mod icecream;
 mod make;
 mod outcome;
 mod process;
+pub mod reapi;
 pub mod rust_source;
 mod sandbox;
 pub mod servers;

@@ -23,9 +23,19 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Sandbox {
+        Sandbox::new_in(&std::env::temp_dir())
+    }
+
+    /// A sandbox under `/var/tmp`, for builds a REAPI worker must see
+    /// (buildbox-run hides the host's `/tmp` behind a tmpfs).
+    pub fn new_outside_tmp() -> Sandbox {
+        Sandbox::new_in(Path::new("/var/tmp"))
+    }
+
+    fn new_in(parent: &Path) -> Sandbox {
         let tmp = tempfile::Builder::new()
             .prefix("zccache-e2e-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("tempdir");
         let root = tmp.path().canonicalize().expect("canonicalize tempdir");
         let cache = root.join("cache");

@@ -34,6 +34,16 @@ pub struct ServerProc {
 }
 
 impl ServerProc {
+    /// [`ServerProc::spawn`] for servers defined in other harness modules.
+    pub fn spawn_ready(
+        cmd: Command,
+        port: u16,
+        dir: &Path,
+        ready: impl Fn(u16) -> bool,
+    ) -> Option<Self> {
+        Self::spawn(cmd, port, dir, ready)
+    }
+
     /// Spawns `cmd` (stdout and stderr to `dir/log`) and waits until
     /// `ready` says it serves; None (after printing the log) if it exited
     /// or never became ready.

@@ -61,11 +61,9 @@ enum Skip {
 }
 
 /// Private output paths of one compile, removed on drop unless moved.
-pub(crate) struct TempOutputs {
-    /// The object's temp path.
-    pub(crate) object: PathBuf,
-    /// The depfile's temp path.
-    pub(crate) depfile: PathBuf,
+struct TempOutputs {
+    object: PathBuf,
+    depfile: PathBuf,
 }
 
 impl Drop for TempOutputs {
@@ -94,7 +92,7 @@ pub(crate) fn compile_source(
     let temps = temp_outputs(m.d, &object_final, user_dep_final.as_deref());
     let start = coarse_now_ns();
     let t0 = Instant::now();
-    let out = match super::remote_compile::compile(m, &temps) {
+    let out = match remote_compile(m, &temps) {
         Some(out) => out,
         None => super::farm_compile::compile(m.d, m.req, &compile_argv(m, &temps)).map_err(
             |source| CompileError::Spawn {
@@ -131,6 +129,22 @@ pub(crate) fn compile_source(
     }
     publish(&temps, &object_final, user_dep_final.as_deref()).map_err(CompileError::Publish)?;
     Ok(result)
+}
+
+/// Compile on the REAPI cluster when one runs misses (see
+/// [`super::remote_compile`]).
+fn remote_compile(m: &MissContext, temps: &TempOutputs) -> Option<std::process::Output> {
+    let source = super::remote_compile::RemoteSource {
+        d: m.d,
+        req: m.req,
+        plan: m.plan,
+        index: m.index,
+    };
+    let paths = super::remote_compile::TempPaths {
+        object: &temps.object,
+        depfile: &temps.depfile,
+    };
+    super::remote_compile::compile(&source, &paths)
 }
 
 /// The compiler's argv for source `m.index`: outputs into the temp paths,

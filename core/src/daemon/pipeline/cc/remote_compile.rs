@@ -15,10 +15,12 @@
 //! emcc, a source or object outside the cwd tree, or any remote failure
 //! compile locally.
 
-use super::miss::{MissContext, TempOutputs};
+use super::plan::Plan;
 use crate::compiler::family::CompilerFamily;
 use crate::daemon::pipeline::runner::{run_compiler, without_jobserver};
+use crate::daemon::state::DaemonState;
 use crate::depfile;
+use crate::ipc::CompileRequest;
 use crate::paths::{normalize, resolve};
 use crate::reapi::execute::{ActionSpec, Executed};
 use crate::reapi::input_root::InputRootBuilder;
@@ -29,15 +31,37 @@ use std::process::{ExitStatus, Output};
 /// The `PATH` of remote compiles (the driver finds `as` on it).
 const REMOTE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
+/// One source of a request to compile remotely.
+pub(crate) struct RemoteSource<'a> {
+    /// Daemon state.
+    pub d: &'a DaemonState,
+    /// The request.
+    pub req: &'a CompileRequest,
+    /// Its plan.
+    pub plan: &'a Plan,
+    /// Which source.
+    pub index: usize,
+}
+
+/// Where the outputs of a remote compile go: the private temp paths of
+/// the object and the depfile.
+pub(crate) struct TempPaths<'a> {
+    /// The object's temp path.
+    pub object: &'a Path,
+    /// The depfile's temp path.
+    pub depfile: &'a Path,
+}
+
 /// Compile `m`'s source on the cluster into `temps`; `None` when there is
 /// no executor, the compile does not suit remote execution, the cluster
 /// failed, or the remote result must be redone locally (see the module
 /// docs). The caller then compiles locally.
-pub(crate) fn compile(m: &MissContext, temps: &TempOutputs) -> Option<Output> {
+pub(crate) fn compile(m: &RemoteSource, temps: &TempPaths) -> Option<Output> {
     let executor = m.d.executor()?;
     let paths = OutputPaths::of(m)?;
     let executed = executor.run(|| action(m, &paths, executor.properties()))?;
     if executed.exit_code != 0 || !executed.stderr.is_empty() {
+        executor.rerun_locally();
         let stderr = String::from_utf8_lossy(&executed.stderr);
         tracing::debug!(exit_code = executed.exit_code, %stderr, "remote compile not clean; compiling locally");
         return None;
@@ -63,7 +87,7 @@ struct OutputPaths {
 impl OutputPaths {
     /// `None` when the object is not inside the cwd tree (REAPI outputs are
     /// relative to the working directory).
-    fn of(m: &MissContext) -> Option<OutputPaths> {
+    fn of(m: &RemoteSource) -> Option<OutputPaths> {
         let object_arg = m.plan.inv.object_path(m.index);
         let absolute = normalize(&resolve(&m.req.cwd, &object_arg));
         let object = absolute
@@ -88,7 +112,7 @@ impl OutputPaths {
 /// Errors: why it cannot run remotely (emcc, a failed dependency run, an
 /// unreadable input, a path the input root cannot hold).
 fn action(
-    m: &MissContext,
+    m: &RemoteSource,
     paths: &OutputPaths,
     properties: &[(String, String)],
 ) -> Result<ActionSpec, String> {
@@ -133,7 +157,7 @@ fn action(
 /// among them), from a local `-M` run.
 ///
 /// Errors: the dependency run failed or its output does not parse.
-fn dependencies(m: &MissContext) -> Result<Vec<String>, String> {
+fn dependencies(m: &RemoteSource) -> Result<Vec<String>, String> {
     let dep = m.d.tmp_dir().join(format!(
         "remote-deps-{}-{}.d",
         std::process::id(),
@@ -187,7 +211,7 @@ fn relative_to_root(path: &Path) -> Option<String> {
 
 /// Write the remote object and depfile into the temp outputs; `None` when
 /// one is missing or cannot be written.
-fn write_outputs(executed: &Executed, paths: &OutputPaths, temps: &TempOutputs) -> Option<()> {
+fn write_outputs(executed: &Executed, paths: &OutputPaths, temps: &TempPaths) -> Option<()> {
     let find = |want: &str| {
         executed
             .outputs
@@ -197,8 +221,8 @@ fn write_outputs(executed: &Executed, paths: &OutputPaths, temps: &TempOutputs) 
     };
     let object = find(&paths.object)?;
     let depfile = find(&paths.depfile)?;
-    let written = std::fs::write(&temps.object, object)
-        .and_then(|()| std::fs::write(&temps.depfile, depfile));
+    let written =
+        std::fs::write(temps.object, object).and_then(|()| std::fs::write(temps.depfile, depfile));
     match written {
         Ok(()) => Some(()),
         Err(e) => {

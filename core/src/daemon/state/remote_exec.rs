@@ -24,6 +24,7 @@ use std::time::Instant;
 struct Counters {
     executed: AtomicU64,
     cached: AtomicU64,
+    local_reruns: AtomicU64,
     fallbacks: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
@@ -195,6 +196,12 @@ impl RemoteExecutor {
         }
     }
 
+    /// Count a remote result the caller compiles again locally (a compile
+    /// error or diagnostics).
+    pub(crate) fn rerun_locally(&self) {
+        self.counters.local_reruns.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters as a stats report.
     pub(crate) fn report(&self) -> ExecReport {
         let c = &self.counters;
@@ -203,6 +210,7 @@ impl RemoteExecutor {
             url: self.spec.redacted(),
             executed: get(&c.executed),
             cached: get(&c.cached),
+            local_reruns: get(&c.local_reruns),
             fallbacks: get(&c.fallbacks),
             errors: get(&c.errors),
             timeouts: get(&c.timeouts),
