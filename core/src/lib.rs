@@ -34,6 +34,7 @@ pub(crate) mod include_scan;
 pub mod ipc;
 pub(crate) mod key;
 pub(crate) mod net_runtime;
+pub(crate) mod once_log;
 pub mod paths;
 pub(crate) mod reapi;
 pub(crate) mod storage;

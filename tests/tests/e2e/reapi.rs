@@ -78,6 +78,26 @@ fn assert_objects_equal(dir: &Path, bare: &[Vec<u8>]) {
     }
 }
 
+/// Append [`EDIT`] to `zutil.h`.
+fn edit_zutil(dir: &Path) {
+    let zutil = dir.join("zutil.h");
+    let mut text = std::fs::read_to_string(&zutil).unwrap();
+    text.push_str(EDIT);
+    std::fs::write(&zutil, text).unwrap();
+}
+
+/// After [`edit_zutil`]: `out/adler32.o` equals what bare gcc compiles
+/// now, which differs from `bare` (before the edit).
+fn assert_adler32_equals_bare_after_the_edit(sb: &Sandbox, dir: &Path, bare: &[Vec<u8>]) {
+    let edited = bare_objects(sb, dir);
+    assert_ne!(edited[0], bare[0], "the edit must change adler32.o");
+    assert_same(
+        &std::fs::read(dir.join("out/adler32.o")).unwrap(),
+        &edited[0],
+        "adler32.o after the header edit",
+    );
+}
+
 /// The daemon's `remote_exec` report.
 fn remote_exec(sb: &Sandbox) -> Value {
     let v = sb.stats_json();
@@ -163,20 +183,11 @@ fn a_second_machine_builds_zlib_from_the_reapi_cache_without_compiling() {
     assert_eq!(server.execute_requests(), 0);
 
     // An edited header on B misses and compiles what bare gcc compiles.
-    let zutil = dir.join("zutil.h");
-    let mut text = std::fs::read_to_string(&zutil).unwrap();
-    text.push_str(EDIT);
-    std::fs::write(&zutil, text).unwrap();
+    edit_zutil(&dir);
     let before = b.counters();
     build(&b, &dir, &["adler32"]);
     assert_eq!(b.counters().hit_miss_since(before), (0, 1));
-    let edited = bare_objects(&b, &dir);
-    assert_ne!(edited[0], bare[0], "the edit must change adler32.o");
-    assert_same(
-        &std::fs::read(dir.join("out/adler32.o")).unwrap(),
-        &edited[0],
-        "adler32.o after the header edit",
-    );
+    assert_adler32_equals_bare_after_the_edit(&b, &dir, &bare);
 }
 
 #[test]
@@ -222,20 +233,11 @@ fn misses_run_on_the_cluster_and_equal_bare_objects() {
     assert_objects_equal(&dir, &bare);
 
     // An edited header is a new action: executed again, equal to bare.
-    let zutil = dir.join("zutil.h");
-    let mut text = std::fs::read_to_string(&zutil).unwrap();
-    text.push_str(EDIT);
-    std::fs::write(&zutil, text).unwrap();
+    edit_zutil(&dir);
     build(&b, &dir, &["adler32"]);
     assert_eq!(server.execute_requests(), 16);
     assert_eq!(count(&remote_exec(&b), "executed"), 1);
-    let edited = bare_objects(&b, &dir);
-    assert_ne!(edited[0], bare[0], "the edit must change adler32.o");
-    assert_same(
-        &std::fs::read(dir.join("out/adler32.o")).unwrap(),
-        &edited[0],
-        "adler32.o after the header edit",
-    );
+    assert_adler32_equals_bare_after_the_edit(&b, &dir, &bare);
 }
 
 #[test]

@@ -11,12 +11,12 @@
 
 use crate::breaker::Breaker;
 use crate::ipc::ExecReport;
+use crate::once_log::OnceLog;
 use crate::reapi::client::{Connection, Settings};
 use crate::reapi::execute::{execute, ActionSpec, Executed};
 use crate::reapi::ReapiError;
 use crate::storage::remote::spec::TierSpec;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// Counters of the executor (see [`ExecReport`] for their meaning).
@@ -40,7 +40,7 @@ pub(crate) struct RemoteExecutor {
     breaker: Breaker,
     running: AtomicUsize,
     counters: Counters,
-    logged: Mutex<Vec<&'static str>>,
+    logged: OnceLog,
 }
 
 impl std::fmt::Debug for RemoteExecutor {
@@ -75,7 +75,7 @@ impl RemoteExecutor {
                 breaker: Breaker::default(),
                 running: AtomicUsize::new(0),
                 counters: Counters::default(),
-                logged: Mutex::new(Vec::new()),
+                logged: OnceLog::default(),
             }),
             Err(e) => {
                 tracing::warn!(tier = %spec.redacted(), "remote execution disabled: {e}");
@@ -178,22 +178,9 @@ impl RemoteExecutor {
             ReapiError::Denied(_) => "denied",
             ReapiError::Other(_) => "other",
         };
-        let first = self
-            .logged
-            .lock()
-            .map(|mut l| {
-                !l.contains(&kind) && {
-                    l.push(kind);
-                    true
-                }
-            })
-            .unwrap_or(false);
+        let what = "remote execution failed, compiling locally";
         let tier = self.spec.redacted();
-        if first {
-            tracing::warn!(%tier, "remote execution failed, compiling locally: {e}");
-        } else {
-            tracing::debug!(%tier, "remote execution failed, compiling locally: {e}");
-        }
+        self.logged.log(kind, &tier, what, &e.to_string());
     }
 
     /// Count a remote result the caller compiles again locally (a compile

@@ -8,6 +8,7 @@
 use super::backend::{self, Backend, RemoteError};
 use super::spec::TierSpec;
 use crate::breaker::Breaker;
+use crate::once_log::OnceLog;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -46,7 +47,7 @@ pub(crate) struct Tier {
     pub(crate) breaker: Breaker,
     /// Its counters.
     pub(crate) counters: TierCounters,
-    logged: Mutex<HashSet<String>>,
+    logged: OnceLog,
     /// Keys whose object this daemon found corrupt: the next upload
     /// overwrites them instead of trusting that they exist.
     bad_keys: Mutex<HashSet<String>>,
@@ -68,7 +69,7 @@ impl Tier {
             backend: OnceLock::new(),
             breaker: Breaker::default(),
             counters: TierCounters::default(),
-            logged: Mutex::new(HashSet::new()),
+            logged: OnceLog::default(),
             bad_keys: Mutex::new(HashSet::new()),
         }
     }
@@ -133,17 +134,8 @@ impl Tier {
     /// Log `message` at warn level the first time `kind` happens on this
     /// tier, at debug level afterwards.
     pub(crate) fn log_once(&self, kind: &str, message: &str) {
-        let first = self
-            .logged
-            .lock()
-            .map(|mut l| l.insert(kind.to_string()))
-            .unwrap_or(false);
         let tier = self.spec.redacted();
-        if first {
-            tracing::warn!(%tier, "remote tier error: {message}");
-        } else {
-            tracing::debug!(%tier, "remote tier error: {message}");
-        }
+        self.logged.log(kind, &tier, "remote tier error", message);
     }
 
     /// This tier's counters as a stats report.
