@@ -3,13 +3,14 @@
 //! (`ZCCACHE_REAPI=grpc://…`), misses executed on it (`|execute`, run in
 //! buildbox-run's bubblewrap sandbox), and the fallbacks: a server killed
 //! mid-build, one that accepts and never answers, a compile error executed
-//! remotely. The project is the 15 classic zlib sources from the
+//! remotely; and `grpcs://` with an API-key header through nginx
+//! ([`GrpcTlsProxy`]). The project is the 15 classic zlib sources from the
 //! third-party fixtures, compiled one `zccache gcc -c` at a time. Two
 //! "machines" are two sandboxes (two cache dirs, two daemons) building the
 //! same checkout path, as CI runners do. Skipped (with a note) without
 //! gcc, the fixtures or the buildbox binaries.
 
-use crate::harness::reapi::Buildbox;
+use crate::harness::reapi::{Buildbox, GrpcTlsProxy};
 use crate::harness::servers::HangingServer;
 use crate::harness::*;
 use serde_json::Value;
@@ -316,4 +317,47 @@ fn a_cluster_that_never_answers_costs_one_timeout_per_back_off() {
     let timeouts = count(&x, "timeouts");
     assert!((1..=4).contains(&timeouts), "{x}");
     assert_eq!(x["breaker"], "open", "{x}");
+}
+
+#[test]
+fn grpcs_with_an_api_key_header_shares_and_a_wrong_key_is_refused() {
+    let checkout = Sandbox::new_outside_tmp();
+    let Some(dir) = zlib_in(&checkout) else {
+        return;
+    };
+    let Some(server) = Buildbox::cache_only(&checkout.root) else {
+        return;
+    };
+    let Some(proxy) = GrpcTlsProxy::start(&checkout.root, server.proc.port, "k3y") else {
+        return;
+    };
+    let with_cert = |url: String| {
+        let mut sb = Sandbox::new_outside_tmp();
+        sb.set_env("SSL_CERT_FILE", &proxy.cert);
+        sb.set_env("ZCCACHE_REAPI", url);
+        sb.start();
+        sb
+    };
+    let good = format!("{}|header=x-api-key:k3y", proxy.url());
+    let bare = bare_objects(&checkout, &dir);
+
+    // A wrong key: every call refused (denied), the build correct.
+    let wrong = with_cert(format!("{}|header=x-api-key:nope", proxy.url()));
+    build(&wrong, &dir, &SOURCES[..3]);
+    let t = reapi_tier(&wrong);
+    assert!(count(&t, "errors") >= 1 && count(&t, "hits") == 0, "{t}");
+    drop(wrong);
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+
+    let a = with_cert(good.clone());
+    build(&a, &dir, &SOURCES);
+    wait_uploads(&a);
+    assert_objects_equal(&dir, &bare);
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    let b = with_cert(good);
+    build(&b, &dir, &SOURCES);
+    assert_eq!(b.counters().hit_miss_since(Counters::default()), (15, 0));
+    assert_objects_equal(&dir, &bare);
+    let log = std::fs::read_to_string(proxy.proc.dir.join("access.log")).unwrap();
+    assert!(log.contains(" 403 ") && log.contains(" 200 "), "{log}");
 }

@@ -121,3 +121,125 @@ fn fetch() -> Option<PathBuf> {
         }
     }
 }
+
+/// nginx terminating TLS in front of a REAPI server (`grpc_pass`), with a
+/// fresh self-signed certificate for 127.0.0.1 and, optionally, a header
+/// every call must carry (403 otherwise): for `grpcs://` and `header=`.
+pub struct GrpcTlsProxy {
+    /// The nginx process.
+    pub proc: ServerProc,
+    /// The certificate to trust (`SSL_CERT_FILE` of the daemon).
+    pub cert: PathBuf,
+}
+
+impl GrpcTlsProxy {
+    /// A proxy to the REAPI server on `backend_port` that requires the
+    /// header `x-api-key: <key>`; None (with a note) without nginx or
+    /// openssl.
+    pub fn start(parent: &Path, backend_port: u16, key: &str) -> Option<GrpcTlsProxy> {
+        if missing(&["nginx", "openssl"]) {
+            return None;
+        }
+        for _ in 0..5 {
+            let port = free_port();
+            let dir = parent.join(format!("grpc-tls-{port}"));
+            std::fs::create_dir_all(dir.join("tmp")).unwrap();
+            let cert = self_signed(&dir);
+            std::fs::write(dir.join("nginx.conf"), conf(port, &dir, backend_port, key)).unwrap();
+            let mut cmd = Command::new("nginx");
+            cmd.arg("-p")
+                .arg(&dir)
+                .arg("-c")
+                .arg(dir.join("nginx.conf"));
+            if let Some(proc) = ServerProc::spawn_ready(cmd, port, &dir, port_open) {
+                return Some(GrpcTlsProxy { proc, cert });
+            }
+        }
+        panic!("nginx (gRPC over TLS) did not start on any of five ports");
+    }
+
+    /// The `grpcs://` URL.
+    pub fn url(&self) -> String {
+        format!("grpcs://127.0.0.1:{}", self.proc.port)
+    }
+}
+
+/// A certificate for 127.0.0.1 in `dir` (cert.pem, key.pem), signed by a
+/// fresh CA (ca.pem, returned: what the client trusts; rustls refuses a
+/// CA certificate used as the server's own).
+fn self_signed(dir: &Path) -> PathBuf {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert_ok(&out, &format!("openssl {args:?}"));
+    };
+    openssl(
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ]
+        .iter()
+        .copied()
+        .chain([
+            "-subj",
+            "/CN=zccache test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ])
+        .collect::<Vec<_>>(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.pem",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "req.pem",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    dir.join("ca.pem")
+}
+
+fn conf(port: u16, dir: &Path, backend: u16, key: &str) -> String {
+    let d = dir.display();
+    format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/err.log;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/tmp;\n\
+         proxy_temp_path {d}/tmp;\n  fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n\
+         scgi_temp_path {d}/tmp;\n  client_max_body_size 0;\n\
+         server {{\n    listen 127.0.0.1:{port} ssl http2;\n\
+         ssl_certificate {d}/cert.pem;\n    ssl_certificate_key {d}/key.pem;\n\
+         location / {{\n      if ($http_x_api_key != \"{key}\") {{ return 403; }}\n\
+         grpc_pass grpc://127.0.0.1:{backend};\n    }}\n  }}\n}}\n"
+    )
+}
