@@ -21,6 +21,11 @@ use super::ReapiError;
 const BATCH_LIMIT: usize = 1024 * 1024;
 /// ByteStream chunk size for uploads, in bytes.
 const CHUNK: usize = 1024 * 1024;
+/// The largest blob read, in bytes (a digest from the server naming more is
+/// refused before anything is allocated).
+const MAX_BLOB: usize = 4 << 30;
+/// The most memory reserved up front for a streamed read, in bytes.
+const MAX_RESERVE: usize = 64 << 20;
 
 /// The REAPI digest (SHA-256, lower-case hex, size in bytes) of `bytes`.
 pub(crate) fn digest_of(bytes: &[u8]) -> Digest {
@@ -190,7 +195,9 @@ impl Cas<'_> {
     /// bytes do not match the digest.
     pub(crate) async fn read(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReapiError> {
         let size = usize::try_from(digest.size_bytes)
-            .map_err(|_| ReapiError::Other(format!("negative blob size {}", digest.size_bytes)))?;
+            .ok()
+            .filter(|&n| n <= MAX_BLOB)
+            .ok_or_else(|| ReapiError::Other(format!("bad blob size {}", digest.size_bytes)))?;
         let bytes = if size > BATCH_LIMIT {
             self.read_stream(digest, size).await?
         } else {
@@ -252,7 +259,7 @@ impl Cas<'_> {
             Err(s) if s.code() == Code::NotFound => return Ok(None),
             Err(s) => return Err(from_status(&s)),
         };
-        let mut bytes = Vec::with_capacity(size);
+        let mut bytes = Vec::with_capacity(size.min(MAX_RESERVE));
         loop {
             match stream.message().await {
                 Ok(Some(chunk)) if bytes.len() + chunk.data.len() <= size => {
