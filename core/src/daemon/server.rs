@@ -270,7 +270,7 @@ fn job_limit(st: &DaemonState, req: &CompileRequest) -> usize {
         return life.max_jobs();
     }
     if let Some(executor) = st.executor() {
-        return life.max_jobs() + executor.jobs();
+        return life.max_jobs() + executor.admitted_jobs();
     }
     match Farm::of_request(req) {
         Ok(Some(farm)) => farm.capacity(req).unwrap_or(life.max_jobs()),

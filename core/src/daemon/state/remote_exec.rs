@@ -89,6 +89,17 @@ impl RemoteExecutor {
         self.spec.reapi.jobs
     }
 
+    /// The remote job slots to admit compiles for now: none while the
+    /// breaker is open (the misses then compile locally, and the daemon
+    /// must not admit more of them than local cores allow).
+    pub(crate) fn admitted_jobs(&self) -> usize {
+        if self.breaker.allows() {
+            self.jobs()
+        } else {
+            0
+        }
+    }
+
     /// The platform properties configured for the actions.
     pub(crate) fn properties(&self) -> &[(String, String)] {
         &self.spec.reapi.properties
