@@ -417,6 +417,9 @@ def render_s12(sc, rows, bare):
     lines.append("- one 2-core machine: the REAPI \"cluster\" (buildbox-casd + buildbox-run, "
                  "--jobs=JOBS) and distccd run on the same cores as the build, so neither can be "
                  "faster than a local build here: the rows measure overhead and correctness, not speed-up")
+    lines.append("- other load of ours+reapi: the compilers buildbox-run starts in its bwrap sandbox do not "
+                 "show in casd's CPU times, so that row's figure includes its own remote compiles (not "
+                 "flagged); the other rows show whether the machine was otherwise idle")
     lines.append("- cold: empty cache (daemon started, untimed), fresh server; warm (ours' rows only): "
                  "after `ninja clean`, REPS runs: all local hits, no Execute request and no distccd job "
                  "expected; H/M/U of ours counts links and archives too (CMake module)")
