@@ -12,6 +12,9 @@
 #       sccache (SCCACHE_MULTILEVEL_CHAIN=disk,redis / disk,webdav) and ours
 #       (ZCCACHE_REMOTE, one tier); bare builds once, the cold reference.
 #       Upstream zccache and base have no remote tiers: skipped with a note.
+#       Server kind `reapi`: a buildbox-casd (reapi.sh; ActionCache + CAS,
+#       no execution), ours with ZCCACHE_REAPI=grpc://…; ccache and sccache
+#       cannot use a REAPI gRPC server: skipped for that kind with the reason.
 #
 # A "machine" is the contender's cache dir and daemon: between A and B (and
 # before each failure row) the daemon is stopped, the cache dir wiped and the
@@ -21,7 +24,7 @@
 # contender; its EXIT trap stops them by PID): redis-server and nginx on free
 # ports of 127.0.0.1, empty at start, their files in $RUN/S10-srv-<c>-<kind>/.
 #
-# Knobs: S10_SERVERS="redis webdav", S10_FAIL_LIMIT=120 (s; a failure-row
+# Knobs: S10_SERVERS="redis webdav" (also: reapi), S10_FAIL_LIMIT=120 (s; a failure-row
 # build still running then is killed and reported as "> limit"),
 # S10_UPLOAD_LIMIT=180 (s to wait for A's uploads to settle).
 
@@ -54,7 +57,7 @@ s10_wait_port() {
 }
 
 # s10_server_start KIND DIR: start a fresh (empty) server of KIND (redis,
-# webdav, hang) with its files in DIR; sets S10_PORT, adds its PID to S10_PIDS
+# webdav, reapi, hang) with its files in DIR; sets S10_PORT, adds its PID to S10_PIDS
 s10_server_start() {
   local kind=$1 dir=$2 port pid
   rm -rf "$dir"; mkdir -p "$dir"
@@ -88,6 +91,10 @@ http {
 EOF
       "$S10_NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null >>"$dir/out" 2>&1 &
       pid=$! ;;
+    reapi)  # buildbox-casd (reapi.sh): ActionCache + CAS only, no buildbox-run
+      reapi_casd_launch "$dir/data" "$dir/casd.log" cache
+      port=$REAPI_PORT pid=$REAPI_PID
+      REAPI_PID= ;;   # stopped with the other S10 servers
     hang)   # accepts every connection and never answers (nor closes)
       python3 -c '
 import socket, sys
@@ -133,7 +140,8 @@ s10_servers_stop() {
 }
 
 # s10_remote_env C KIND PORT: the settings that point contender C at a
-# KIND server (redis or webdav) on PORT, as a VAR=val list
+# KIND server (redis, webdav or reapi) on PORT, as a VAR=val list; empty
+# when C cannot use a KIND server (see s10_no_backend)
 s10_remote_env() {
   local c=$1 kind=$2 port=$3 u=127.0.0.1:$3
   case $c/$kind in
@@ -143,6 +151,16 @@ s10_remote_env() {
     sccache/webdav) echo "SCCACHE_MULTILEVEL_CHAIN=disk,webdav SCCACHE_WEBDAV_ENDPOINT=http://$u/sccache" ;;
     ours/redis)     echo "ZCCACHE_REMOTE=redis://$u" ;;
     ours/webdav)    echo "ZCCACHE_REMOTE=http://$u/cache" ;;
+    ours/reapi)     echo "ZCCACHE_REAPI=grpc://$u" ;;
+  esac
+}
+
+# s10_no_backend C KIND: why contender C has no setting for a KIND server
+s10_no_backend() {
+  case $1/$2 in
+    ccache/reapi)  echo "ccache cannot use a REAPI gRPC server (its remote storage is file, HTTP or Redis; HTTP with layout=bazel reaches a Bazel HTTP cache such as bazel-remote, not gRPC)" ;;
+    sccache/reapi) echo "sccache has no REAPI (gRPC) backend" ;;
+    *)             echo "$1 has no $2 backend" ;;
   esac
 }
 
@@ -289,6 +307,17 @@ s10_kind() {
   local c=$1 log=$2 kind=$3 base_env=$4 S=S10-$3 xv=EXTRA_ENV_$1 srv env st
   srv=$RUN/S10-srv-$c-$kind
   local -a loads=()
+  if [ -z "$(s10_remote_env "$c" "$kind" 0)" ]; then   # the peers and reapi
+    env=$(s10_no_backend "$c" "$kind")
+    echo "   -- $kind: skipped: $env"
+    rec "$S" "$c" status skipped; rec "$S" "$c" note "skipped: $env"
+    return 0
+  fi
+  if [ "$kind" = reapi ] && ! reapi_buildbox; then
+    echo "   -- $kind: skipped: buildbox-casd not available in $REAPI_BB"
+    rec "$S" "$c" status skipped; rec "$S" "$c" note "skipped: buildbox-casd not available in $REAPI_BB"
+    return 0
+  fi
   rec "$S" "$c" status "FAIL (see the S10 row)"   # replaced below on success
   s10_server_start "$kind" "$srv"
   local port=$S10_PORT srvpid=${S10_PIDS[-1]}

@@ -11,7 +11,7 @@
 # ours. bare always runs first.
 #
 # Env knobs:
-#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11; see README)
+#   SCENARIOS="S1 S2"  which scenarios (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11 S12; see README)
 #   REPS=3             warm repeats (median reported)
 #   S1_HITS=50         S1 hits timed per cache; S1_BARE_REPS=10 bare compiles
 #   JOBS=2             make -j for S2
@@ -326,6 +326,8 @@ pre_S1() {  # process-spawn floor of this harness: /bin/true launched the same w
 . "$HERE/remote.sh"
 # shellcheck source=bench/checkout.sh
 . "$HERE/checkout.sh"
+# shellcheck source=bench/reapi.sh
+. "$HERE/reapi.sh"
 
 scenario_S1() {  # per-hit latency through the real launcher process
   local c=$1 log=$2 d=$WORK/S1 Z=$FIX/zlib out first med p90 o w
@@ -459,7 +461,7 @@ scenario_S5() {  # zstd through Meson (our meson.build) and a native file
 # ------------------------------------------------------------------- main
 for S in $SCENARIOS; do
   declare -F "scenario_$S" >/dev/null ||
-    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11)" >&2; exit 2; }
+    { echo "scenario $S is not implemented (implemented: S1 S2 S3 S4 S5 S6 S7 S8 S9 S10 S11 S12)" >&2; exit 2; }
 done
 case " $SCENARIOS " in *" S1 "*|*" S2 "*) need_zlib ;; esac
 mkdir -p "$RUN" "$WORK" "$CACHE"

@@ -266,6 +266,7 @@ TITLES = {
     "S2": "S2 cold overhead: the 15 classic zlib sources, `<tool> gcc <libz-sys flags> -c`, "
           "one process per file under `make -jJOBS`",
     "S9": "S9 compile farm (distcc): contenders run or skipped",
+    "S12": "S12 remote execution (REAPI): contenders run or skipped",
     "S9-zlib-ng": "S9 compile farm, zlib-ng through CMake+Ninja (static), misses through distcc "
                   "to a local distccd",
     "S9-zstd": "S9 compile farm, zstd through its build/cmake (static + shared), misses through "
@@ -327,6 +328,9 @@ def render_s10(sc, rows, bare):
              "|---|---:|---:|---|---:|---:|---|---|---|---|---:|---:|---:|---|"]
     for c, r in rows.items():
         same_a = r.get("artifact_a") or "-"
+        if r.get("status") == "skipped":   # no backend for this server kind: see the notes
+            lines.append("| %s |%s skipped (see below) |" % (c, " - |" * 12))
+            continue
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             c, fnum(r.get("a_s")), "-" if c == "bare" else ratio(r.get("a_s"), bare.get("a_s")),
             "-" if c == "bare" else "%s / %s" % (r.get("upload_s", "-"), r.get("writes", "-")),
@@ -348,6 +352,8 @@ def render_s10(sc, rows, bare):
         goal += "; ours B %.2f s / best peer's B (%s, %.2f s) = %.2fx, %s" % (
             float(ours["b_s"]), who, best, q,
             "met" if q <= 0.5 and runs0 else "**NOT met**" + ("" if runs0 else " (compiles ran on B)"))
+    elif ours.get("b_s"):
+        goal += "; no peer ran against this server (see the notes), ours' H/M/U B %s" % ours.get("stats_b", "-")
     lines.append("- " + goal)
     lines.append("- A and bare: cold (empty cache, daemon started, untimed); B: a new machine "
                  "(daemon stopped, local cache wiped, build dirs configured again at the same path); "
@@ -376,6 +382,58 @@ def render_s10_list(rows):
     return lines
 
 
+# ------------------------------------------------------------ S12 render ---
+S12_ORDER = ("bare", "ours", "ours+reapi", "distcc", "ours+distcc")
+S12_WHAT = {
+    "bare": "bare local: `ninja -jJOBS`, plain gcc",
+    "ours": "ours local (no REAPI), the CMake module",
+    "ours+reapi": "ours with ZCCACHE_REAPI=grpc://...|execute|jobs=JOBS: misses executed by buildbox-casd",
+    "distcc": "distcc alone as the compiler launcher (S9's bare)",
+    "ours+distcc": "ours with ZCCACHE_PREFIX=distcc (S9)",
+}
+
+
+def render_s12(sc, rows, bare):
+    """S12-<project>: cold builds local / REAPI execute / distcc, warm for ours' rows."""
+    proj = sc.split("-", 1)[1]
+    what = {"zlib-ng": "zlib-ng (static)", "zstd": "zstd (static + shared)"}.get(proj, proj)
+    lines = ["### S12 remote execution, %s through CMake+Ninja: cold, local vs REAPI Execute "
+             "(buildbox-casd) vs distcc" % what, "",
+             "| row | cold (s) | cold vs bare local | H/M/U cold | Execute requests cold | "
+             "remote_exec cold (executed/cached/fallbacks/errors/timeouts) | distccd jobs cold | "
+             "artifacts == bare local | warm median (s) | H/M/U warm (all runs) | "
+             "Execute requests / distccd jobs warm | other load | status |",
+             "|---|---:|---:|---|---:|---|---:|---|---:|---|---|---:|---|"]
+    order = [c for c in S12_ORDER if c in rows] + [c for c in rows if c not in S12_ORDER]
+    for c in order:
+        r = rows[c]
+        warm_srv = r.get("execs_warm", r.get("farm_jobs_warm", "-"))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c, fnum(r.get("cold_s")), "-" if c == "bare" else ratio(r.get("cold_s"), bare.get("cold_s")),
+            r.get("stats_cold", "-"), r.get("execs_cold", "-"), r.get("rexec_cold", "-"),
+            r.get("farm_jobs_cold", "-"), same_as(bare, r, c), fnum(r.get("warm_s")),
+            r.get("stats_warm", "-"), warm_srv, r.get("other_load", "-"), r.get("status", "?")))
+    lines.append("")
+    lines.append("- one 2-core machine: the REAPI \"cluster\" (buildbox-casd + buildbox-run, "
+                 "--jobs=JOBS) and distccd run on the same cores as the build, so neither can be "
+                 "faster than a local build here: the rows measure overhead and correctness, not speed-up")
+    lines.append("- other load of ours+reapi: the compilers buildbox-run starts in its bwrap sandbox do not "
+                 "show in casd's CPU times, so that row's figure includes its own remote compiles (not "
+                 "flagged); the other rows show whether the machine was otherwise idle")
+    lines.append("- cold: empty cache (daemon started, untimed), fresh server; warm (ours' rows only): "
+                 "after `ninja clean`, REPS runs: all local hits, no Execute request and no distccd job "
+                 "expected; H/M/U of ours counts links and archives too (CMake module)")
+    for c in order:
+        r = rows[c]
+        lines.append("- %s: %s; env `%s`%s" % (
+            c, S12_WHAT.get(c, c), r.get("env", "-"),
+            "; remote_exec warm %s" % r["rexec_warm"] if r.get("rexec_warm") else ""
+            ) + ("; farm compiles/errors/fallbacks cold %s" % r["farm_cold"] if r.get("farm_cold") else "")
+            + ("; %s" % r["note"] if r.get("note") else ""))
+    lines.append("")
+    return lines
+
+
 def cmd_render(args):
     tsv, out = args
     data, order = {}, []
@@ -397,6 +455,9 @@ def cmd_render(args):
             continue
         if sc == "S10":
             lines += render_s10_list(rows)
+            continue
+        if sc.startswith("S12-"):
+            lines += render_s12(sc, rows, bare)
             continue
         lines += ["### " + TITLES.get(sc, sc), ""]
         if sc == "S1":
