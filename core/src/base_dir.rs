@@ -46,6 +46,16 @@ impl BaseDirs {
         self.dirs.iter().any(|d| p.starts_with(d))
     }
 
+    /// The longest base dir that contains the absolute, lexically
+    /// normalised path `p` (or is `p`), if any.
+    pub(crate) fn containing(&self, p: &Path) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .filter(|d| p.starts_with(d))
+            .max_by_key(|d| d.as_os_str().len())
+            .map(PathBuf::as_path)
+    }
+
     /// True when `text` (an argument) names a base dir anywhere, e.g.
     /// `-Wl,-rpath,/ci/a/build` (a substring test: it may also match a
     /// sibling such as `/ci/ab`, which only errs on the safe side).

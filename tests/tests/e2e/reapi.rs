@@ -361,3 +361,81 @@ fn grpcs_with_an_api_key_header_shares_and_a_wrong_key_is_refused() {
     let log = std::fs::read_to_string(proxy.proc.dir.join("access.log")).unwrap();
     assert!(log.contains(" 403 ") && log.contains(" 200 "), "{log}");
 }
+
+/// True when the CAS of `server` holds a blob with the contents of `file`
+/// (buildbox-casd keeps blobs under `cas/objects/<2 hex>/<62 hex>` of
+/// their SHA-256).
+fn cas_holds(server: &Buildbox, file: &Path) -> bool {
+    let out = std::process::Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .expect("run sha256sum");
+    let hex = String::from_utf8_lossy(&out.stdout)[..64].to_string();
+    let objects = server.proc.dir.join("store/cas/objects");
+    objects.join(&hex[..2]).join(&hex[2..]).is_file()
+}
+
+#[test]
+fn under_a_base_dir_the_input_root_is_the_base_dir_and_system_headers_stay_on_the_worker() {
+    let checkout = Sandbox::new_outside_tmp();
+    let Some(dir) = zlib_in(&checkout) else {
+        return;
+    };
+    let Some(absolute) = Buildbox::with_execution(&checkout.root) else {
+        return;
+    };
+    let Some(relocated) = Buildbox::with_execution(&checkout.root) else {
+        return;
+    };
+    let bare = bare_objects(&checkout, &dir);
+    let three = &SOURCES[..3];
+
+    // Without a base dir: the root is `/`, system headers uploaded.
+    let a = machine(&format!("{}|execute", absolute.url()));
+    build(&a, &dir, three);
+    assert_eq!(count(&remote_exec(&a), "executed"), 3);
+    let stdlib = Path::new("/usr/include/stdlib.h");
+    assert!(
+        cas_holds(&absolute, stdlib),
+        "stdlib.h not uploaded with a / root"
+    );
+    assert!(cas_holds(&absolute, &dir.join("zutil.h")));
+    drop(a);
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+
+    // Under a base dir: the project's files only, at relative paths.
+    let mut b = Sandbox::new_outside_tmp();
+    b.set_env("ZCCACHE_REAPI", format!("{}|execute", relocated.url()));
+    b.set_env("ZCCACHE_BASE_DIR", &checkout.root);
+    b.start();
+    build(&b, &dir, three);
+    let x = remote_exec(&b);
+    assert_eq!(count(&x, "executed"), 3, "{x}");
+    assert_eq!(count(&x, "local_reruns") + count(&x, "fallbacks"), 0, "{x}");
+    for (name, want) in SOURCES.iter().zip(&bare).take(3) {
+        let got = std::fs::read(dir.join(format!("out/{name}.o"))).unwrap();
+        assert_same(&got, want, &format!("{name}.o"));
+    }
+    assert!(
+        !cas_holds(&relocated, stdlib),
+        "stdlib.h uploaded under a base dir"
+    );
+    assert!(cas_holds(&relocated, &dir.join("zutil.h")));
+
+    // With debug info the object embeds the cwd: the root stays `/`, and
+    // the object still equals bare gcc's.
+    let (src, obj) = ("adler32.c", "out/adler32-g.o");
+    let zcc = b.zcc_in(&dir, &["gcc", "-g", "-O2", "-c", src, "-o", obj]);
+    assert_ok(&zcc, "zccache gcc -g");
+    assert_ok(
+        &b.run_in(&dir, "gcc", &["-g", "-O2", "-c", src, "-o", "bare-g.o"]),
+        "gcc -g",
+    );
+    assert_same(
+        &std::fs::read(dir.join(obj)).unwrap(),
+        &std::fs::read(dir.join("bare-g.o")).unwrap(),
+        "adler32.o with -g",
+    );
+    assert_eq!(count(&remote_exec(&b), "executed"), 4);
+    assert!(cas_holds(&relocated, stdlib), "a -g compile uses a / root");
+}

@@ -1,13 +1,22 @@
 //! A miss of the C pipeline compiled on a REAPI cluster (Bazel Remote
 //! Execution API v2), the way recc does it: the compiler's own dependency
-//! output (`-M`, run locally) names every file the compile reads; those
-//! files and the source become the input root at their absolute paths
-//! (the root is `/`), the working directory is the request's cwd, and the
-//! outputs are the object and a depfile next to it. The worker must
-//! provide the compiler at the same path (a REAPI worker image, or
-//! buildbox-run's `--ro-bind-mount`); the compiler identity is the
-//! action's salt, so a result of another compiler is never shared, and
-//! the configured platform properties select the workers.
+//! output (`-M`, run locally) names every file the compile reads, and
+//! those files become the input root; the outputs are the object and a
+//! depfile next to it. The worker must provide the compiler at the same
+//! path (a REAPI worker image, or buildbox-run's `--ro-bind-mount`); the
+//! compiler identity is the action's salt, so a result of another
+//! compiler is never shared, and the configured platform properties
+//! select the workers.
+//!
+//! Where the input root sits ([`InputLayout`]): when the cwd lies under a
+//! base dir (whose paths the plan already made relative, as recc's
+//! `RECC_PROJECT_ROOT` does) and the object embeds no working directory
+//! (no debug info), the root is that base dir: the files under it at
+//! their relative paths, the working directory the cwd relative to it,
+//! and everything outside (system headers) left to the worker, so any
+//! REAPI worker can run it. Otherwise the root is `/` and every file sits
+//! at its absolute path, which needs a worker that runs the action in a
+//! chroot of its input root (buildbox-run, buildbox-worker).
 //!
 //! Only a clean success is used as it is: a remote compile that failed or
 //! printed anything is compiled again locally, so the build sees exactly
@@ -119,13 +128,16 @@ fn action(
     if CompilerFamily::from_path(&m.req.compiler) == CompilerFamily::Emcc {
         return Err("emcc compiles locally".into());
     }
-    let cwd = relative_to_root(&m.req.cwd).ok_or("cwd is not absolute")?;
+    let layout = InputLayout::of(m);
+    let cwd = layout
+        .relative(&m.req.cwd)
+        .ok_or("cwd outside the input root")?;
     let mut root = InputRootBuilder::default();
     root.add_dir(&cwd).map_err(|e| e.to_string())?;
     let inputs = dependencies(m)?;
-    tracing::trace!(count = inputs.len(), "remote compile inputs");
+    tracing::trace!(count = inputs.len(), root = %layout.root.display(), "remote compile inputs");
     for input in inputs {
-        add_input(&mut root, &m.req.cwd, &input)?;
+        layout.add_input(&mut root, &m.req.cwd, &input)?;
     }
     let inv = &m.plan.inv;
     let dep_args = match &inv.depfile {
@@ -181,32 +193,65 @@ fn dependencies(m: &RemoteSource) -> Result<Vec<String>, String> {
     Ok(depfile::prerequisites(&rules))
 }
 
-/// Add the file `name` (as the compiler named it, from `cwd`) to the input
-/// root at its absolute path, with the directories a `..` in it walks
-/// through.
-///
-/// Errors: the file cannot be read, or its path cannot be an input path.
-fn add_input(root: &mut InputRootBuilder, cwd: &Path, name: &str) -> Result<(), String> {
-    let raw = resolve(cwd, name);
-    let mut walked = PathBuf::new();
-    for component in raw.components() {
-        if component == Component::ParentDir {
-            let dir = relative_to_root(&normalize(&walked)).ok_or("bad input path")?;
-            root.add_dir(&dir).map_err(|e| e.to_string())?;
-        }
-        walked.push(component.as_os_str());
-    }
-    let path = normalize(&raw);
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let rel = relative_to_root(&path).ok_or("bad input path")?;
-    root.add_file(&rel, bytes, false).map_err(|e| e.to_string())
+/// Where the input root sits in the local file system (see the module
+/// docs).
+struct InputLayout {
+    /// The local directory that is the root of the input root.
+    root: PathBuf,
 }
 
-/// An absolute path as a path relative to `/` (`None` when not absolute
-/// or not UTF-8; `/` itself is the empty path).
-fn relative_to_root(path: &Path) -> Option<String> {
-    let rel = path.strip_prefix("/").ok()?;
-    Some(rel.to_str()?.to_string())
+impl InputLayout {
+    /// The base dir holding the cwd when the compile is relocatable, else
+    /// `/`.
+    fn of(m: &RemoteSource) -> InputLayout {
+        let cwd = normalize(&m.req.cwd);
+        let base = match m.plan.inv.debug_info {
+            true => None,
+            false => m.plan.base_dirs.containing(&cwd),
+        };
+        InputLayout {
+            root: base.map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+        }
+    }
+
+    /// `path` (absolute, normalised) relative to the root, `/`-separated;
+    /// `None` when it lies outside or is not UTF-8 (the root itself is the
+    /// empty path).
+    fn relative(&self, path: &Path) -> Option<String> {
+        let rel = normalize(path)
+            .strip_prefix(&self.root)
+            .ok()?
+            .to_str()?
+            .to_string();
+        Some(rel)
+    }
+
+    /// Add the file `name` (as the compiler named it, from `cwd`) to the
+    /// input root, with the directories a `..` in it walks through; a file
+    /// outside a base-dir root is left to the worker.
+    ///
+    /// Errors: the file cannot be read, or lies outside a `/` root.
+    fn add_input(&self, root: &mut InputRootBuilder, cwd: &Path, name: &str) -> Result<(), String> {
+        let raw = resolve(cwd, name);
+        let path = normalize(&raw);
+        let Some(rel) = self.relative(&path) else {
+            return match self.root == Path::new("/") {
+                true => Err(format!("input path {} not UTF-8", path.display())),
+                false => Ok(()),
+            };
+        };
+        let mut walked = PathBuf::new();
+        for component in raw.components() {
+            if component == Component::ParentDir {
+                if let Some(dir) = self.relative(&walked) {
+                    root.add_dir(&dir).map_err(|e| e.to_string())?;
+                }
+            }
+            walked.push(component.as_os_str());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        root.add_file(&rel, bytes, false).map_err(|e| e.to_string())
+    }
 }
 
 /// Write the remote object and depfile into the temp outputs; `None` when
