@@ -181,12 +181,15 @@ s12_row() {
       env="DISTCC_HOSTS=127.0.0.1:$S9_PORT/$JOBS DISTCC_DIR=$ROOT/home/$c/.distcc DISTCC_FALLBACK=0"
       [ "$lab" = distcc ] || env+=" ZCCACHE_PREFIX=distcc"
       echo "   distccd pid $S9_FARM_PID on 127.0.0.1:$S9_PORT" >>"$log" ;;
-    ours+reapi)
+    ours+reapi|ours+reapi-base)
       mkdir -p "$S12_WORK/casd"
       reapi_casd_launch "$S12_WORK/casd/$p" "$RUN/S12-casd-$p/casd.log" exec "$track"
       trap s12_stop_all EXIT
       reapi_casd_wait
       env="ZCCACHE_REAPI=grpc://127.0.0.1:$REAPI_PORT|execute|jobs=$JOBS"
+      # -base: the input root is the base dir (project files only, at
+      # relative paths; system headers stay on the worker)
+      [ "$lab" != ours+reapi-base ] || env+=" ZCCACHE_BASE_DIR=$S12_WORK"
       [ "$S12_DEBUG" != 1 ] || env+=" ZCCACHE_DEBUG=1"
       echo "   buildbox-casd pid $REAPI_PID on 127.0.0.1:$REAPI_PORT, --jobs=$JOBS" >>"$log" ;;
   esac
@@ -251,7 +254,7 @@ s12_row() {
       rec "$S" "$lab" rexec_cold "$rc"; rec "$S" "$lab" rexec_warm "$rw"
       n+="; remote_exec executed/cached/fallbacks/errors/timeouts cold $rc, warm $rw"
     fi
-    if [ "$lab" = ours+reapi ]; then
+    if [[ $lab == ours+reapi* ]]; then
       local ex fb er tm
       IFS=/ read -r ex _ fb er tm <<<"$rc"
       [ "${ex:-0}" -gt 0 ] 2>/dev/null || warn "$S $lab: nothing executed remotely in the cold build (remote_exec $rc)"
@@ -269,9 +272,9 @@ s12_row() {
     fi
     note_daemon "$S" "$lab"
     daemon_stop "$c"       # with this row's settings; its log stays in the cache dir
-    [ "$lab" != ours+reapi ] || cp -a "$CACHE/$c/logs" "$RUN/$S-$lab.daemon-logs" 2>/dev/null || true
+    [[ $lab != ours+reapi* ]] || cp -a "$CACHE/$c/logs" "$RUN/$S-$lab.daemon-logs" 2>/dev/null || true
   fi
-  if [ "$lab" = ours+reapi ]; then
+  if [[ $lab == ours+reapi* ]]; then
     # casd is tracked, but the compilers buildbox-run starts in its bwrap
     # sandbox do not reach casd's CPU times (checked: a 1.5 s remote compile
     # added 0.2 s to casd's utime+stime+cutime+cstime), so this row's "other"
@@ -293,7 +296,7 @@ scenario_S12() {  # remote execution through REAPI beside local builds and distc
   local -a labs=()
   case $c in
     bare) labs=(bare distcc) ;;
-    ours) labs=(ours ours+reapi ours+distcc) ;;
+    ours) labs=(ours ours+reapi ours+reapi-base ours+distcc) ;;
     *) echo "   skip S12 $c: S12 measures ours' remote execution (ZCCACHE_REAPI …|execute); the peers have no REAPI execution"
        rec S12 "$c" note "skipped: no REAPI remote execution (S12 compares ours local, ours+REAPI execute, distcc)"
        return 0 ;;
@@ -310,7 +313,7 @@ scenario_S12() {  # remote execution through REAPI beside local builds and distc
   if [ "$c" = ours ] && ! reapi_buildbox; then
     echo "   S12: buildbox-casd/buildbox-run not available: the ours+reapi row is skipped"
     rec S12 "$c" note "ours+reapi skipped: buildbox not available in $REAPI_BB"
-    labs=("${labs[@]/ours+reapi}")
+    labs=("${labs[@]/ours+reapi*}")
   fi
   [ -d "$S12_WORK/src" ] || { echo "S12 sources missing in $S12_WORK/src (pre_S12 failed?)" >&2; return 2; }
   trap s12_stop_all EXIT

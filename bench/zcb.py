@@ -383,11 +383,13 @@ def render_s10_list(rows):
 
 
 # ------------------------------------------------------------ S12 render ---
-S12_ORDER = ("bare", "ours", "ours+reapi", "distcc", "ours+distcc")
+S12_ORDER = ("bare", "ours", "ours+reapi", "ours+reapi-base", "distcc", "ours+distcc")
 S12_WHAT = {
     "bare": "bare local: `ninja -jJOBS`, plain gcc",
     "ours": "ours local (no REAPI), the CMake module",
     "ours+reapi": "ours with ZCCACHE_REAPI=grpc://...|execute|jobs=JOBS: misses executed by buildbox-casd",
+    "ours+reapi-base": "as ours+reapi, with ZCCACHE_BASE_DIR=<the S12 work dir>: the input root is the base dir "
+                       "(project files at relative paths, system headers left to the worker)",
     "distcc": "distcc alone as the compiler launcher (S9's bare)",
     "ours+distcc": "ours with ZCCACHE_PREFIX=distcc (S9)",
 }
