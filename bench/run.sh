@@ -248,6 +248,19 @@ artifact() {
   [ ! -f "$RUN/$S-bare.artifact" ] || b=$(cat "$RUN/$S-bare.artifact")
   [ -z "$b" ] || [ "$b" = "$h" ] || warn "$S $c: output differs from bare's ($h vs $b)"
 }
+# note_rss S C: the resident memory of C's daemon (sccache's server,
+# zccache's daemon) after the scenario's builds, and its peak (VmRSS and
+# VmHWM of /proc/<pid>/status), as a note
+note_rss() {
+  local pid rss hwm
+  for pid in $(daemon_pids "$2"); do
+    rss=$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || true)
+    hwm=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$rss" ] || continue
+    rec "$1" "$2" note "daemon RSS after the builds: $rss MiB (peak $hwm MiB)"
+    echo "   note: daemon RSS $rss MiB (peak $hwm MiB)"
+  done
+}
 note_daemon() {  # facts a zccache-style daemon logs about itself
   case $2 in zccache|ours|base) ;; *) return 0 ;; esac
   local n
@@ -297,6 +310,7 @@ build_cycle() {
     "$cold" "$sc" "$warm" "${runs[*]}" "$sw"
   other_load "$S" "$c" "${loads[@]}"
   note_daemon "$S" "$c"
+  note_rss "$S" "$c"
 }
 
 # -------------------------------------------------------------- scenarios
