@@ -100,7 +100,7 @@ impl OutputPaths {
         let object_arg = m.plan.inv.object_path(m.index);
         let absolute = normalize(&resolve(&m.req.cwd, &object_arg));
         let object = absolute
-            .strip_prefix(&m.req.cwd)
+            .strip_prefix(normalize(&m.req.cwd))
             .ok()?
             .to_str()?
             .to_string();
