@@ -448,8 +448,10 @@ pub struct ExecReport {
     /// Remote results with a compile error or diagnostics, compiled again
     /// locally so the build sees the local compiler's exact output.
     pub local_reruns: u64,
-    /// Misses compiled locally because the cluster failed (an error, a
-    /// timeout, an open breaker) or every remote slot was taken.
+    /// Misses compiled locally instead: the cluster failed (an error, a
+    /// timeout) or was skipped (an open breaker), every remote slot was
+    /// taken, or the compile's inputs could not be listed (its `-M` run
+    /// failed).
     pub fallbacks: u64,
     /// Remote failures other than timeouts.
     pub errors: u64,

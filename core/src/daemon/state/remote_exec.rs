@@ -194,6 +194,12 @@ impl RemoteExecutor {
         self.logged.log(kind, &tier, what, &e.to_string());
     }
 
+    /// Count a remote result the caller could not use (an output missing
+    /// or not writable here): the miss compiles locally.
+    pub(crate) fn unusable_result(&self) {
+        self.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Count a remote result the caller compiles again locally (a compile
     /// error or diagnostics).
     pub(crate) fn rerun_locally(&self) {

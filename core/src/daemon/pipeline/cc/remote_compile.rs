@@ -67,6 +67,9 @@ pub(crate) struct TempPaths<'a> {
 /// docs). The caller then compiles locally.
 pub(crate) fn compile(m: &RemoteSource, temps: &TempPaths) -> Option<Output> {
     let executor = m.d.executor()?;
+    if CompilerFamily::from_path(&m.req.compiler) == CompilerFamily::Emcc {
+        return None;
+    }
     let paths = OutputPaths::of(m)?;
     let executed = executor.run(|| action(m, &paths, executor.properties()))?;
     if executed.exit_code != 0 || !executed.stderr.is_empty() {
@@ -75,7 +78,10 @@ pub(crate) fn compile(m: &RemoteSource, temps: &TempPaths) -> Option<Output> {
         tracing::debug!(exit_code = executed.exit_code, %stderr, "remote compile not clean; compiling locally");
         return None;
     }
-    write_outputs(&executed, &paths, temps)?;
+    if write_outputs(&executed, &paths, temps).is_none() {
+        executor.unusable_result();
+        return None;
+    }
     Some(Output {
         status: ExitStatus::from_raw(0),
         stdout: executed.stdout,
@@ -118,16 +124,13 @@ impl OutputPaths {
 
 /// The action of `m`'s compile.
 ///
-/// Errors: why it cannot run remotely (emcc, a failed dependency run, an
+/// Errors: why it cannot run remotely (a failed dependency run, an
 /// unreadable input, a path the input root cannot hold).
 fn action(
     m: &RemoteSource,
     paths: &OutputPaths,
     properties: &[(String, String)],
 ) -> Result<ActionSpec, String> {
-    if CompilerFamily::from_path(&m.req.compiler) == CompilerFamily::Emcc {
-        return Err("emcc compiles locally".into());
-    }
     let layout = InputLayout::of(m);
     let cwd = layout
         .relative(&m.req.cwd)
