@@ -31,7 +31,14 @@ scenario_S8() {
   b=$d/build
   rm -rf "$d"; mkdir -p "$d"
   local -a launch=()
-  [ "$c" = bare ] || launch=(-DCMAKE_C_COMPILER_LAUNCHER="$(bin_of "$c")")
+  case $c in
+    bare) ;;
+    # ours: the CMake module (launcher, link and archive rules: emar and
+    # emranlib are cached too), as a user would configure it
+    ours|base) launch=(-DCMAKE_PROJECT_TOP_LEVEL_INCLUDES="$(cenv "$c" "$(bin_of "$c")" cmake-module)"
+                       -DZCCACHE_PROGRAM="$(bin_of "$c")" -DZCCACHE_MODE=ON) ;;
+    *) launch=(-DCMAKE_C_COMPILER_LAUNCHER="$(bin_of "$c")") ;;
+  esac
   echo "--- emcmake cmake" >>"$log"
   cenv "$c" emcmake cmake -S "$FIX/zlib-ng" -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_TESTING=OFF -DZLIB_COMPAT=ON -DBUILD_SHARED_LIBS=OFF -DWITH_OPTIM=OFF \

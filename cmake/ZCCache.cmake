@@ -117,11 +117,12 @@ endmacro()
 # CMAKE_<lang>_ARCHIVE_CREATE/APPEND (`<CMAKE_AR> qc|q …`) and _FINISH
 # (`<CMAKE_RANLIB> <TARGET>`). Rules that do not start with those
 # placeholders were customised by the project or toolchain and are left
-# alone, and so are archivers zccache does not cache (emar, lib.exe, …).
+# alone, and so are archivers zccache does not cache (lib.exe, …).
+# Emscripten's emar/emranlib are cached (keyed by emscripten's identity).
 macro(_zccache_wrap_archive_rules lang)
   get_filename_component(_zccache_ar_name "${CMAKE_AR}" NAME)
   get_filename_component(_zccache_ranlib_name "${CMAKE_RANLIB}" NAME)
-  set(_zccache_tool_re "^([^/]*-)?(gcc-|llvm-)?")
+  set(_zccache_tool_re "^([^/]*-)?(gcc-|llvm-|em)?")
   foreach(_zccache_rule CREATE APPEND FINISH)
     set(_zccache_var CMAKE_${lang}_ARCHIVE_${_zccache_rule})
     if(_zccache_rule STREQUAL "FINISH")

@@ -65,6 +65,16 @@ impl CompilerFamily {
     }
 }
 
+/// True when `path` names one of emscripten's Python drivers (`emcc`,
+/// `em++`, `emar`, `emranlib`, with or without `.py`): their identity is
+/// emscripten's (version, driver sources, config, LLVM tools), not the
+/// driver file's alone.
+pub(crate) fn is_emscripten_tool(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = name.strip_suffix(".py").unwrap_or(name);
+    matches!(name, "emcc" | "em++" | "emar" | "emranlib")
+}
+
 /// Names that masquerade mode accepts as `argv[0]` (exact file names):
 /// `gcc`, `g++`, `cc`, `c++`, `clang`, `clang++`, `emcc`, `em++` (see
 /// docs/CONTRACT.md).
@@ -79,6 +89,11 @@ fn from_file_name(name: &str) -> CompilerFamily {
     let name = name.strip_suffix(".exe").unwrap_or(name);
     match name {
         "emcc" | "em++" | "emcc.py" | "em++.py" => return CompilerFamily::Emcc,
+        // emscripten's archiver and indexer: llvm-ar/llvm-ranlib behind a
+        // Python driver (their identity is emscripten's, see
+        // `is_emscripten_tool`).
+        "emar" | "emar.py" => return CompilerFamily::Ar,
+        "emranlib" | "emranlib.py" => return CompilerFamily::Ranlib,
         "rustc" => return CompilerFamily::Rustc,
         _ => {}
     }
@@ -227,9 +242,15 @@ mod tests {
             "llvm-ar",
             "llvm-ar-15",
             "x86_64-linux-gnu-ar",
+            "emar",
+            "/emsdk/upstream/emscripten/emar.py",
         ] {
             assert_eq!(fam(n), CompilerFamily::Ar, "{n}");
         }
+        assert_eq!(fam("emranlib"), CompilerFamily::Ranlib);
+        assert!(is_emscripten_tool(Path::new("/usr/bin/emar")));
+        assert!(is_emscripten_tool(Path::new("em++.py")));
+        assert!(!is_emscripten_tool(Path::new("/usr/bin/ar")));
         for n in [
             "ranlib",
             "gcc-ranlib-12",

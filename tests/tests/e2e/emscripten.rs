@@ -297,3 +297,90 @@ fn emcmake_cmake_and_ninja_through_the_hook_rebuild_from_cache() {
     );
     assert_eq!(st.link_hits, 1, "{st}");
 }
+
+#[test]
+fn emar_and_emranlib_hit_equal_bare_and_miss_on_a_changed_object() {
+    if missing(&["emcc", "emar", "emranlib"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write("a.c", "int a(void) { return 1; }\n");
+    sb.write("b.c", "int b(void) { return 2; }\n");
+    for src in ["a.c", "b.c"] {
+        let obj = src.replace(".c", ".o");
+        assert_ok(&sb.run("emcc", &["-O2", "-c", src, "-o", &obj]), "emcc -c");
+    }
+    let archive = |sb: &Sandbox, via_zccache: bool| -> Vec<u8> {
+        sb.remove("lib.a");
+        for args in [
+            &["emar", "qc", "lib.a", "a.o", "b.o"][..],
+            &["emranlib", "lib.a"][..],
+        ] {
+            let out = if via_zccache {
+                sb.zcc(args)
+            } else {
+                sb.run(args[0], &args[1..])
+            };
+            assert_ok(&out, &format!("{args:?}"));
+        }
+        sb.read("lib.a")
+    };
+    let bare = archive(&sb, false);
+    assert_same(&archive(&sb, true), &bare, "lib.a (cold)");
+    let before = sb.stats();
+    assert_same(&archive(&sb, true), &bare, "lib.a (warm)");
+    let after = sb.stats();
+    assert_eq!(
+        after.link_hits - before.link_hits,
+        2,
+        "emar and emranlib hit: {after}"
+    );
+
+    sb.write("b.c", "int b(void) { return 3; }\n");
+    assert_ok(
+        &sb.run("emcc", &["-O2", "-c", "b.c", "-o", "b.o"]),
+        "emcc -c",
+    );
+    let bare = archive(&sb, false);
+    let before = sb.stats();
+    assert_same(&archive(&sb, true), &bare, "lib.a after b.o changed");
+    assert_eq!(
+        sb.stats().link_hits,
+        before.link_hits,
+        "a changed object must miss"
+    );
+}
+
+#[test]
+fn emcmake_cmake_with_the_module_restores_static_libraries_too() {
+    if missing(&["emcc", "emcmake", "cmake", "ninja", "node", "bash"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "proj/CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.16)\nproject(emc C)\nadd_library(util STATIC util.c)\nadd_executable(app main.c)\ntarget_link_libraries(app util)\n",
+    );
+    sb.write("proj/util.c", "int twice(int x) { return 2 * x; }\n");
+    sb.write("proj/main.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"%d\\n\", twice(4)); return 0; }\n");
+    let z = zccache_bin().display().to_string();
+    let script = format!(
+        "set -e\neval \"$('{z}' emsdk activate)\"\n\
+         emcmake cmake -S proj -B build -G Ninja -DCMAKE_PROJECT_TOP_LEVEL_INCLUDES=\"$('{z}' cmake-module)\" >/dev/null\n\
+         ninja -C build >/dev/null\ncp build/libutil.a cold.a\nninja -C build clean >/dev/null\nninja -C build >/dev/null\n\
+         node --no-experimental-fetch build/app.js\ncmp build/libutil.a cold.a\n"
+    );
+    let out = sb.run("bash", &["-c", &script]);
+    assert_ok(&out, "emcmake cmake (module) + ninja, clean, ninja");
+    assert!(
+        text(&out.stdout).starts_with("8\n"),
+        "app output: {}",
+        text(&out.stdout)
+    );
+    let st = sb.stats();
+    assert_eq!(
+        (st.cache_hits, st.link_hits),
+        (5, 3),
+        "warm rebuild: 2 compiles, emar, emranlib and the link from cache: {st}"
+    );
+}

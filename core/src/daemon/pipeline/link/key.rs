@@ -110,9 +110,10 @@ fn base(
     Ok(b)
 }
 
+/// True for emcc/em++ links and emar/emranlib calls: their identity is
+/// emscripten's, and their keys keep the cwd.
 fn is_emcc(req: &CompileRequest) -> bool {
-    crate::compiler::CompilerFamily::from_path(&req.compiler)
-        == crate::compiler::CompilerFamily::Emcc
+    crate::compiler::family::is_emscripten_tool(&req.compiler)
 }
 
 /// The base dirs seen from the cwd when this call's key can leave the cwd
