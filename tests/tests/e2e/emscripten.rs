@@ -264,18 +264,24 @@ fn outer_mode_link_restores_js_and_wasm_that_run_under_node() {
     );
 }
 
-#[test]
-fn emcmake_cmake_and_ninja_through_the_hook_rebuild_from_cache() {
-    if missing(&["emcc", "emcmake", "cmake", "ninja", "node", "bash"]) {
-        return;
-    }
-    let sb = Sandbox::new();
+/// `proj/`: a CMake project with a static library (`util`) and an app
+/// linking it that prints 8.
+fn write_cmake_project(sb: &Sandbox) {
     sb.write(
         "proj/CMakeLists.txt",
         "cmake_minimum_required(VERSION 3.16)\nproject(emc C)\nadd_library(util STATIC util.c)\nadd_executable(app main.c)\ntarget_link_libraries(app util)\n",
     );
     sb.write("proj/util.c", "int twice(int x) { return 2 * x; }\n");
     sb.write("proj/main.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"%d\\n\", twice(4)); return 0; }\n");
+}
+
+#[test]
+fn emcmake_cmake_and_ninja_through_the_hook_rebuild_from_cache() {
+    if missing(&["emcc", "emcmake", "cmake", "ninja", "node", "bash"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    write_cmake_project(&sb);
     let z = zccache_bin().display().to_string();
     let script = format!(
         "set -e\neval \"$('{z}' emsdk activate)\"\nemcmake cmake -S proj -B build -G Ninja >/dev/null\n\
@@ -357,12 +363,7 @@ fn emcmake_cmake_with_the_module_restores_static_libraries_too() {
         return;
     }
     let sb = Sandbox::new();
-    sb.write(
-        "proj/CMakeLists.txt",
-        "cmake_minimum_required(VERSION 3.16)\nproject(emc C)\nadd_library(util STATIC util.c)\nadd_executable(app main.c)\ntarget_link_libraries(app util)\n",
-    );
-    sb.write("proj/util.c", "int twice(int x) { return 2 * x; }\n");
-    sb.write("proj/main.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"%d\\n\", twice(4)); return 0; }\n");
+    write_cmake_project(&sb);
     let z = zccache_bin().display().to_string();
     let script = format!(
         "set -e\neval \"$('{z}' emsdk activate)\"\n\

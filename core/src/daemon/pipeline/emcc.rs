@@ -58,6 +58,34 @@ pub(crate) fn identity(
     emcc: &Path,
     env: &[(String, String)],
 ) -> Result<[u8; 32], EmccIdentityError> {
+    identity_with(d, emcc, env, &[], &[])
+}
+
+/// The identity digest of emscripten's archiver or indexer at `tool`
+/// (`emar`, `emranlib`): emscripten's identity plus the drivers' own
+/// sources and the LLVM tools they run (`llvm-ar`, `llvm-ranlib` under
+/// `LLVM_ROOT`).
+///
+/// Errors: [`EmccIdentityError`] when the emscripten install cannot be
+/// located.
+pub(crate) fn archiver_identity(
+    d: &DaemonState,
+    tool: &Path,
+    env: &[(String, String)],
+) -> Result<[u8; 32], EmccIdentityError> {
+    let drivers = ["emar.py", "emranlib.py"];
+    identity_with(d, tool, env, &drivers, &["llvm-ar", "llvm-ranlib"])
+}
+
+/// [`identity`], with `more_files` of the emscripten root and
+/// `more_tools` under `LLVM_ROOT` also hashed.
+fn identity_with(
+    d: &DaemonState,
+    emcc: &Path,
+    env: &[(String, String)],
+    more_files: &[&str],
+    more_tools: &[&str],
+) -> Result<[u8; 32], EmccIdentityError> {
     let root = std::fs::canonicalize(emcc)
         .map_err(|source| EmccIdentityError::Resolve {
             path: emcc.to_path_buf(),
@@ -88,11 +116,14 @@ pub(crate) fn identity(
     ] {
         add_file(&mut h, f, &root.join(f));
     }
+    for f in more_files {
+        add_file(&mut h, f, &root.join(f));
+    }
     let config = config_text(&root, env);
     h.update(b"config");
     h.update(config.as_bytes());
     if let Some(llvm) = llvm_root(&config, env) {
-        for tool in ["clang", "clang++", "wasm-ld"] {
+        for tool in ["clang", "clang++", "wasm-ld"].iter().chain(more_tools) {
             add_file(&mut h, tool, &llvm.join(tool));
         }
     }

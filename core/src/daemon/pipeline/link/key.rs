@@ -20,7 +20,7 @@ use super::super::libsearch::{library_path_dirs, resolve_library};
 use super::super::refusal::Refusal;
 use super::super::runner::run_query;
 use crate::base_dir::{BaseDirs, Portable};
-use crate::compiler::{ArInvocation, LinkInvocation, LinkTool};
+use crate::compiler::{ArInvocation, CompilerFamily, LinkInvocation, LinkTool};
 use crate::daemon::reason::Uncacheable;
 use crate::daemon::state::DaemonState;
 use crate::hash::Digest;
@@ -74,16 +74,7 @@ fn base(
     portable: bool,
 ) -> Result<KeyBuilder, Refusal> {
     let emcc = is_emcc(req);
-    let identity = if emcc {
-        // emcc is a Python driver: key its version, config and clang too.
-        super::super::emcc::identity(d, &req.compiler, &req.env)
-            .map_err(|e| Refusal::Internal(e.to_string()))?
-    } else {
-        d.meta()
-            .digest(&req.compiler)
-            .map_err(|e| Refusal::Internal(format!("cannot hash {}: {e}", req.compiler.display())))?
-            .hash
-    };
+    let identity = tool_identity(d, req, emcc)?;
     let mut b = KeyBuilder::new(purpose);
     b.field("tool", &identity);
     let name = req.compiler.file_name().unwrap_or_default();
@@ -108,6 +99,31 @@ fn base(
         b.field("env", format!("{k}={v}").as_bytes());
     }
     Ok(b)
+}
+
+/// The tool's identity: emscripten's for its drivers (they are Python:
+/// its version, config and LLVM tools are keyed; for emar/emranlib also
+/// llvm-ar and llvm-ranlib), else the blake3 of the tool.
+///
+/// Errors: [`Refusal::Internal`] when the tool cannot be hashed or the
+/// emscripten install cannot be located.
+fn tool_identity(d: &DaemonState, req: &CompileRequest, emcc: bool) -> Result<[u8; 32], Refusal> {
+    use super::super::emcc::{archiver_identity, identity};
+    if !emcc {
+        let digest = d.meta().digest(&req.compiler).map_err(|e| {
+            Refusal::Internal(format!("cannot hash {}: {e}", req.compiler.display()))
+        })?;
+        return Ok(digest.hash);
+    }
+    let archiver = matches!(
+        CompilerFamily::from_path(&req.compiler),
+        CompilerFamily::Ar | CompilerFamily::Ranlib
+    );
+    let id = match archiver {
+        true => archiver_identity(d, &req.compiler, &req.env),
+        false => identity(d, &req.compiler, &req.env),
+    };
+    id.map_err(|e| Refusal::Internal(e.to_string()))
 }
 
 /// True for emcc/em++ links and emar/emranlib calls: their identity is
