@@ -86,16 +86,7 @@ s9_farm_stop() {
   local pid=$S9_FARM_PID i left
   [ -n "$pid" ] || return 0
   S9_FARM_PID=
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 25); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    warn "S9: distccd pid $pid still alive 5 s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
+  stop_pid "$pid" "S9: distccd"
   # its workers (same argv, the log under S9_FARM_DIR): gone with the parent?
   for i in $(seq 25); do
     left=$(python3 "$ZCBPY" pids "$S9_FARM_DIR" | tr '\n' ' ')

@@ -78,19 +78,10 @@ reapi_casd_wait() {
 
 # reapi_casd_stop: SIGTERM by PID, verified (SIGKILL after 5 s)
 reapi_casd_stop() {
-  local pid=$REAPI_PID i
+  local pid=$REAPI_PID
   [ -n "$pid" ] || return 0
   REAPI_PID=
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 25); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    warn "buildbox-casd pid $pid still alive 5 s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
+  stop_pid "$pid" buildbox-casd
 }
 
 # reapi_execs: Execute requests casd has logged so far

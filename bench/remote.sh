@@ -120,19 +120,7 @@ while True:
 }
 
 # s10_server_stop PID: SIGTERM by PID, verified; SIGKILL after 5 s
-s10_server_stop() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 25); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    warn "S10: server pid $pid still alive 5 s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
+s10_server_stop() { stop_pid "$1" "S10: server"; }
 s10_servers_stop() {
   local p
   for p in "${S10_PIDS[@]}"; do s10_server_stop "$p"; done

@@ -152,6 +152,21 @@ warn() { echo "   WARNING: $*" | tee -a "$RUN/warnings.txt" >&2; }
 rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"; }
 
 daemon_pids() { python3 "$ZCBPY" pids "$CACHE/$1" "${DAEMON_ENVS[@]}"; }
+# stop_pid PID WHAT: SIGTERM a server we started, by PID; verified, SIGKILL
+# after 5 s (WHAT names it in the warning)
+stop_pid() {
+  local pid=$1 what=$2 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 25); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    warn "$what pid $pid still alive 5 s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
 # daemon_stop C: the tool's own stop, then verify by PID that its daemon exited
 daemon_stop() {
   local c=$1 i pids
