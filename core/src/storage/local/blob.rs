@@ -4,7 +4,7 @@
 //! blob verifies its hash; a corrupt or truncated blob is removed from the
 //! store and reported as [`StoreError::Corrupt`].
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -87,7 +87,10 @@ impl Store {
         self.materialize_temp(id, dir, dir)
     }
 
-    /// [`Store::materialize_blob_temp`]; errors name `dest`.
+    /// [`Store::materialize_blob_temp`]; errors name `dest`. One pass over
+    /// the blob: a reflink where `dir`'s file system has them (then the
+    /// copy is read back to verify it), else a read that hashes while it
+    /// writes the temp file.
     fn materialize_temp(
         &self,
         id: &BlobId,
@@ -95,16 +98,23 @@ impl Store {
         dest: &Path,
     ) -> Result<(NamedTempFile, u64), StoreError> {
         let src = self.blob_path(id)?;
-        if !src.is_file() {
-            self.forget_blob(id, None);
-            return Err(StoreError::NotFound);
-        }
-        let tmp = tempfile::Builder::new()
+        let mut input = match File::open(&src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.forget_blob(id, None);
+                return Err(StoreError::NotFound);
+            }
+            Err(e) => return Err(StoreError::io("open blob", &src, e)),
+        };
+        let mut tmp = tempfile::Builder::new()
             .prefix(".zccache-")
-            .make_in(dir, |path| copy_to_new(&src, path))
-            .map_err(|e| self.materialize_error(id, &src, dest, e))?;
-        let (hash, size) =
-            hash_file(tmp.as_file()).map_err(|e| StoreError::io("read back", tmp.path(), e))?;
+            .tempfile_in(dir)
+            .map_err(|e| StoreError::write("materialize blob at", dest, e))?;
+        let (hash, size) = if reflinked(&input, tmp.as_file()) {
+            hash_file(tmp.as_file()).map_err(|e| StoreError::io("read back", tmp.path(), e))?
+        } else {
+            copy_hashing(&mut input, &src, &mut tmp)?
+        };
         self.check_hash(id, &src, &hash, size)?;
         Ok((tmp, size))
     }
@@ -192,15 +202,6 @@ impl Store {
         }
     }
 
-    /// Map a failure to create the temp copy of blob `id` (at `src`).
-    fn materialize_error(&self, id: &BlobId, src: &Path, dest: &Path, e: io::Error) -> StoreError {
-        if e.kind() == io::ErrorKind::NotFound && !src.is_file() {
-            self.forget_blob(id, None);
-            return StoreError::NotFound;
-        }
-        StoreError::write("materialize blob at", dest, e)
-    }
-
     /// Set mode and mtime of a verified temp copy and rename it over `dest`.
     fn finish_materialize(
         &self,
@@ -227,50 +228,27 @@ impl Store {
     }
 }
 
-/// Devices (`st_dev` of the destination directory) where a reflink failed
+/// Devices (`st_dev` of a destination file) where a reflink failed
 /// once; later copies there skip the attempt.
 static NO_REFLINK: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
 
-/// Reflink or copy `src` to the new path `path` and open the copy for
-/// reading and writing; a partial copy is removed on failure.
-fn copy_to_new(src: &Path, path: &Path) -> io::Result<File> {
-    let result = reflink_else_copy(src, path)
-        .and_then(|_| OpenOptions::new().read(true).write(true).open(path));
-    if let Err(e) = &result {
-        if e.kind() != io::ErrorKind::AlreadyExists {
-            let _ = fs::remove_file(path);
-        }
-    }
-    result
-}
-
-fn reflink_else_copy(src: &Path, path: &Path) -> io::Result<()> {
+/// Reflink `input` into the empty file `out` (`FICLONE`), unless an earlier
+/// attempt on `out`'s device failed. True when `out` now holds the blob.
+fn reflinked(input: &File, out: &File) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let dev = path
-        .parent()
-        .and_then(|d| {
-            fs::metadata(if d.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                d
-            })
-            .ok()
-        })
-        .map(|m| m.dev());
-    let skip = dev.is_some_and(|d| NO_REFLINK.lock().map(|v| v.contains(&d)).unwrap_or(false));
-    if !skip {
-        match reflink_copy::reflink(src, path) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
-            Err(_) => {
-                let _ = fs::remove_file(path);
-                if let (Some(d), Ok(mut v)) = (dev, NO_REFLINK.lock()) {
-                    v.push(d);
-                }
-            }
-        }
+    let Ok(dev) = out.metadata().map(|m| m.dev()) else {
+        return false;
+    };
+    if NO_REFLINK.lock().map(|v| v.contains(&dev)).unwrap_or(true) {
+        return false;
     }
-    fs::copy(src, path).map(|_| ())
+    if reflink_copy::reflink_file(input, out).is_ok() {
+        return true;
+    }
+    if let Ok(mut v) = NO_REFLINK.lock() {
+        v.push(dev);
+    }
+    false
 }
 
 /// Copy `input` (read from `src`) into `tmp` while hashing it; returns the
@@ -280,38 +258,58 @@ fn copy_hashing(
     src: &Path,
     tmp: &mut NamedTempFile,
 ) -> Result<(blake3::Hash, u64), StoreError> {
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; BUF_LEN];
-    let mut total = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(StoreError::io("read", src, e)),
-        };
-        hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n])
-            .map_err(|e| StoreError::write("write", tmp.path(), e))?;
-        total += n as u64;
-    }
-    Ok((hasher.finalize(), total))
+    with_buffer(|buf| {
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        loop {
+            let n = match input.read(buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(StoreError::io("read", src, e)),
+            };
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])
+                .map_err(|e| StoreError::write("write", tmp.path(), e))?;
+            total += n as u64;
+        }
+        Ok((hasher.finalize(), total))
+    })
 }
 
 /// Hash a file from its current position to its end; returns hash and length.
 fn hash_file(mut file: &File) -> io::Result<(blake3::Hash, u64)> {
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; BUF_LEN];
-    let mut total = 0u64;
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok((hasher.finalize(), total)),
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                total += n as u64;
+    with_buffer(|buf| {
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        loop {
+            match file.read(buf) {
+                Ok(0) => return Ok((hasher.finalize(), total)),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
         }
+    })
+}
+
+/// Run `f` with this thread's copy buffer ([`BUF_LEN`] bytes). Reused
+/// rather than allocated per blob: freeing a 64 KiB block makes glibc's
+/// allocator consolidate its free lists, a visible cost on every hit.
+fn with_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < BUF_LEN {
+                buf.resize(BUF_LEN, 0);
+            }
+            f(&mut buf[..])
+        }
+        Err(_) => f(&mut vec![0u8; BUF_LEN]),
+    })
 }
