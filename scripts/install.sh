@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install every binary zccache needs from this checkout: `zccache` (the
-# launcher, masquerade, daemon and admin commands, one static executable) and
-# `cargo-zccache` (the `cargo zccache` subcommand), both release builds, into
+# Install every executable zccache needs from this checkout, release builds
+# (scripts/build-release.sh): `zccache` (the lean launcher every integration
+# calls), `zccache-daemon` (the daemon, the admin commands and the full
+# launcher `zccache` hands over to; it must sit next to `zccache`) and
+# `cargo-zccache` (the `cargo zccache` subcommand), into
 # $ZCCACHE_INSTALL_DIR, else $CARGO_HOME/bin, else ~/.cargo/bin (where cargo
 # finds `cargo-zccache` as a subcommand). Prints what it installed.
 # Usage: scripts/install.sh            (needs cargo)
@@ -11,7 +13,7 @@ DEST=${ZCCACHE_INSTALL_DIR:-${CARGO_HOME:-$HOME/.cargo}/bin}
 ZCCACHE=$("$ROOT/scripts/build-release.sh")
 BIN_DIR=$(dirname "$ZCCACHE")
 mkdir -p "$DEST"
-for bin in zccache cargo-zccache; do
+for bin in zccache-daemon cargo-zccache zccache; do
   install -m 0755 "$BIN_DIR/$bin" "$DEST/$bin"
   echo "installed $DEST/$bin"
 done

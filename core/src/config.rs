@@ -195,19 +195,34 @@ impl Config {
         Config::from_env_map(&env)
     }
 
+    /// [`Config::verify_rate`] in millionths, as a compile request carries
+    /// it (0 = none, 1 000 000 = every hit).
+    pub fn verify_per_million(&self) -> u32 {
+        (self.verify_rate.value * 1_000_000.0).round() as u32
+    }
+
     /// Load from an explicit map of `ZCCACHE_*` variables (testable core of
     /// [`Config::load`]).
     pub fn from_env_map(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        Config::from_env_map_with_default(env, zccache_client::locate::default_cache_dir())
+    }
+
+    /// [`Config::from_env_map`] with `default_cache_dir` standing in for
+    /// the XDG default (the daemon passes its own root when it resolves a
+    /// lean launcher's settings: that launcher found it there).
+    ///
+    /// Errors: [`ConfigError`]; [`ConfigError::NoCacheDir`] when neither
+    /// `ZCCACHE_CACHE_DIR` nor `default_cache_dir` gives one.
+    pub fn from_env_map_with_default(
+        env: &HashMap<String, String>,
+        default_cache_dir: Option<PathBuf>,
+    ) -> Result<Config, ConfigError> {
         let mut cache_dir = match env.get("ZCCACHE_CACHE_DIR").filter(|v| !v.is_empty()) {
             Some(v) => Setting {
                 value: absolute(Path::new(v)),
                 source: Source::Env("ZCCACHE_CACHE_DIR"),
             },
-            None => Setting::default(
-                dirs::cache_dir()
-                    .ok_or(ConfigError::NoCacheDir)?
-                    .join("zccache"),
-            ),
+            None => Setting::default(default_cache_dir.ok_or(ConfigError::NoCacheDir)?),
         };
         let config_file = match env.get("ZCCACHE_CONFIG").filter(|v| !v.is_empty()) {
             Some(v) => absolute(Path::new(v)),
@@ -566,15 +581,7 @@ fn parse_bool(v: &str) -> bool {
     )
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    }
-}
+use zccache_client::locate::absolute;
 
 mod lists;
 mod reapi;

@@ -12,6 +12,7 @@ use crate::hash::{to_hex, MetadataCache, StatFingerprint};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub(crate) use zccache_client::protocol::{CheckResult, Filter};
 
 /// Errors of the fingerprint service.
 #[derive(Debug, thiserror::Error)]
@@ -37,17 +38,6 @@ pub(crate) enum FpError {
     },
 }
 
-/// Which files count.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filter {
-    /// File extensions without the dot (empty: all).
-    pub extensions: Vec<String>,
-    /// Globs relative to the root (empty: all).
-    pub globs: Vec<String>,
-    /// Directory or file names skipped anywhere in the tree.
-    pub exclude: Vec<String>,
-}
-
 /// One file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileState {
@@ -70,18 +60,6 @@ pub(crate) struct FpState {
     pub pending: Option<BTreeMap<String, FileState>>,
     /// The last run failed: the next check says run.
     pub failed: bool,
-}
-
-/// The answer of a check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// True: run the step. False: skip it.
-    pub run: bool,
-    /// Why: "no previous success", "last run failed", "scope changed", or
-    /// "files changed".
-    pub reason: String,
-    /// Changed, added or removed files (relative to the root).
-    pub changed: Vec<String>,
 }
 
 impl FpState {

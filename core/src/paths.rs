@@ -4,10 +4,6 @@
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Longest socket path we bind directly; `sockaddr_un.sun_path` holds 108
-/// bytes including the NUL (unix(7)).
-const MAX_SOCKET_PATH: usize = 100;
-
 /// Paths inside one cache root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheLayout {
@@ -27,8 +23,7 @@ impl CacheLayout {
     /// too long for `sun_path`, `$XDG_RUNTIME_DIR` (else `/tmp`)
     /// `/zccache-<uid>-<hash of root>.sock`.
     pub fn socket(&self) -> PathBuf {
-        let direct = self.root.join("daemon.sock");
-        if direct.as_os_str().len() <= MAX_SOCKET_PATH {
+        if let Some(direct) = zccache_client::locate::direct_socket(&self.root) {
             return direct;
         }
         let base = std::env::var_os("XDG_RUNTIME_DIR")
@@ -150,7 +145,7 @@ mod tests {
     fn long_roots_get_a_short_socket_path() {
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(200)));
         let sock = CacheLayout::new(&long).socket();
-        assert!(sock.as_os_str().len() <= MAX_SOCKET_PATH + 40);
+        assert!(sock.as_os_str().len() <= zccache_client::locate::MAX_SOCKET_PATH + 40);
         assert!(!sock.starts_with(&long));
         let short = CacheLayout::new(Path::new("/tmp/c"));
         assert_eq!(short.socket(), PathBuf::from("/tmp/c/daemon.sock"));

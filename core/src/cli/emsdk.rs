@@ -54,7 +54,7 @@ fn masquerade_dir(cfg: &Config) -> PathBuf {
 
 /// Run `zccache emsdk`; prints shell code, returns the exit code.
 pub(crate) fn run(cfg: &Config, cmd: &EmsdkCmd) -> i32 {
-    let exe = match std::env::current_exe() {
+    let exe = match zccache_client::locate::launcher_program() {
         Ok(e) => e,
         Err(e) => {
             eprintln!("zccache: cannot locate the zccache binary: {e}");

@@ -9,9 +9,8 @@ use crate::ipc::{CompileRequest, Request, Response};
 use crate::paths::CacheLayout;
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Run one compiler invocation through the cache; returns the exit code.
 pub(crate) fn run(compiler: &OsStr, args: &[OsString]) -> i32 {
@@ -94,28 +93,7 @@ fn call_with_backpressure(
     }
 }
 
-/// Find the real compiler: a path as given, else the first match on `PATH`
-/// that is not this zccache binary (so masquerade symlinks never recurse).
-pub(crate) fn resolve_compiler(name: &OsStr) -> Option<PathBuf> {
-    // Compare by (device, inode): one stat per candidate, no realpath walk.
-    let me = std::fs::metadata("/proc/self/exe")
-        .ok()
-        .map(|m| (m.dev(), m.ino()));
-    let is_me = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino())) == me;
-    let given = Path::new(name);
-    if given.components().count() > 1 {
-        // A path to one of our own masquerade links (as `emcmake` records
-        // it, with zccache also set as the launcher) means "the real tool of
-        // that name": resolve it on PATH like masquerade mode does.
-        if !is_me(given) {
-            return std::path::absolute(given).ok();
-        }
-        return resolve_compiler(given.file_name()?);
-    }
-    which::which_all(name)
-        .ok()?
-        .find(|cand| std::fs::metadata(cand).is_ok() && !is_me(cand))
-}
+pub(crate) use zccache_client::locate::resolve_compiler;
 
 fn build_request(cfg: &Config, compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
     let args: Vec<String> = args
@@ -133,8 +111,9 @@ fn build_request(cfg: &Config, compiler: &Path, args: &[OsString]) -> Option<Com
         client_pid: std::process::id(),
         umask: current_umask(),
         prefix: cfg.prefix.value.clone(),
-        verify_per_million: (cfg.verify_rate.value * 1_000_000.0).round() as u32,
+        verify_per_million: cfg.verify_per_million(),
         base_dirs: cfg.base_dir.value.clone(),
+        settings_from_env: false,
     })
 }
 

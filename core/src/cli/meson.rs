@@ -98,11 +98,12 @@ pub(crate) fn install(
     Ok(dest)
 }
 
-/// The running zccache binary, absolute.
+/// The `zccache` launcher the native file names (next to this program),
+/// absolute.
 ///
 /// Errors: [`NativeFileError::SelfPath`].
 pub(crate) fn self_path() -> Result<PathBuf, NativeFileError> {
-    std::env::current_exe().map_err(NativeFileError::SelfPath)
+    zccache_client::locate::launcher_program().map_err(NativeFileError::SelfPath)
 }
 
 /// `$XDG_DATA_HOME/meson/native/zccache`.

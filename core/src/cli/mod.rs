@@ -13,36 +13,10 @@ pub(crate) mod remote;
 pub(crate) mod services;
 
 use std::ffi::OsString;
+use zccache_client::dispatch::{mode, Mode};
 
-/// Words that select an admin command instead of a compiler.
-const ADMIN_WORDS: &[&str] = &[
-    "start",
-    "stop",
-    "status",
-    "stats",
-    "clear",
-    "config",
-    "daemon",
-    "session-start",
-    "session-stats",
-    "session-end",
-    "analyze",
-    "explain",
-    "release-handles",
-    "fp",
-    "exec",
-    "emsdk",
-    "cmake-module",
-    "meson",
-    "remote",
-    "help",
-    "--help",
-    "-h",
-    "--version",
-    "-V",
-];
-
-/// Entry point of the `zccache` binary; returns the process exit code.
+/// Entry point of the `zccache-daemon` program (and of the launcher calls
+/// the lean `zccache` hands over); returns the process exit code.
 pub fn main_entry() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).and_then(|a| a.to_str()) != Some("daemon") {
@@ -54,18 +28,9 @@ pub fn main_entry() -> i32 {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let argv0 = args
-        .first()
-        .and_then(|a| std::path::Path::new(a).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if crate::compiler::family::is_masquerade_name(&argv0) {
-        return launcher::run(OsString::from(&argv0).as_os_str(), &args[1..]);
-    }
-    match args.get(1).and_then(|a| a.to_str()) {
-        Some(word) if ADMIN_WORDS.contains(&word) => admin::run(&args),
-        Some(_) => launcher::run(&args[1], &args[2..]),
-        None => admin::run(&args),
+    match mode(&args) {
+        Mode::Compile { compiler, args } => launcher::run(&compiler, &args),
+        Mode::Admin => admin::run(&args),
     }
 }
 
@@ -75,7 +40,7 @@ mod tests {
     fn every_admin_subcommand_is_dispatched_as_admin() {
         for name in super::admin::subcommand_names() {
             assert!(
-                super::ADMIN_WORDS.contains(&name.as_str()),
+                zccache_client::dispatch::ADMIN_WORDS.contains(&name.as_str()),
                 "{name} missing from ADMIN_WORDS"
             );
         }

@@ -5,6 +5,7 @@
 
 pub(crate) mod explain;
 pub(crate) mod journal;
+pub(crate) mod launch_settings;
 pub(crate) mod pipeline;
 pub(crate) mod reason;
 pub(crate) mod rust_warm;

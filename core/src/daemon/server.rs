@@ -4,6 +4,7 @@
 //! exec, a fingerprint walk or a warm save/restore runs, and stop on
 //! `Shutdown` or after the idle timeout (not while a build session is open).
 
+use super::launch_settings;
 use super::pipeline::farm::Farm;
 use super::pipeline::{self, probe, Stage};
 use super::services;
@@ -240,6 +241,10 @@ async fn rust_warm(stream: &mut UnixStream, st: Arc<DaemonState>, req: RustWarmR
 /// `Busy` reply when [`Lifecycle::max_jobs`](super::state::Lifecycle::max_jobs) compiles already run.
 async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequest) -> bool {
     let st = shared.state.clone();
+    let req = match launch_settings::apply(&st.layout().root, req) {
+        Ok(req) => req,
+        Err(reply) => return send(stream, &reply).await,
+    };
     let work = match probe(&st, &req) {
         Stage::Done(response) => return send(stream, &response).await,
         Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= job_limit(&st, &req) => {

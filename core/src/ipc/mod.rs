@@ -1,9 +1,10 @@
-//! The client/daemon protocol: message types ([`protocol`]), length-prefixed
-//! versioned frames ([`framing`]) and the blocking client ([`client`]).
+//! The client/daemon protocol, from the `zccache-client` crate (shared with
+//! the lean launcher): message types ([`protocol`]), length-prefixed
+//! versioned frames ([`framing`]) and the blocking connection ([`client`]).
 
-pub mod client;
-pub mod framing;
-pub mod protocol;
+pub use zccache_client::connection as client;
+pub use zccache_client::framing;
+pub use zccache_client::protocol;
 
 pub use protocol::{
     AdminRequest, CompileRequest, ErrorKind, ExecReport, ExecRequest, FingerprintRequest, FpOp,

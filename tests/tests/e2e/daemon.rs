@@ -51,7 +51,10 @@ fn first_compile_starts_a_detached_daemon() {
     let pid = daemons[0];
     assert_eq!(sb.daemon_pid_file(), Some(pid), "daemon.pid");
     let argv = proc_cmdline(pid).unwrap();
-    assert!(argv[0].ends_with("zccache"), "daemon argv[0]: {argv:?}");
+    assert!(
+        argv[0].ends_with("zccache-daemon"),
+        "daemon argv[0]: {argv:?}"
+    );
     let cache = sb.cache.to_string_lossy().into_owned();
     assert_eq!(
         argv[1..],

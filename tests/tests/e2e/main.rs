@@ -20,6 +20,7 @@ mod farm;
 mod hit;
 mod icecream;
 mod invalidation;
+mod launcher;
 mod link;
 mod noncacheable;
 mod portable;

@@ -242,6 +242,7 @@ mod tests {
             prefix: prefix.map(str::to_string),
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         }
     }
 

@@ -44,14 +44,22 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of the `zccache` binary, built once per test process.
+/// Path of the lean `zccache` launcher, built once per test process
+/// together with the full program `zccache-daemon` next to it (every test
+/// goes through both, as an installation does).
 pub fn zccache_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(build_zccache)
 }
 
 fn build_zccache() -> PathBuf {
-    build_bin("zccache-core", "zccache")
+    build_bin("zccache-core", "zccache-daemon");
+    build_bin("zccache-launcher", "zccache")
+}
+
+/// Path of the full program `zccache-daemon` (next to [`zccache_bin`]).
+pub fn zccache_daemon_bin() -> PathBuf {
+    zccache_bin().with_file_name("zccache-daemon")
 }
 
 /// Path of the `cargo-zccache` binary (next to `zccache`), built once per

@@ -441,6 +441,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         };
         group_key(&req, &plan, 0, &[1; 32]).map_err(|e| e.to_string())
     }

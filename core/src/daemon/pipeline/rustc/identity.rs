@@ -259,6 +259,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         }
     }
 
@@ -312,6 +313,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         };
         let err = rustc_identity(&req).unwrap_err();
         assert!(
@@ -339,6 +341,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         };
         let err = run(&req, &["-vV"]).unwrap_err();
         assert!(matches!(err, IdentityError::Spawn { .. }), "{err:?}");
@@ -365,6 +368,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         };
         assert!(identity_key(&req).unwrap().2.is_none());
     }

@@ -35,6 +35,7 @@ fn request(cwd: &str, env: &[(&str, &str)], args: &[&str]) -> CompileRequest {
         prefix: None,
         verify_per_million: 0,
         base_dirs: Vec::new(),
+        settings_from_env: false,
     }
 }
 

@@ -113,6 +113,7 @@ mod tests {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         }
     }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Version of this protocol; bump on any change to the types below.
-pub const PROTOCOL_VERSION: u32 = 13;
+pub const PROTOCOL_VERSION: u32 = 14;
 
 /// One compile through the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,14 @@ pub struct CompileRequest {
     /// absolute paths under them are rewritten relative to `cwd`. Empty:
     /// none.
     pub base_dirs: Vec<PathBuf>,
+    /// Set by the lean launcher, which reads no configuration: the daemon
+    /// resolves `prefix`, `verify_per_million` and `base_dirs` itself from
+    /// the `ZCCACHE_*` variables of `env` and the config file they name,
+    /// exactly as the full launcher's loader would, and ignores the values
+    /// sent. When those settings disable the cache, the reply is
+    /// `RunLocally`; when they need the full launcher (another cache dir,
+    /// `debug`), it is [`Response::Delegate`].
+    pub settings_from_env: bool,
 }
 
 /// A generic tool run (`zccache exec`).
@@ -96,6 +104,7 @@ impl ExecRequest {
             prefix: None,
             verify_per_million: 0,
             base_dirs: Vec::new(),
+            settings_from_env: false,
         }
     }
 }
@@ -317,7 +326,7 @@ pub enum FpOp {
         /// Tree root (absolute).
         root: PathBuf,
         /// Which files count.
-        filter: crate::fingerprint::Filter,
+        filter: Filter,
     },
     /// The checked step succeeded.
     MarkSuccess,
@@ -544,7 +553,7 @@ pub enum Response {
     /// Reply to [`AdminRequest::Explain`]: `None` when nothing is known.
     Explanation(Option<String>),
     /// Reply to a fingerprint check ([`FpOp::Check`]).
-    FpChecked(crate::fingerprint::CheckResult),
+    FpChecked(CheckResult),
     /// A fingerprint mark/invalidate was applied.
     FpDone,
     /// Reply to [`SessionRequest::ReleaseHandles`].
@@ -561,6 +570,11 @@ pub enum Response {
     RustArtifacts(Option<WarmListing>),
     /// Reply to [`RustWarmRequest::Restore`].
     RustWarmRestored(WarmRestoreReport),
+    /// Reply to a lean launcher's compile whose settings the full
+    /// launcher must serve (they name another cache dir, or turn on debug
+    /// output): run the same command through the full program. Not a
+    /// failure; nothing was compiled.
+    Delegate,
     /// Too many compiles are running: retry after this many ms. Not a failure.
     Busy {
         /// Suggested wait, ms.
@@ -620,6 +634,31 @@ impl std::fmt::Display for ErrorKind {
             ErrorKind::Internal => "internal error",
         })
     }
+}
+
+// -------------------------------------------------- fingerprint payloads
+
+/// A fingerprint check's filter: which files under its root count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// File extensions without the dot (empty: all).
+    pub extensions: Vec<String>,
+    /// Globs relative to the root (empty: all).
+    pub globs: Vec<String>,
+    /// Directory or file names skipped anywhere in the tree.
+    pub exclude: Vec<String>,
+}
+
+/// The answer of a fingerprint check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// True: run the step. False: skip it.
+    pub run: bool,
+    /// Why: "no previous success", "last run failed", "scope changed", or
+    /// "files changed".
+    pub reason: String,
+    /// Changed, added or removed files (relative to the root).
+    pub changed: Vec<String>,
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipc::protocol::{AdminRequest, Request, Response};
+    use crate::protocol::{AdminRequest, Request, Response};
 
     #[test]
     fn round_trip() {
