@@ -186,6 +186,21 @@ def cmd_median(args):
     print("%.3f" % statistics.median(float(a) for a in args))
 
 
+def cmd_hitlat(args):
+    """hitlat JOURNAL N: median and p90 (us) of the daemon's own latency
+    (journal `latency_ns`, request arrival to reply) over the last N hits;
+    prints nothing when the journal has none."""
+    path, n = args[0], int(args[1])
+    try:
+        with open(path) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+    except (OSError, ValueError):
+        return
+    lat = [l["latency_ns"] / 1000.0 for l in lines if l.get("outcome") == "hit"][-n:]
+    if lat:
+        print("%.0f %.0f" % (statistics.median(lat), pct(lat, 90)))
+
+
 # ---------------------------------------------------------------- stats ---
 CCACHE_UNCACHEABLE = """autoconf_test bad_compiler_arguments bad_input_file
 bad_output_file called_for_link called_for_preprocessing compile_failed
@@ -511,7 +526,7 @@ def cmd_render(args):
 
 def main():
     fns = {"lat": cmd_lat, "time": cmd_time, "otherload": cmd_otherload, "busy": cmd_busy,
-           "median": cmd_median, "stats": cmd_stats, "hash": cmd_hash, "pids": cmd_pids,
+           "median": cmd_median, "hitlat": cmd_hitlat, "stats": cmd_stats, "hash": cmd_hash, "pids": cmd_pids,
            "render": cmd_render}
     if len(sys.argv) < 2 or sys.argv[1] not in fns:
         sys.exit(__doc__)
