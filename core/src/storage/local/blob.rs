@@ -5,7 +5,7 @@
 //! store and reported as [`StoreError::Corrupt`].
 
 use std::fs::{self, File, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -13,6 +13,7 @@ use tempfile::NamedTempFile;
 
 use super::fsutil;
 use super::{BlobId, Store, StoreError};
+use crate::hash::StatFingerprint;
 
 /// Size of the copy/hash buffer in bytes.
 const BUF_LEN: usize = 1 << 16;
@@ -87,10 +88,11 @@ impl Store {
         self.materialize_temp(id, dir, dir)
     }
 
-    /// [`Store::materialize_blob_temp`]; errors name `dest`. One pass over
-    /// the blob: a reflink where `dir`'s file system has them (then the
-    /// copy is read back to verify it), else a read that hashes while it
-    /// writes the temp file.
+    /// [`Store::materialize_blob_temp`]; errors name `dest`. A blob this
+    /// process verified, whose file's stat is unchanged since, is copied
+    /// without hashing (`copy_file_range`, or a reflink); any other is
+    /// verified in the same pass: a reflink read back, or a read that
+    /// hashes while it writes the temp file.
     fn materialize_temp(
         &self,
         id: &BlobId,
@@ -106,17 +108,56 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io("open blob", &src, e)),
         };
+        let before = fingerprint(&input);
         let mut tmp = tempfile::Builder::new()
             .prefix(".zccache-")
             .tempfile_in(dir)
             .map_err(|e| StoreError::write("materialize blob at", dest, e))?;
+        if let Some(fp) = before.filter(|fp| self.verified.holds(id, fp)) {
+            if self.copy_trusted(id, (&mut input, &src), &mut tmp, fp)? {
+                return Ok((tmp, fp.size));
+            }
+        }
         let (hash, size) = if reflinked(&input, tmp.as_file()) {
             hash_file(tmp.as_file()).map_err(|e| StoreError::io("read back", tmp.path(), e))?
         } else {
             copy_hashing(&mut input, &src, &mut tmp)?
         };
         self.check_hash(id, &src, &hash, size)?;
+        if let Some(fp) = before.filter(|fp| fingerprint(&input).as_ref() == Some(fp)) {
+            self.verified.record(id, fp);
+        }
         Ok((tmp, size))
+    }
+
+    /// Copy the verified blob `id` (`input`, read from `src`, fingerprint
+    /// `fp`) into `tmp` without hashing. False (with `tmp` emptied and both files rewound)
+    /// when the blob changed while it was copied: the caller then verifies
+    /// it in full.
+    ///
+    /// Errors: [`StoreError::Io`] reading the blob, [`StoreError::write`]
+    /// writing the copy.
+    fn copy_trusted(
+        &self,
+        id: &BlobId,
+        (input, src): (&mut File, &Path),
+        tmp: &mut NamedTempFile,
+        fp: StatFingerprint,
+    ) -> Result<bool, StoreError> {
+        if !reflinked(input, tmp.as_file()) {
+            io::copy(input, tmp.as_file_mut())
+                .map_err(|e| StoreError::write("copy blob to", tmp.path(), e))?;
+        }
+        if fingerprint(input) == Some(fp) {
+            return Ok(true);
+        }
+        self.verified.forget(id);
+        let rewind = |f: &mut File| f.set_len(0).and_then(|_| f.seek(io::SeekFrom::Start(0)));
+        rewind(tmp.as_file_mut()).map_err(|e| StoreError::write("rewind", tmp.path(), e))?;
+        input
+            .seek(io::SeekFrom::Start(0))
+            .map_err(|e| StoreError::io("rewind", src, e))?;
+        Ok(false)
     }
 
     /// Read blob `id` fully into memory, verified.
@@ -195,6 +236,7 @@ impl Store {
 
     /// Drop blob `id` from the index and, when `path` is given, delete its file.
     pub(super) fn forget_blob(&self, id: &BlobId, path: Option<&Path>) {
+        self.verified.forget(id);
         let mut index = self.lock();
         index.remove_blob(id);
         if let Some(path) = path {
@@ -249,6 +291,12 @@ fn reflinked(input: &File, out: &File) -> bool {
         v.push(dev);
     }
     false
+}
+
+/// The stat fingerprint of an open file (`fstat`: no path walk); `None`
+/// when it cannot be read.
+fn fingerprint(file: &File) -> Option<StatFingerprint> {
+    file.metadata().ok().map(|m| StatFingerprint::of(&m))
 }
 
 /// Copy `input` (read from `src`) into `tmp` while hashing it; returns the

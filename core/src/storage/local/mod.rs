@@ -12,7 +12,9 @@
 //! - `index`: the saved index (sizes, blob lists, last use), format in `persist.rs`.
 //!
 //! Everything read back is verified (blake3); corrupt data is removed and
-//! reported as [`StoreError::Corrupt`], never served. One daemon process uses
+//! reported as [`StoreError::Corrupt`], never served. A blob this process
+//! already verified is restored without re-hashing while its file's stat
+//! fingerprint (ctime included) is unchanged (`verified.rs`). One daemon process uses
 //! a store at a time; [`Store`] is `Send + Sync` and meant to be shared
 //! behind an `Arc` by many threads. One mutex guards the index; renames and
 //! unlinks that must agree with it happen under it, while copying, hashing
@@ -31,6 +33,7 @@ mod record;
 mod record_file;
 #[cfg(test)]
 mod tests;
+mod verified;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -53,6 +56,9 @@ pub(crate) struct Store {
     index: Mutex<Index>,
     /// Serializes [`Store::flush_index`] so an older snapshot never lands last.
     flush_lock: Mutex<()>,
+    /// Blobs verified by this process (restored without re-hashing while
+    /// their file's stat is unchanged).
+    verified: verified::VerifiedBlobs,
 }
 
 impl Store {
@@ -75,6 +81,7 @@ impl Store {
             default_mode: 0o644 & !fsutil::process_umask(),
             index: Mutex::new(Index::default()),
             flush_lock: Mutex::new(()),
+            verified: verified::VerifiedBlobs::default(),
         };
         for dir in [
             &store.root,

@@ -91,6 +91,44 @@ fn materialize_writes_identical_bytes_with_fresh_mtime() {
     assert_eq!(leftovers, 2, "only store/ and out.o remain");
 }
 
+/// The blob file's stat fingerprint.
+fn stat_of(path: &Path) -> crate::hash::StatFingerprint {
+    crate::hash::StatFingerprint::of(&fs::metadata(path).unwrap())
+}
+
+#[test]
+fn a_verified_blob_is_copied_unhashed_until_its_file_changes() {
+    let (dir, store) = open(1 << 30);
+    let content: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let (id, _) = store.put_blob_bytes(&content).unwrap();
+    let path = blob_file(&store, &id);
+    let written = fs::metadata(&path).unwrap().modified().unwrap();
+    // Past the coarse clock's tick: the blob's stat is no longer racy.
+    std::thread::sleep(Duration::from_millis(50));
+    let dest = dir.path().join("out.o");
+    store.materialize_blob(&id, &dest, None).unwrap();
+    assert!(store.verified.holds(&id, &stat_of(&path)), "remembered");
+    store.materialize_blob(&id, &dest, None).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), content, "unhashed copy");
+    // One byte flipped, mtime put back: the ctime still tells.
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[1234] ^= 0x10;
+    let mut f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all(&bytes).unwrap();
+    f.set_modified(written).unwrap();
+    drop(f);
+    assert!(!store.verified.holds(&id, &stat_of(&path)));
+    let fresh = dir.path().join("fresh.o");
+    let err = store.materialize_blob(&id, &fresh, None);
+    assert!(matches!(err, Err(StoreError::Corrupt { .. })), "{err:?}");
+    assert!(!fresh.exists() && !path.exists());
+    assert_eq!(
+        fs::read(&dest).unwrap(),
+        content,
+        "earlier output untouched"
+    );
+}
+
 #[test]
 fn missing_blob_is_not_found() {
     let (dir, store) = open(1 << 30);
