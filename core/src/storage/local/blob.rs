@@ -47,10 +47,11 @@ impl Store {
         self.publish_blob(tmp, id, size)
     }
 
-    /// Write blob `id` at `dest`: reflink (else copy) it into a temp file in
-    /// `dest`'s directory, verify the copy's blake3, set its mode (`mode`,
-    /// or 0644 & !umask when `None`) and a fresh mtime (now), then rename it
-    /// over `dest`. Returns the bytes written.
+    /// Write blob `id` at `dest`: reflink (else copy) it into a temp file
+    /// (in the store's `tmp/` when `dest` is on the store's file system,
+    /// else in `dest`'s directory), verified (see `materialize_temp`), set
+    /// its mode (`mode`, or 0644 & !umask when `None`) and a fresh mtime
+    /// (now), then rename it over `dest`. Returns the bytes written.
     ///
     /// Errors: [`StoreError::NotFound`] when the blob is not in the store;
     /// [`StoreError::Corrupt`] when its content does not match its id (the
@@ -66,9 +67,30 @@ impl Store {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        if self.on_store_device(dir) {
+            let (tmp, size) = self.materialize_temp(id, &self.tmp_dir, dest)?;
+            match self.finish_materialize(tmp, dest, mode) {
+                Ok(()) => return Ok(size),
+                // Another mount of the same file system: rename cannot
+                // cross it; copy again next to `dest`.
+                Err(e) if is_cross_device(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let (tmp, size) = self.materialize_temp(id, dir, dest)?;
         self.finish_materialize(tmp, dest, mode)?;
         Ok(size)
+    }
+
+    /// True when directory `dir` is on the store's file system (same
+    /// `st_dev`), so a temp file made in the store's `tmp/` can be renamed
+    /// into it. Creating it there rather than next to the output spares
+    /// ext4 a slow search for a free inode in a directory whose files were
+    /// just deleted (`cargo clean`, `make clean`): it skips recently
+    /// deleted inodes one by one.
+    fn on_store_device(&self, dir: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.device.is_some() && fs::metadata(dir).ok().map(|m| m.dev()) == self.device
     }
 
     /// Write blob `id` into a new temp file (`.zccache-*`) in `dir`:
@@ -268,6 +290,11 @@ impl Store {
             .map_err(|e| StoreError::write("rename over", dest, e.error))?;
         Ok(())
     }
+}
+
+/// True when `e` is a rename refused across mount points (`EXDEV`).
+fn is_cross_device(e: &StoreError) -> bool {
+    matches!(e, StoreError::Io { source, .. } if source.raw_os_error() == Some(libc::EXDEV))
 }
 
 /// Devices (`st_dev` of a destination file) where a reflink failed

@@ -59,6 +59,9 @@ pub(crate) struct Store {
     /// Blobs verified by this process (restored without re-hashing while
     /// their file's stat is unchanged).
     verified: verified::VerifiedBlobs,
+    /// `st_dev` of `tmp_dir` (`None` when unknown): outputs on this file
+    /// system are materialized through a temp file in `tmp_dir`.
+    device: Option<u64>,
 }
 
 impl Store {
@@ -72,7 +75,7 @@ impl Store {
     /// Errors: [`StoreError::Io`] / [`StoreError::ReadOnly`] when the
     /// directories cannot be created. A read-only but existing store opens.
     pub(crate) fn open(root: &Path, max_size: u64) -> Result<Store, StoreError> {
-        let store = Store {
+        let mut store = Store {
             root: root.to_path_buf(),
             blobs_dir: root.join("blobs"),
             records_dir: root.join("records"),
@@ -82,6 +85,7 @@ impl Store {
             index: Mutex::new(Index::default()),
             flush_lock: Mutex::new(()),
             verified: verified::VerifiedBlobs::default(),
+            device: None,
         };
         for dir in [
             &store.root,
@@ -93,6 +97,10 @@ impl Store {
                 .map_err(|e| StoreError::write("create directory", dir, e))?;
         }
         fsutil::empty_dir(&store.tmp_dir);
+        store.device = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&store.tmp_dir).ok().map(|m| m.dev())
+        };
         let (index, changed) = rebuild::load(&store);
         *store.lock() = index;
         if changed {
