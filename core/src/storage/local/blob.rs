@@ -82,15 +82,20 @@ impl Store {
         Ok(size)
     }
 
-    /// True when directory `dir` is on the store's file system (same
-    /// `st_dev`), so a temp file made in the store's `tmp/` can be renamed
-    /// into it. Creating it there rather than next to the output spares
-    /// ext4 a slow search for a free inode in a directory whose files were
-    /// just deleted (`cargo clean`, `make clean`): it skips recently
-    /// deleted inodes one by one.
-    fn on_store_device(&self, dir: &Path) -> bool {
+    /// True when a temp file made in the store's `tmp/` may stand in for
+    /// one made in directory `dir`: `dir` is on the store's file system
+    /// (same `st_dev`, so a rename can move it there) and gives new files
+    /// nothing a file made elsewhere would lack (no set-group-ID bit, no
+    /// default ACL). Creating it in `tmp/` rather than next to the output
+    /// spares ext4 without a journal a slow search for a free inode in a
+    /// directory whose files were just deleted (`cargo clean`, `ninja
+    /// clean`): it skips recently deleted inodes one by one.
+    pub(super) fn on_store_device(&self, dir: &Path) -> bool {
         use std::os::unix::fs::MetadataExt;
-        self.device.is_some() && fs::metadata(dir).ok().map(|m| m.dev()) == self.device
+        let Some(meta) = self.device.and_then(|_| fs::metadata(dir).ok()) else {
+            return false;
+        };
+        Some(meta.dev()) == self.device && meta.mode() & libc::S_ISGID == 0 && !has_default_acl(dir)
     }
 
     /// Write blob `id` into a new temp file (`.zccache-*`) in `dir`:
@@ -290,6 +295,30 @@ impl Store {
             .map_err(|e| StoreError::write("rename over", dest, e.error))?;
         Ok(())
     }
+}
+
+/// True when directory `dir` has a default ACL, which files created in it
+/// inherit (acl(5), `system.posix_acl_default`). Unknown counts as yes.
+fn has_default_acl(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    // SAFETY: both strings are NUL-terminated; a null buffer of size 0
+    // only asks for the attribute's size.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.posix_acl_default".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if n >= 0 {
+        return true;
+    }
+    let err = io::Error::last_os_error().raw_os_error();
+    !matches!(err, Some(libc::ENODATA) | Some(libc::ENOTSUP))
 }
 
 /// True when `e` is a rename refused across mount points (`EXDEV`).

@@ -130,6 +130,41 @@ fn a_verified_blob_is_copied_unhashed_until_its_file_changes() {
 }
 
 #[test]
+fn outputs_go_through_the_store_tmp_unless_their_dir_gives_new_files_more() {
+    use std::os::unix::fs::MetadataExt;
+    let (dir, store) = open(1 << 30);
+    let (id, _) = store.put_blob_bytes(b"object bytes").unwrap();
+    let plain = dir.path().join("plain");
+    fs::create_dir(&plain).unwrap();
+    assert!(store.on_store_device(&plain), "same file system, plain dir");
+    // A set-group-ID dir gives new files its group: the temp file must be
+    // made in it. As root, use a group other than ours to see it happen.
+    let shared = dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    // SAFETY: geteuid/getegid have no preconditions.
+    let gid = if unsafe { libc::geteuid() } == 0 {
+        1
+    } else {
+        unsafe { libc::getegid() }
+    };
+    std::os::unix::fs::chown(&shared, None, Some(gid)).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o2775)).unwrap();
+    assert!(!store.on_store_device(&shared), "setgid dir");
+    let dest = shared.join("a.o");
+    store.materialize_blob(&id, &dest, None).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), b"object bytes");
+    assert_eq!(fs::metadata(&dest).unwrap().gid(), gid);
+    store
+        .materialize_blob(&id, &plain.join("a.o"), None)
+        .unwrap();
+    assert_eq!(
+        fs::read_dir(&store.tmp_dir).unwrap().count(),
+        0,
+        "nothing left in tmp/"
+    );
+}
+
+#[test]
 fn missing_blob_is_not_found() {
     let (dir, store) = open(1 << 30);
     let id = BlobId::of_bytes(b"never stored");
