@@ -11,7 +11,7 @@ if ! command -v gcc >/dev/null || ! command -v make >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gcc make
 fi
 
-echo "== installing zccache and cargo-zccache (scripts/install.sh)"
+echo "== installing zccache, zccache-daemon and cargo-zccache (scripts/install.sh)"
 "$ROOT/scripts/install.sh"
 ZCCACHE=${ZCCACHE_INSTALL_DIR:-${CARGO_HOME:-$HOME/.cargo}/bin}/zccache
 
