@@ -68,13 +68,16 @@ impl Store {
             _ => Path::new("."),
         };
         if self.on_store_device(dir) {
-            let (tmp, size) = self.materialize_temp(id, &self.tmp_dir, dest)?;
-            match self.finish_materialize(tmp, dest, mode) {
-                Ok(()) => return Ok(size),
-                // Another mount of the same file system: rename cannot
-                // cross it; copy again next to `dest`.
-                Err(e) if is_cross_device(&e) => {}
-                Err(e) => return Err(e),
+            let via_store = self
+                .materialize_temp(id, &self.tmp_dir, dest)
+                .and_then(|(tmp, size)| self.finish_materialize(tmp, dest, mode).map(|()| size));
+            match via_store {
+                Ok(size) => return Ok(size),
+                Err(e @ (StoreError::Corrupt { .. } | StoreError::NotFound)) => return Err(e),
+                // `tmp/` not writable (a read-only cache), or another mount
+                // of the same file system (a rename cannot cross it): copy
+                // again next to `dest`, as for any other file system.
+                Err(_) => {}
             }
         }
         let (tmp, size) = self.materialize_temp(id, dir, dest)?;
@@ -158,9 +161,9 @@ impl Store {
     }
 
     /// Copy the verified blob `id` (`input`, read from `src`, fingerprint
-    /// `fp`) into `tmp` without hashing. False (with `tmp` emptied and both files rewound)
-    /// when the blob changed while it was copied: the caller then verifies
-    /// it in full.
+    /// `fp`) into `tmp` without hashing. False (with `tmp` emptied and both
+    /// files rewound) when the blob changed while it was copied: the caller
+    /// then verifies it in full.
     ///
     /// Errors: [`StoreError::Io`] reading the blob, [`StoreError::write`]
     /// writing the copy.
@@ -319,11 +322,6 @@ fn has_default_acl(dir: &Path) -> bool {
     }
     let err = io::Error::last_os_error().raw_os_error();
     !matches!(err, Some(libc::ENODATA) | Some(libc::ENOTSUP))
-}
-
-/// True when `e` is a rename refused across mount points (`EXDEV`).
-fn is_cross_device(e: &StoreError) -> bool {
-    matches!(e, StoreError::Io { source, .. } if source.raw_os_error() == Some(libc::EXDEV))
 }
 
 /// Devices (`st_dev` of a destination file) where a reflink failed

@@ -165,6 +165,19 @@ fn outputs_go_through_the_store_tmp_unless_their_dir_gives_new_files_more() {
 }
 
 #[test]
+fn an_unusable_store_tmp_still_restores_next_to_the_output() {
+    let (dir, store) = open(1 << 30);
+    let (id, _) = store.put_blob_bytes(b"object bytes").unwrap();
+    // `tmp/` replaced by a file: no temp file can be made there (as with a
+    // read-only cache dir, which root would still write to).
+    fs::remove_dir(&store.tmp_dir).unwrap();
+    fs::write(&store.tmp_dir, b"").unwrap();
+    let dest = dir.path().join("a.o");
+    assert_eq!(store.materialize_blob(&id, &dest, None).unwrap(), 12);
+    assert_eq!(fs::read(&dest).unwrap(), b"object bytes");
+}
+
+#[test]
 fn missing_blob_is_not_found() {
     let (dir, store) = open(1 << 30);
     let id = BlobId::of_bytes(b"never stored");
