@@ -50,6 +50,49 @@ pub struct CompileRequest {
     pub settings_from_env: bool,
 }
 
+impl CompileRequest {
+    /// The compile of `compiler` with `args` that this process (a launcher)
+    /// asks for: its working directory, whole environment, pid and umask,
+    /// with `settings_from_env` set and no settings of its own (a caller
+    /// that resolved them fills them in and clears the flag). `None` when an
+    /// argument or a variable is not UTF-8, or the working directory is
+    /// unknown.
+    pub fn of_this_process(
+        compiler: &std::path::Path,
+        args: &[std::ffi::OsString],
+    ) -> Option<CompileRequest> {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect::<Option<_>>()?;
+        Some(CompileRequest {
+            compiler: compiler.to_path_buf(),
+            args,
+            cwd: std::env::current_dir().ok()?,
+            env,
+            client_pid: std::process::id(),
+            umask: current_umask(),
+            prefix: None,
+            verify_per_million: 0,
+            base_dirs: Vec::new(),
+            settings_from_env: true,
+        })
+    }
+}
+
+/// This process's umask (umask(2) read by setting and restoring it).
+fn current_umask() -> u32 {
+    // SAFETY: umask(2) cannot fail; the value is restored at once.
+    unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m as u32
+    }
+}
+
 /// A generic tool run (`zccache exec`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecRequest {

@@ -22,32 +22,5 @@ pub(crate) fn socket() -> Option<PathBuf> {
 /// file it names. `None` when an argument or a variable is not UTF-8 (the
 /// full program decides what to do with those).
 pub(crate) fn compile_request(compiler: &Path, args: &[OsString]) -> Option<Request> {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_str().map(str::to_string))
-        .collect::<Option<_>>()?;
-    let env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect::<Option<_>>()?;
-    Some(Request::Compile(CompileRequest {
-        compiler: compiler.to_path_buf(),
-        args,
-        cwd: std::env::current_dir().ok()?,
-        env,
-        client_pid: std::process::id(),
-        umask: current_umask(),
-        prefix: None,
-        verify_per_million: 0,
-        base_dirs: Vec::new(),
-        settings_from_env: true,
-    }))
-}
-
-fn current_umask() -> u32 {
-    // SAFETY: umask(2) cannot fail; the value is restored at once.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m as u32
-    }
+    CompileRequest::of_this_process(compiler, args).map(Request::Compile)
 }

@@ -96,34 +96,12 @@ fn call_with_backpressure(
 pub(crate) use zccache_client::locate::resolve_compiler;
 
 fn build_request(cfg: &Config, compiler: &Path, args: &[OsString]) -> Option<CompileRequest> {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_str().map(str::to_string))
-        .collect::<Option<_>>()?;
-    let env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect::<Option<_>>()?;
-    Some(CompileRequest {
-        compiler: compiler.to_path_buf(),
-        args,
-        cwd: std::env::current_dir().ok()?,
-        env,
-        client_pid: std::process::id(),
-        umask: current_umask(),
-        prefix: cfg.prefix.value.clone(),
-        verify_per_million: cfg.verify_per_million(),
-        base_dirs: cfg.base_dir.value.clone(),
-        settings_from_env: false,
-    })
-}
-
-fn current_umask() -> u32 {
-    // SAFETY: umask(2) cannot fail; we restore the value immediately.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m as u32
-    }
+    let mut req = CompileRequest::of_this_process(compiler, args)?;
+    req.prefix = cfg.prefix.value.clone();
+    req.verify_per_million = cfg.verify_per_million();
+    req.base_dirs = cfg.base_dir.value.clone();
+    req.settings_from_env = false;
+    Some(req)
 }
 
 fn replay(exit_code: i32, stdout: &[u8], stderr: &[u8]) -> i32 {
