@@ -69,7 +69,7 @@ impl Store {
         };
         if self.on_store_device(dir) {
             let via_store = self
-                .materialize_temp(id, &self.tmp_dir, dest)
+                .materialize_temp(id, &self.temp_area.dir(), dest)
                 .and_then(|(tmp, size)| self.finish_materialize(tmp, dest, mode).map(|()| size));
             match via_store {
                 Ok(size) => return Ok(size),
@@ -218,8 +218,9 @@ impl Store {
 
     /// A new temp file in `<root>/tmp` for a blob being written.
     fn blob_temp(&self) -> Result<NamedTempFile, StoreError> {
-        fsutil::temp_in(&self.tmp_dir, ".blob-")
-            .map_err(|e| StoreError::write("create temp file in", &self.tmp_dir, e))
+        let dir = self.temp_area.dir();
+        fsutil::temp_in(&dir, ".blob-")
+            .map_err(|e| StoreError::write("create temp file in", &dir, e))
     }
 
     /// Rename a complete temp file into place as blob `id` and index it,

@@ -8,7 +8,8 @@
 //! - `records/xx/<key hex>.entry`, `.manifest` and `.snapshot`: records
 //!   (see [`RecordKind`]), format in `record_file.rs`;
 //! - `tmp/`: temp files, persisted (renamed) into place when complete, so a
-//!   crash never leaves a half-written visible file; emptied on open;
+//!   crash never leaves a half-written visible file; emptied on open; the
+//!   files are made in its rotating subdirectories (`temp_area.rs`);
 //! - `index`: the saved index (sizes, blob lists, last use), format in `persist.rs`.
 //!
 //! Everything read back is verified (blake3); corrupt data is removed and
@@ -31,6 +32,7 @@ mod persist;
 mod rebuild;
 mod record;
 mod record_file;
+mod temp_area;
 #[cfg(test)]
 mod tests;
 mod verified;
@@ -50,6 +52,8 @@ pub(crate) struct Store {
     blobs_dir: PathBuf,
     records_dir: PathBuf,
     tmp_dir: PathBuf,
+    /// The subdirectory of `tmp_dir` new temp files go to.
+    temp_area: temp_area::TempArea,
     max_size: u64,
     /// Mode given to materialized files when the caller passes none: 0644 & !umask.
     default_mode: u32,
@@ -75,31 +79,28 @@ impl Store {
     /// Errors: [`StoreError::Io`] / [`StoreError::ReadOnly`] when the
     /// directories cannot be created. A read-only but existing store opens.
     pub(crate) fn open(root: &Path, max_size: u64) -> Result<Store, StoreError> {
-        let mut store = Store {
+        let tmp_dir = root.join("tmp");
+        for dir in [root, &root.join("blobs"), &root.join("records"), &tmp_dir] {
+            fsutil::create_private_dir(dir)
+                .map_err(|e| StoreError::write("create directory", dir, e))?;
+        }
+        fsutil::empty_dir(&tmp_dir);
+        let device = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&tmp_dir).ok().map(|m| m.dev())
+        };
+        let store = Store {
             root: root.to_path_buf(),
             blobs_dir: root.join("blobs"),
             records_dir: root.join("records"),
-            tmp_dir: root.join("tmp"),
+            temp_area: temp_area::TempArea::open(&tmp_dir),
+            tmp_dir,
             max_size,
             default_mode: 0o644 & !fsutil::process_umask(),
             index: Mutex::new(Index::default()),
             flush_lock: Mutex::new(()),
             verified: verified::VerifiedBlobs::default(),
-            device: None,
-        };
-        for dir in [
-            &store.root,
-            &store.blobs_dir,
-            &store.records_dir,
-            &store.tmp_dir,
-        ] {
-            fsutil::create_private_dir(dir)
-                .map_err(|e| StoreError::write("create directory", dir, e))?;
-        }
-        fsutil::empty_dir(&store.tmp_dir);
-        store.device = {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(&store.tmp_dir).ok().map(|m| m.dev())
+            device,
         };
         let (index, changed) = rebuild::load(&store);
         *store.lock() = index;

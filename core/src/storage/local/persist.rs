@@ -98,8 +98,9 @@ impl Store {
     pub(crate) fn flush_index(&self) -> Result<(), StoreError> {
         let _serial = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
         let bytes = encode(&self.lock()).map_err(StoreError::corrupt)?;
-        let mut tmp = fsutil::temp_in(&self.tmp_dir, ".index-")
-            .map_err(|e| StoreError::write("create temp file in", &self.tmp_dir, e))?;
+        let dir = self.temp_area.dir();
+        let mut tmp = fsutil::temp_in(&dir, ".index-")
+            .map_err(|e| StoreError::write("create temp file in", &dir, e))?;
         tmp.write_all(&bytes)
             .map_err(|e| StoreError::write("write", tmp.path(), e))?;
         let path = self.index_path();

@@ -136,8 +136,9 @@ impl Store {
         &self,
         bytes: &[u8],
     ) -> Result<(tempfile::NamedTempFile, u64), StoreError> {
-        let mut tmp = fsutil::temp_in(&self.tmp_dir, ".record-")
-            .map_err(|e| StoreError::write("create temp file in", &self.tmp_dir, e))?;
+        let dir = self.temp_area.dir();
+        let mut tmp = fsutil::temp_in(&dir, ".record-")
+            .map_err(|e| StoreError::write("create temp file in", &dir, e))?;
         tmp.write_all(bytes)
             .map_err(|e| StoreError::write("write", tmp.path(), e))?;
         let meta = tmp

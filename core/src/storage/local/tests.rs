@@ -26,6 +26,18 @@ fn blob_file(store: &Store, id: &BlobId) -> PathBuf {
     store.blob_path(id).unwrap()
 }
 
+/// Files (not directories) anywhere under the store's `tmp/`.
+fn temp_files(store: &Store) -> usize {
+    fn count(dir: &Path) -> usize {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| if p.is_dir() { count(&p) } else { 1 })
+            .sum()
+    }
+    count(&store.tmp_dir)
+}
+
 fn set_old_mtime(path: &Path) {
     let old = SystemTime::now() - Duration::from_secs(100_000);
     let f = OpenOptions::new().write(true).open(path).unwrap();
@@ -64,7 +76,7 @@ fn identical_blobs_are_stored_once() {
     assert_eq!(store.usage(), (0, 4));
     let fanout = blob_file(&store, &a).parent().unwrap().to_path_buf();
     assert_eq!(fs::read_dir(fanout).unwrap().count(), 1);
-    assert_eq!(fs::read_dir(&store.tmp_dir).unwrap().count(), 0);
+    assert_eq!(temp_files(&store), 0);
 }
 
 #[test]
@@ -157,11 +169,7 @@ fn outputs_go_through_the_store_tmp_unless_their_dir_gives_new_files_more() {
     store
         .materialize_blob(&id, &plain.join("a.o"), None)
         .unwrap();
-    assert_eq!(
-        fs::read_dir(&store.tmp_dir).unwrap().count(),
-        0,
-        "nothing left in tmp/"
-    );
+    assert_eq!(temp_files(&store), 0, "nothing left in tmp/");
 }
 
 #[test]
@@ -170,7 +178,7 @@ fn an_unusable_store_tmp_still_restores_next_to_the_output() {
     let (id, _) = store.put_blob_bytes(b"object bytes").unwrap();
     // `tmp/` replaced by a file: no temp file can be made there (as with a
     // read-only cache dir, which root would still write to).
-    fs::remove_dir(&store.tmp_dir).unwrap();
+    fs::remove_dir_all(&store.tmp_dir).unwrap();
     fs::write(&store.tmp_dir, b"").unwrap();
     let dest = dir.path().join("a.o");
     assert_eq!(store.materialize_blob(&id, &dest, None).unwrap(), 12);
@@ -421,10 +429,13 @@ fn open_removes_orphan_blobs_and_temp_files() {
     let root = store.root().to_path_buf();
     drop(store);
     fs::write(root.join("tmp").join(".blob-leftover"), b"half").unwrap();
+    fs::create_dir(root.join("tmp").join("1-0")).unwrap();
+    fs::write(root.join("tmp").join("1-0").join(".blob-x"), b"half").unwrap();
     let store = Store::open(&root, 1 << 30).unwrap();
     assert!(!store.has_blob(&orphan));
     assert!(!blob_file(&store, &orphan).exists());
-    assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    assert_eq!(temp_files(&store), 0);
+    assert!(!root.join("tmp").join("1-0").exists());
     assert_eq!(store.usage(), (0, 0));
 }
 
@@ -443,7 +454,7 @@ fn clear_removes_everything() {
         .unwrap();
     assert_eq!(store.usage().0, 1);
     let root = store.root().to_path_buf();
-    assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+    assert_eq!(temp_files(&store), 0);
     assert!(!root.join("index").exists());
 }
 
@@ -488,7 +499,7 @@ fn read_only_store_returns_errors() {
 #[test]
 fn broken_tmp_dir_returns_errors_not_panics() {
     let (_dir, store) = open(1 << 30);
-    fs::remove_dir(&store.tmp_dir).unwrap();
+    fs::remove_dir_all(&store.tmp_dir).unwrap();
     File::create(&store.tmp_dir)
         .unwrap()
         .write_all(b"not a dir")
