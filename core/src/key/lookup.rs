@@ -4,7 +4,6 @@
 //! still hashes the same, every recorded variable has the same value, and
 //! no shadow path has appeared; the first set that holds names the entry.
 
-use super::resolve;
 use crate::dircache::{DirListings, Presence};
 use crate::hash::{MetadataCache, StatFingerprint};
 use crate::storage::{DirCheck, DirRefresh, InputSet, Manifest, RecordKey, RecordedFile};
@@ -126,17 +125,22 @@ fn check_env(set: &InputSet, env: &[(String, String)]) -> Result<(), Mismatch> {
     Ok(())
 }
 
+/// Compare one recorded file with the file system; allocates nothing
+/// unless it differs.
 fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), Mismatch> {
-    let (noun, path) = (probe.noun, f.path.clone());
-    match probe.meta.digest(&resolve(probe.cwd, &f.path)) {
+    let noun = probe.noun;
+    match probe.meta.digest(&anchored(probe.cwd, &f.path)) {
         Ok(d) if d.hash == f.hash => Ok(()),
         Ok(d) => Err(Mismatch::Changed {
             noun,
-            path,
+            path: f.path.clone(),
             old: crate::hash::to_hex(&f.hash)[..8].to_string(),
             new: crate::hash::to_hex(&d.hash)[..8].to_string(),
         }),
-        Err(_) => Err(Mismatch::Gone { noun, path }),
+        Err(_) => Err(Mismatch::Gone {
+            noun,
+            path: f.path.clone(),
+        }),
     }
 }
 

@@ -259,6 +259,21 @@ impl Storage {
         self.local.materialize_blob(id, dest, mode)
     }
 
+    /// Write `data` to `dest` atomically with permission bits `mode` (an
+    /// inline output: a depfile, rustc's dep-info), through the store's
+    /// temp area when `dest` is on its file system.
+    ///
+    /// Errors: [`StoreError::Io`] / [`StoreError::ReadOnly`] when `dest`
+    /// cannot be written.
+    pub(crate) fn materialize_bytes(
+        &self,
+        data: &[u8],
+        dest: &Path,
+        mode: u32,
+    ) -> Result<(), StoreError> {
+        self.local.materialize_bytes(data, dest, mode)
+    }
+
     /// Write blob `id` into a new temp file in `dir`, verified; returns the
     /// file (deleted on drop unless persisted) and its size in bytes.
     ///

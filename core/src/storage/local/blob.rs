@@ -85,6 +85,37 @@ impl Store {
         Ok(size)
     }
 
+    /// Write `data` as file `dest` with permission bits `mode`: through a
+    /// temp file in the store's `tmp/` when `dest` is on the store's file
+    /// system (the rule of [`Store::materialize_blob`]), else through one
+    /// next to `dest`; then renamed over it. For inline outputs (depfiles,
+    /// dep-info).
+    ///
+    /// Errors: [`StoreError::Io`] / [`StoreError::ReadOnly`] when neither
+    /// way can write `dest`.
+    pub(crate) fn materialize_bytes(
+        &self,
+        data: &[u8],
+        dest: &Path,
+        mode: u32,
+    ) -> Result<(), StoreError> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let write = |dir: &Path| -> Result<(), StoreError> {
+            let mut tmp = fsutil::temp_in(dir, ".zccache-")
+                .map_err(|e| StoreError::write("create temp file for", dest, e))?;
+            tmp.write_all(data)
+                .map_err(|e| StoreError::write("write", tmp.path(), e))?;
+            self.finish_materialize(tmp, dest, Some(mode))
+        };
+        if self.on_store_device(dir) && write(&self.temp_area.dir()).is_ok() {
+            return Ok(());
+        }
+        write(dir)
+    }
+
     /// True when a temp file made in the store's `tmp/` may stand in for
     /// one made in directory `dir`: `dir` is on the store's file system
     /// (same `st_dev`, so a rename can move it there) and gives new files

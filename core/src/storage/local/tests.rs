@@ -173,6 +173,27 @@ fn outputs_go_through_the_store_tmp_unless_their_dir_gives_new_files_more() {
 }
 
 #[test]
+fn inline_outputs_replace_the_file_with_the_mode_given() {
+    let (dir, store) = open(1 << 30);
+    let dest = dir.path().join("a.d");
+    fs::write(&dest, b"old").unwrap();
+    store
+        .materialize_bytes(b"a.o: a.c\n", &dest, 0o640)
+        .unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), b"a.o: a.c\n");
+    let mode = fs::metadata(&dest).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+    assert_eq!(temp_files(&store), 0);
+    // `tmp/` unusable: written next to the file instead.
+    fs::remove_dir_all(&store.tmp_dir).unwrap();
+    fs::write(&store.tmp_dir, b"").unwrap();
+    store.materialize_bytes(b"b", &dest, 0o644).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), b"b");
+    let missing = dir.path().join("no-such-dir").join("a.d");
+    assert!(store.materialize_bytes(b"c", &missing, 0o644).is_err());
+}
+
+#[test]
 fn an_unusable_store_tmp_still_restores_next_to_the_output() {
     let (dir, store) = open(1 << 30);
     let (id, _) = store.put_blob_bytes(b"object bytes").unwrap();

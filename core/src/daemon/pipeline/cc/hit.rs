@@ -23,8 +23,8 @@ pub(crate) enum RestoreError {
     Depfile {
         /// Where it should go.
         path: String,
-        /// The I/O error.
-        source: std::io::Error,
+        /// Why it could not be written.
+        source: StoreError,
     },
 }
 
@@ -54,7 +54,8 @@ pub(crate) fn restore_entry(
         let args = dep.to_args("", &object);
         let retargeted = dep_targets::retarget(text, &dep_targets::targets(&args));
         let text = retargeted.as_deref().unwrap_or(text);
-        crate::paths::write_atomically(&resolve(&req.cwd, &path), text, mode)
+        d.storage()
+            .materialize_bytes(text, &resolve(&req.cwd, &path), mode)
             .map_err(|source| RestoreError::Depfile { path, source })?;
     }
     Ok(bytes)

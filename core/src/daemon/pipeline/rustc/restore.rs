@@ -34,12 +34,7 @@ pub(crate) fn restore(
             }
             (Content::Inline(text), Some(a)) => {
                 let text = from_markers(text, a).map_err(corrupt)?;
-                crate::paths::write_atomically(&dest, &text, mode).map_err(|source| {
-                    StoreError::Io {
-                        context: format!("write {}", dest.display()),
-                        source,
-                    }
-                })?;
+                d.storage().materialize_bytes(&text, &dest, mode)?;
             }
             _ => {
                 return Err(StoreError::Corrupt {
