@@ -63,10 +63,7 @@ impl Store {
         dest: &Path,
         mode: Option<u32>,
     ) -> Result<u64, StoreError> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = parent_dir(dest);
         if self.on_store_device(dir) {
             let via_store = self
                 .materialize_temp(id, &self.temp_area.dir(), dest)
@@ -99,10 +96,7 @@ impl Store {
         dest: &Path,
         mode: u32,
     ) -> Result<(), StoreError> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        let dir = parent_dir(dest);
         let write = |dir: &Path| -> Result<(), StoreError> {
             let mut tmp = fsutil::temp_in(dir, ".zccache-")
                 .map_err(|e| StoreError::write("create temp file for", dest, e))?;
@@ -329,6 +323,14 @@ impl Store {
         tmp.persist(dest)
             .map_err(|e| StoreError::write("rename over", dest, e.error))?;
         Ok(())
+    }
+}
+
+/// The directory `dest` is in (`.` for a bare file name).
+fn parent_dir(dest: &Path) -> &Path {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
 }
 
