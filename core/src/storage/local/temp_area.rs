@@ -51,7 +51,8 @@ struct Current {
     /// Number of the next subdirectory.
     next: u64,
     /// Earlier subdirectories not yet removed (they held a temp file still
-    /// being written when we last tried).
+    /// being written when we last tried; `Store::open` empties `tmp/`
+    /// anyway).
     retired: Vec<Arc<Path>>,
 }
 
@@ -103,9 +104,11 @@ fn rotate(root: &Path, cur: &mut Current) {
     if *old != *root {
         cur.retired.push(old);
     }
+    // Kept for the next try only while a temp file is still inside; any
+    // other failure (gone already, no permission) is not retried.
     cur.retired.retain(|d| match fs::remove_dir(d) {
         Ok(()) => false,
-        Err(e) => e.kind() != io::ErrorKind::NotFound,
+        Err(e) => e.kind() == io::ErrorKind::DirectoryNotEmpty,
     });
 }
 
