@@ -11,11 +11,13 @@
 //! `cargo clean` or `ninja clean` freed thousands of inodes near the cache
 //! dir, each create costs milliseconds. `tmp/` carries the "top of
 //! directory hierarchies" attribute (chattr(1) `T`, `FS_TOPDIR_FL`), so
-//! ext4's Orlov allocator places each new subdirectory of it in a block
-//! group picked afresh among those with more free inodes than average
-//! (kernel `find_group_orlov`), away from the groups a build just emptied;
-//! rotating bounds how many of our own restored-then-deleted inodes one
-//! group collects. Elsewhere the attribute is refused or means nothing, and
+//! ext4's Orlov allocator places each new subdirectory of it in the group
+//! with the fewest directories among those with more free inodes and
+//! blocks than average, searched from a group given by a hash of the
+//! subdirectory's name (kernel `find_group_orlov`): on a file system with
+//! room to spare, a group no build is using, not the cache dir's; rotating
+//! bounds how many of our own restored-then-deleted inodes one group
+//! collects. Elsewhere the attribute is refused or means nothing, and
 //! the subdirectories are plain directories. Nothing here changes what is
 //! stored or served: it only chooses where temp files are born.
 
