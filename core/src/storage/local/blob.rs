@@ -268,6 +268,8 @@ impl Store {
         tmp.persist(&path)
             .map_err(|e| StoreError::write("move blob into", &path, e.error))?;
         index.add_blob(id.clone(), size);
+        drop(index);
+        self.verified.verify_later(id.clone(), path);
         Ok((id, size))
     }
 

@@ -142,6 +142,30 @@ fn a_verified_blob_is_copied_unhashed_until_its_file_changes() {
 }
 
 #[test]
+fn a_new_blob_is_verified_in_the_background() {
+    let (dir, store) = open(1 << 30);
+    let content: Vec<u8> = (0..90_000u32).map(|i| (i % 241) as u8).collect();
+    let (id, _) = store.put_blob_bytes(&content).unwrap();
+    let path = blob_file(&store, &id);
+    let waited = std::time::Instant::now();
+    while !store.verified.holds(&id, &stat_of(&path)) {
+        assert!(waited.elapsed() < Duration::from_secs(10), "never verified");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let dest = dir.path().join("out.o");
+    store.materialize_blob(&id, &dest, None).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), content);
+    // A blob changed before the thread read it is not remembered.
+    let (other, _) = store.put_blob_bytes(b"other object").unwrap();
+    let other_path = blob_file(&store, &other);
+    fs::write(&other_path, b"tampered!!!!").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!store.verified.holds(&other, &stat_of(&other_path)));
+    let err = store.materialize_blob(&other, &dir.path().join("o.o"), None);
+    assert!(matches!(err, Err(StoreError::Corrupt { .. })), "{err:?}");
+}
+
+#[test]
 fn outputs_go_through_the_store_tmp_unless_their_dir_gives_new_files_more() {
     use std::os::unix::fs::MetadataExt;
     let (dir, store) = open(1 << 30);
