@@ -4,6 +4,7 @@
 //! exec, a fingerprint walk or a warm save/restore runs, and stop on
 //! `Shutdown` or after the idle timeout (not while a build session is open).
 
+use super::journal;
 use super::launch_settings;
 use super::pipeline::farm::Farm;
 use super::pipeline::{self, probe, Stage};
@@ -245,8 +246,14 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
         Ok(req) => req,
         Err(reply) => return send(stream, &reply).await,
     };
-    let work = match probe(&st, &req) {
-        Stage::Done(response) => return send(stream, &response).await,
+    // A hit's journal line is queued after its reply is sent.
+    let (stage, journal_lines) = journal::hold(|| probe(&st, &req));
+    let work = match stage {
+        Stage::Done(response) => {
+            let sent = send(stream, &response).await;
+            journal_lines.release();
+            return sent;
+        }
         Stage::Work(_) if shared.running.load(Ordering::SeqCst) >= job_limit(&st, &req) => {
             // Backpressure: the launcher retries later or compiles by
             // itself; hits already restored stay valid.
@@ -258,6 +265,7 @@ async fn compile(stream: &mut UnixStream, shared: &Arc<Shared>, req: CompileRequ
         }
         Stage::Work(work) => work,
     };
+    journal_lines.release();
     let _running = RunningGuard::new(&shared.running);
     let job = tokio::task::spawn_blocking(move || work.run(&st, &req));
     with_heartbeats(stream, job, |e| Response::RunLocally {

@@ -6,7 +6,7 @@
 
 use crate::dircache::{DirListings, Presence};
 use crate::hash::{MetadataCache, StatFingerprint};
-use crate::storage::{DirCheck, DirRefresh, InputSet, Manifest, RecordKey, RecordedFile};
+use crate::storage::{DirCheck, InputSet, Manifest, RecordKey, RecordedFile};
 use std::path::Path;
 
 /// Why a manifest did not yield an entry: the first mismatch found (for
@@ -71,20 +71,17 @@ pub(crate) struct Probe<'a> {
     pub listings: Option<&'a DirListings>,
 }
 
-/// The entry key of the first set of `manifest` that still holds, plus the
-/// directory fingerprints that changed although none of their absent paths
-/// appeared (the caller may store them with [`Manifest::refresh`] so later
-/// lookups stay cheap).
+/// The entry key of the first set of `manifest` that still holds. A
+/// directory found changed with all its absent paths still absent is
+/// remembered in the manifest ([`DirCheck::seen`]), so later lookups skip
+/// its absent paths until it changes again.
 ///
 /// Errors: the first [`Mismatch`] seen.
-pub(crate) fn find(
-    manifest: &Manifest,
-    probe: &Probe<'_>,
-) -> Result<(RecordKey, Vec<DirRefresh>), Mismatch> {
+pub(crate) fn find(manifest: &Manifest, probe: &Probe<'_>) -> Result<RecordKey, Mismatch> {
     let mut first_reason = None;
-    for (set_index, set) in manifest.sets.iter().enumerate() {
-        match check_set(set, set_index, probe) {
-            Ok(refresh) => return Ok((set.entry, refresh)),
+    for set in &manifest.sets {
+        match check_set(set, probe) {
+            Ok(()) => return Ok(set.entry),
             Err(why) => {
                 first_reason.get_or_insert(why);
             }
@@ -93,26 +90,15 @@ pub(crate) fn find(
     Err(first_reason.unwrap_or(Mismatch::NoSets))
 }
 
-fn check_set(
-    set: &InputSet,
-    set_index: usize,
-    probe: &Probe<'_>,
-) -> Result<Vec<DirRefresh>, Mismatch> {
+fn check_set(set: &InputSet, probe: &Probe<'_>) -> Result<(), Mismatch> {
     check_env(set, probe.env)?;
     for f in &set.files {
         check_file(f, probe)?;
     }
-    let mut refresh = Vec::new();
-    for (i, check) in set.dir_checks.iter().enumerate() {
-        if let Some(fingerprint) = check_dir(check, probe, &set.files)? {
-            refresh.push(DirRefresh {
-                set: set_index,
-                check: i,
-                fingerprint,
-            });
-        }
+    for check in &set.dir_checks {
+        check_dir(check, probe, &set.files)?;
     }
-    Ok(refresh)
+    Ok(())
 }
 
 fn check_env(set: &InputSet, env: &[(String, String)]) -> Result<(), Mismatch> {
@@ -144,20 +130,20 @@ fn check_file(f: &RecordedFile, probe: &Probe<'_>) -> Result<(), Mismatch> {
     }
 }
 
-/// `Ok(None)`: unchanged. `Ok(Some(fp))`: changed (or racy) but every
-/// absent path is still absent; `fp` is the fingerprint taken *before* the
-/// absent paths were checked, so a later creation still changes it.
-fn check_dir(
-    check: &DirCheck,
-    probe: &Probe<'_>,
-    files: &[RecordedFile],
-) -> Result<Option<StatFingerprint>, Mismatch> {
+/// `Ok(())` when every absent path of `check` is still absent: its
+/// directory is unchanged since it was recorded (or since a lookup last
+/// found them absent, [`DirCheck::seen`]), or each path is checked. A
+/// non-racy fingerprint taken *before* the paths were checked is then
+/// remembered as seen: a later creation still changes it.
+fn check_dir(check: &DirCheck, probe: &Probe<'_>, files: &[RecordedFile]) -> Result<(), Mismatch> {
     let dir = anchored(probe.cwd, &check.dir);
     let now = std::fs::metadata(&dir)
         .ok()
         .map(|m| StatFingerprint::of(&m));
-    if !check.racy && now == Some(check.fingerprint) {
-        return Ok(None);
+    let unchanged = (!check.racy && now == Some(check.fingerprint))
+        || (now.is_some() && now == check.seen.get());
+    if unchanged {
+        return Ok(());
     }
     let mut view = probe.listings.map(DirListings::view);
     for p in &check.absent {
@@ -175,7 +161,10 @@ fn check_dir(
             return Err(shadow_message(p, files));
         }
     }
-    Ok(now.filter(|fp| *fp != check.fingerprint || !fp.is_racy()))
+    if let Some(fp) = now.filter(|fp| !fp.is_racy()) {
+        check.seen.set(fp);
+    }
+    Ok(())
 }
 
 /// `p` as a path, relative ones (a portable set's, see base dirs) joined
@@ -256,10 +245,7 @@ mod tests {
         };
         let mut m = Manifest::default();
         m.add(set.clone());
-        assert_eq!(
-            find(&m, &probe(root, &[], &meta)).map(|f| f.0),
-            Ok(set.entry)
-        );
+        assert_eq!(find(&m, &probe(root, &[], &meta)), Ok(set.entry));
         // A changed dir whose absent paths stay absent, through listings.
         let listings = DirListings::new();
         let listed = |root| Probe {
@@ -267,7 +253,7 @@ mod tests {
             ..probe(root, &[], &meta)
         };
         write(&root.join("src/unrelated.txt"), "");
-        assert_eq!(find(&m, &listed(root)).map(|f| f.0), Ok(set.entry));
+        assert_eq!(find(&m, &listed(root)), Ok(set.entry));
         write(&root.join("src/foo.h"), "#define FOO 2\n");
         let why = find(&m, &probe(root, &[], &meta)).unwrap_err().to_string();
         assert!(why.contains("new header shadows include/foo.h"), "{why}");
@@ -276,6 +262,60 @@ mod tests {
             why.contains("new header shadows include/foo.h"),
             "listings: {why}"
         );
+    }
+
+    #[test]
+    fn a_changed_dir_is_remembered_until_it_changes_again() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        write(&root.join("src/a.c"), "#include \"foo.h\"\n");
+        write(&root.join("include/foo.h"), "#define FOO 1\n");
+        let checks = shadow_checks(
+            root,
+            "src/a.c",
+            &["include/foo.h".into()],
+            &["include".into()],
+            &DirListings::new(),
+        );
+        let meta = MetadataCache::new();
+        let files = vec![RecordedFile {
+            path: "include/foo.h".into(),
+            hash: meta.digest(&root.join("include/foo.h")).unwrap().hash,
+        }];
+        let mut m = Manifest::default();
+        m.add(InputSet {
+            entry: entry_key(&RecordKey([2; 32]), &files),
+            files,
+            env: vec![],
+            dir_checks: checks,
+        });
+        let src = root.join("src");
+        let src_check = || {
+            m.sets[0]
+                .dir_checks
+                .iter()
+                .find(|c| Path::new(&c.dir) == src)
+                .expect("src/ guards include/foo.h")
+        };
+        // src/ changes (an object written next to the source) and then
+        // settles: the lookup checks its absent paths once and remembers
+        // the fingerprint it saw.
+        write(&root.join("src/a.o"), "obj");
+        while StatFingerprint::of(&std::fs::metadata(&src).unwrap()).is_racy() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(find(&m, &probe(root, &[], &meta)).is_ok());
+        let seen = src_check().seen.get();
+        let now = StatFingerprint::of(&std::fs::metadata(&src).unwrap());
+        assert_eq!(seen, Some(now));
+        assert_ne!(now, src_check().fingerprint);
+        // Not part of the stored manifest.
+        let decoded = Manifest::decode(&m.encode()).unwrap();
+        assert_eq!(decoded.sets[0].dir_checks[0].seen.get(), None);
+        // Creating a shadowing header changes src/ again: it is checked.
+        write(&root.join("src/foo.h"), "#define FOO 2\n");
+        let why = find(&m, &probe(root, &[], &meta)).unwrap_err().to_string();
+        assert!(why.contains("new header shadows include/foo.h"), "{why}");
     }
 
     #[test]
@@ -323,10 +363,7 @@ mod tests {
         });
         let env = |v: &str| vec![("GREETING".to_string(), v.to_string())];
         let root = dir.path();
-        assert_eq!(
-            find(&m, &probe(root, &env("hi"), &meta)).map(|f| f.0),
-            Ok(entry)
-        );
+        assert_eq!(find(&m, &probe(root, &env("hi"), &meta)), Ok(entry));
         assert!(find(&m, &probe(root, &env("ho"), &meta)).is_err());
         assert!(find(&m, &probe(root, &[], &meta)).is_err());
         std::fs::write(dir.path().join("a.rs"), "fn b() {}").unwrap();

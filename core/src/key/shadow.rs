@@ -71,6 +71,7 @@ fn to_dir_checks(groups: BTreeMap<PathBuf, Vec<String>>) -> Vec<DirCheck> {
                 racy: fingerprint.is_racy(),
                 fingerprint,
                 absent,
+                seen: Default::default(),
             })
         })
         .collect()

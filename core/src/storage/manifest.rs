@@ -12,6 +12,7 @@
 use super::local::RecordKey;
 use crate::hash::{Digest, StatFingerprint};
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 /// Layout version of [`Manifest`]; a manifest of another version is
 /// ignored (a miss). Version 2 merged the C and rustc manifests.
@@ -44,7 +45,50 @@ pub(crate) struct DirCheck {
     /// Paths that did not exist (absolute, or relative to the cwd as
     /// `dir` is).
     pub absent: Vec<String>,
+    /// A later fingerprint of `dir` under which every absent path was
+    /// found still absent (memory only, never stored).
+    #[serde(skip)]
+    pub seen: SeenFingerprint,
 }
+
+/// The newest non-racy fingerprint a lookup saw for a [`DirCheck`]'s
+/// directory with every absent path still absent: a lookup that finds the
+/// directory unchanged since then skips the absent paths. Kept in place in
+/// a shared manifest (a directory that is also an output dir changes on
+/// every compile, and copying the manifest each time cost more than the
+/// check it saves). Not part of the record: equal to any other, and never
+/// serialised.
+#[derive(Debug, Default)]
+pub(crate) struct SeenFingerprint(Mutex<Option<StatFingerprint>>);
+
+impl SeenFingerprint {
+    /// The fingerprint seen last, if any.
+    pub(crate) fn get(&self) -> Option<StatFingerprint> {
+        self.0.lock().ok().and_then(|g| *g)
+    }
+
+    /// Remember `fp`, which must not be racy (see
+    /// [`StatFingerprint::is_racy`]): a later write could keep it.
+    pub(crate) fn set(&self, fp: StatFingerprint) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(fp);
+        }
+    }
+}
+
+impl Clone for SeenFingerprint {
+    fn clone(&self) -> Self {
+        SeenFingerprint(Mutex::new(self.get()))
+    }
+}
+
+impl PartialEq for SeenFingerprint {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SeenFingerprint {}
 
 /// One input set of a manifest and the entry it leads to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,18 +102,6 @@ pub(crate) struct InputSet {
     pub dir_checks: Vec<DirCheck>,
     /// The entry these inputs produce.
     pub entry: RecordKey,
-}
-
-/// A directory whose fingerprint changed while its absent paths stayed
-/// absent: the new fingerprint to record (see [`Manifest::refresh`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DirRefresh {
-    /// Index of the input set.
-    pub set: usize,
-    /// Index of the dir check within it.
-    pub check: usize,
-    /// The directory's current fingerprint.
-    pub fingerprint: StatFingerprint,
 }
 
 /// The input sets seen for one context key, newest first.
@@ -96,20 +128,6 @@ impl Manifest {
         self.sets.retain(|s| s.entry != set.entry);
         self.sets.insert(0, set);
         self.sets.truncate(MAX_INPUT_SETS);
-    }
-
-    /// Apply fingerprint refreshes found by a lookup.
-    pub(crate) fn refresh(&mut self, updates: &[DirRefresh]) {
-        for u in updates {
-            if let Some(check) = self
-                .sets
-                .get_mut(u.set)
-                .and_then(|s| s.dir_checks.get_mut(u.check))
-            {
-                check.fingerprint = u.fingerprint;
-                check.racy = u.fingerprint.is_racy();
-            }
-        }
     }
 
     /// Serialise with bincode.

@@ -22,7 +22,7 @@ pub(crate) mod remote;
 
 pub(crate) use entry::{file_name_of, Content, Entry, EntryKind, Output, OutputRole, RunRecord};
 pub(crate) use local::{BlobId, RecordKey, StoreError};
-pub(crate) use manifest::{DirCheck, DirRefresh, InputSet, Manifest, RecordedFile};
+pub(crate) use manifest::{DirCheck, InputSet, Manifest, RecordedFile};
 
 use local::{RecordKind, Store};
 use remote::spec::TierSpec;

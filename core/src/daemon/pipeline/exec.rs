@@ -188,7 +188,7 @@ fn lookup(d: &DaemonState, req: &ExecRequest, primary: &RecordKey) -> Option<Run
         noun: "header",
         listings: None,
     };
-    let (key, _) = find(&manifest, &probe).ok()?;
+    let key = find(&manifest, &probe).ok()?;
     let entry = d.storage().get_entry(&key, EntryKind::Exec).ok()??;
     if entry.outputs.len() != req.output_files.len() || !restore_outputs(d, req, &entry) {
         d.storage().remove_entry(&key);

@@ -36,7 +36,7 @@ pub(crate) fn entry_for_mapped(
     d.storage().remote()?;
     let (manifest, manifest_tier) = d.storage().remote_manifest(context)?;
     let mapped = map(&manifest);
-    let (key, _) = find(mapped.as_ref().unwrap_or(&manifest), probe).ok()?;
+    let key = find(mapped.as_ref().unwrap_or(&manifest), probe).ok()?;
     if d.verifier().is_stale(&key) {
         return None;
     }

@@ -271,7 +271,7 @@ fn pin(m: &MissContext, source_hash: &Digest, sibling: &Sibling) -> Result<Pinne
         noun: "header",
         listings: Some(d.listings()),
     };
-    let (entry, _) = find(&manifest, &probe).map_err(NotShared::SiblingMisses)?;
+    let entry = find(&manifest, &probe).map_err(NotShared::SiblingMisses)?;
     let set = manifest
         .sets
         .iter()

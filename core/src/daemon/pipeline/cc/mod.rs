@@ -302,18 +302,10 @@ fn lookup(
         noun: "header",
         listings: Some(d.listings()),
     };
-    let (entry_key, refresh) = match find(&manifest, &probe) {
+    let entry_key = match find(&manifest, &probe) {
         Ok(found) => found,
         Err(why) => return Err((MissReason::InputsChanged, why.to_string())),
     };
-    if !refresh.is_empty() {
-        // Memory only: the fingerprints are an optimisation, and output
-        // dirs that are also source dirs change on every compile.
-        let mut updated = (*manifest).clone();
-        updated.refresh(&refresh);
-        d.storage()
-            .remember_manifest(*context, std::sync::Arc::new(updated));
-    }
     let missing = || {
         (
             MissReason::EntryMissing,

@@ -184,7 +184,7 @@ fn lookup(
         noun: "source",
         listings: None,
     };
-    let (key, _) = find(&manifest, &probe).map_err(|why| {
+    let key = find(&manifest, &probe).map_err(|why| {
         tracing::debug!(crate_name = %plan.inv.crate_name, ?why, "rustc inputs changed");
         MissReason::InputsChanged
     })?;
