@@ -111,7 +111,8 @@ impl Drop for Held {
 
 /// Run `f`, holding back the journal lines it writes on this thread; they
 /// are queued when the returned [`Held`] is dropped. Nested holds add to
-/// the outer one.
+/// the outer one. If `f` panics, the lines are queued at once and the
+/// thread holds nothing any more.
 pub(crate) fn hold<T>(f: impl FnOnce() -> T) -> (T, Held) {
     let outer = HELD.with(|held| {
         let mut held = held.borrow_mut();
@@ -121,13 +122,35 @@ pub(crate) fn hold<T>(f: impl FnOnce() -> T) -> (T, Held) {
         }
         outer
     });
+    if outer {
+        return (f(), Held::default());
+    }
+    let holding = Holding;
     let out = f();
-    let lines = if outer {
-        Vec::new()
-    } else {
-        HELD.with(|held| held.borrow_mut().take().unwrap_or_default())
-    };
-    (out, Held(lines))
+    (out, holding.finish())
+}
+
+/// The outermost [`hold`] of this thread while it runs; dropped without
+/// [`Holding::finish`] (unwinding), it ends the hold and queues the lines.
+struct Holding;
+
+impl Holding {
+    /// End the hold; the lines it collected.
+    fn finish(self) -> Held {
+        std::mem::forget(self);
+        Held(take_held())
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        drop(Held(take_held()));
+    }
+}
+
+/// End this thread's hold: its lines, and nothing held any more.
+fn take_held() -> Vec<HeldLine> {
+    HELD.with(|held| held.borrow_mut().take().unwrap_or_default())
 }
 
 /// Serialise `line` and append it to each of `files`.
@@ -217,6 +240,28 @@ mod tests {
         assert_eq!(all.len(), 3, "{all:?}");
         assert!(
             all[1].contains("\"hit\"") && all[2].contains("\"miss\""),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_a_hold_queues_its_lines_and_ends_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("j.jsonl");
+        let j = Journal::start();
+        let files = vec![p.clone()];
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hold(|| {
+                j.write(&files, &line("before-panic"));
+                panic!("probe failed");
+            })
+        }));
+        assert!(panicked.is_err());
+        j.write(&files, &line("after"));
+        let all = lines_of(&p, 2);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all[0].contains("before-panic") && all[1].contains("after"),
             "{all:?}"
         );
     }
