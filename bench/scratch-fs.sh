@@ -8,8 +8,8 @@
 #   bench/scratch-fs.sh down [IMG] [MNT]          # unmount, delete the image
 #
 # Defaults: IMG=/work/zcbench.img (not under /tmp: a tmpfs /tmp would hold
-# the image in memory), MNT=/mnt/zcbench, SIZE=30G (sparse; a full run uses
-# about 6 GB).
+# the image in memory), MNT=/mnt/zcbench, SIZE=30G (sparse: it takes only
+# what the run writes).
 set -euo pipefail
 
 cmd=${1:-}
