@@ -28,7 +28,7 @@ case $cmd in
     fi
     dev=$(basename "$(findmnt -n -o SOURCE "$MNT")")
     journal=$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null || echo "?")
-    echo "mounted $IMG at $MNT (ext4 journal task: $journal)" >&2
+    echo "$MNT: $IMG (ext4 journal task: $journal)" >&2
     echo "$MNT/zcbench"
     ;;
   down)
