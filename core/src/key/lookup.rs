@@ -219,10 +219,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn new_shadowing_header_breaks_the_set() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path();
+    /// Under `root`: `src/a.c` including `foo.h`, found in `include/` (so
+    /// `src/foo.h` must stay absent). Returns the input set recorded for it
+    /// (dir checks included) and the metadata cache that hashed it.
+    fn foo_h_set(root: &Path) -> (InputSet, MetadataCache) {
         write(&root.join("src/a.c"), "#include \"foo.h\"\n");
         write(&root.join("include/foo.h"), "#define FOO 1\n");
         let checks = shadow_checks(
@@ -243,6 +243,14 @@ mod tests {
             env: vec![],
             dir_checks: checks,
         };
+        (set, meta)
+    }
+
+    #[test]
+    fn new_shadowing_header_breaks_the_set() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let (set, meta) = foo_h_set(root);
         let mut m = Manifest::default();
         m.add(set.clone());
         assert_eq!(find(&m, &probe(root, &[], &meta)), Ok(set.entry));
@@ -268,27 +276,9 @@ mod tests {
     fn a_changed_dir_is_remembered_until_it_changes_again() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        write(&root.join("src/a.c"), "#include \"foo.h\"\n");
-        write(&root.join("include/foo.h"), "#define FOO 1\n");
-        let checks = shadow_checks(
-            root,
-            "src/a.c",
-            &["include/foo.h".into()],
-            &["include".into()],
-            &DirListings::new(),
-        );
-        let meta = MetadataCache::new();
-        let files = vec![RecordedFile {
-            path: "include/foo.h".into(),
-            hash: meta.digest(&root.join("include/foo.h")).unwrap().hash,
-        }];
+        let (set, meta) = foo_h_set(root);
         let mut m = Manifest::default();
-        m.add(InputSet {
-            entry: entry_key(&RecordKey([2; 32]), &files),
-            files,
-            env: vec![],
-            dir_checks: checks,
-        });
+        m.add(set);
         let src = root.join("src");
         let src_check = || {
             m.sets[0]
