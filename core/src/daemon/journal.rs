@@ -68,9 +68,9 @@ impl Journal {
 
     /// Queue `line` for each of `files` (never blocks on I/O). Inside
     /// [`hold`] on this thread, the line waits in the [`Held`] instead.
-    pub(crate) fn write(&self, files: &[PathBuf], line: &JournalLine) {
+    pub(crate) fn write(&self, files: Vec<PathBuf>, line: JournalLine) {
         let Ok(tx) = self.tx.lock() else { return };
-        let queued = (files.to_vec(), line.clone());
+        let queued = (files, line);
         let queued = HELD.with(|held| match held.borrow_mut().as_mut() {
             Some(lines) => {
                 lines.push((tx.clone(), queued));
@@ -227,11 +227,11 @@ mod tests {
         let j = Journal::start();
         let files = vec![p.clone()];
         let ((), held) = hold(|| {
-            j.write(&files, &line("hit"));
-            let ((), inner) = hold(|| j.write(&files, &line("miss")));
+            j.write(files.clone(), line("hit"));
+            let ((), inner) = hold(|| j.write(files.clone(), line("miss")));
             inner.release();
         });
-        j.write(&files, &line("outside"));
+        j.write(files.clone(), line("outside"));
         let first = lines_of(&p, 1);
         assert_eq!(first.len(), 1);
         assert!(first[0].contains("\"outside\""), "{first:?}");
@@ -252,12 +252,12 @@ mod tests {
         let files = vec![p.clone()];
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             hold(|| {
-                j.write(&files, &line("before-panic"));
+                j.write(files.clone(), line("before-panic"));
                 panic!("probe failed");
             })
         }));
         assert!(panicked.is_err());
-        j.write(&files, &line("after"));
+        j.write(files.clone(), line("after"));
         let all = lines_of(&p, 2);
         assert_eq!(all.len(), 2, "{all:?}");
         assert!(

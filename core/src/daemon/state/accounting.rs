@@ -67,7 +67,7 @@ impl Accounting {
             self.sessions.record(id, contribution);
             files.extend(self.sessions.journal(id));
         }
-        self.journal.write(&files, &journal_line(f, session));
+        self.journal.write(files, journal_line(f, session));
     }
 }
 
@@ -88,8 +88,7 @@ impl Accounting {
             source: Some(v.source.to_string()),
             output: Some(v.output.to_string()),
         };
-        self.journal
-            .write(std::slice::from_ref(&self.journal_file), &line);
+        self.journal.write(vec![self.journal_file.clone()], line);
     }
 }
 
